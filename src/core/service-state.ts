@@ -1,0 +1,71 @@
+/**
+ * One service's mutable state: its instances, revision and settings, plus the snapshot and views
+ * derived from them, built lazily and kept until the next revision.
+ */
+import type { InstanceEntry, InstanceRecord, ServiceFilter, ServiceSnapshot, ServiceView } from './model.js';
+import { buildView, filterKey } from './service-view.js';
+
+/** Distinct filters memoised per revision; beyond it views are built but not kept (bounded memory). */
+const MAX_MEMOISED_VIEWS = 64;
+
+export class ServiceState {
+  readonly instances = new Map<string, InstanceEntry>();
+  revision = 0;
+  lastRefTime = 0;
+  /** Set with UpdateService; undefined = the server default. */
+  protectThreshold: number | undefined;
+  metadata: Readonly<Record<string, string>> = {};
+  /** Created or configured explicitly (UpdateService): kept even when empty. */
+  explicit = false;
+  /** When the service last became empty; undefined while it has instances. */
+  emptySince: number | undefined;
+
+  private snapshot: ServiceSnapshot | undefined;
+  private readonly views = new Map<string, ServiceView>();
+
+  constructor(
+    readonly namespace: string,
+    readonly group: string,
+    readonly name: string,
+  ) {}
+
+  /** Records a new revision; drops derived snapshot and views. */
+  touch(revision: number, nowMs: number): void {
+    this.revision = revision;
+    this.lastRefTime = nowMs;
+    this.snapshot = undefined;
+    this.views.clear();
+    this.emptySince = this.instances.size === 0 ? (this.emptySince ?? nowMs) : undefined;
+  }
+
+  /** The whole service at its current revision, hosts sorted by instance id. */
+  getSnapshot(defaultProtectThreshold: number, cacheMillis: number): ServiceSnapshot {
+    if (this.snapshot === undefined) {
+      const hosts: InstanceRecord[] = [];
+      for (const e of this.instances.values()) hosts.push(e.record);
+      hosts.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+      this.snapshot = Object.freeze({
+        namespace: this.namespace,
+        group: this.group,
+        name: this.name,
+        revision: this.revision,
+        lastRefTime: this.lastRefTime,
+        protectThreshold: this.protectThreshold ?? defaultProtectThreshold,
+        cacheMillis,
+        hosts: Object.freeze(hosts),
+      });
+    }
+    return this.snapshot;
+  }
+
+  /** The service through a filter, memoised per revision (same object for the same filter). */
+  getView(filter: ServiceFilter, defaultProtectThreshold: number, cacheMillis: number): ServiceView {
+    const key = filterKey(filter);
+    let view = this.views.get(key);
+    if (view === undefined) {
+      view = Object.freeze(buildView(this.getSnapshot(defaultProtectThreshold, cacheMillis), filter));
+      if (this.views.size < MAX_MEMOISED_VIEWS) this.views.set(key, view);
+    }
+    return view;
+  }
+}

@@ -85,6 +85,8 @@ export interface RegisterResult {
   readonly changed: boolean;
   /** True when the stored copy had a newer dirty timestamp and was kept. */
   readonly keptExisting: boolean;
+  /** The lease's renewal time: registering always renews. */
+  readonly lastRenewalMs: number;
 }
 
 export interface RenewResult {
@@ -227,7 +229,7 @@ export class Registry {
     });
     if (existing !== undefined && old !== undefined && sameVisible(old, record)) {
       existing.lastRenewalMs = now;
-      return { record: old, created: false, changed: false, keptExisting };
+      return { record: old, created: false, changed: false, keptExisting, lastRenewalMs: now };
     }
     const ns = this.namespaceOrCreate(ref.namespace);
     const svc = existingSvc ?? this.serviceOrCreate(ns, ref);
@@ -242,7 +244,7 @@ export class Registry {
       existing.lastRenewalMs = now;
     }
     this.commit(ns, svc, existing === undefined ? 'ADDED' : 'MODIFIED', record, now);
-    return { record, created: existing === undefined, changed: true, keptExisting };
+    return { record, created: existing === undefined, changed: true, keptExisting, lastRenewalMs: now };
   }
 
   /**

@@ -1,0 +1,155 @@
+/**
+ * A thin promise/Observable face over the generated herald.v1.RegistryService stub for one server
+ * address: unary calls with deadlines, Subscribe as a cold Observable (unsubscribing cancels the
+ * call). No retries or caching here; the SDK layers those on top.
+ */
+import {
+  credentials,
+  Metadata,
+  type CallOptions,
+  type ClientOptions,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
+import type { ServiceInfo } from '../gen/herald/v1/model.js';
+import {
+  RegistryServiceClient,
+  type CancelRequest,
+  type CancelResponse,
+  type DeleteStatusOverrideRequest,
+  type DeleteStatusOverrideResponse,
+  type FetchDeltaRequest,
+  type FetchDeltaResponse,
+  type FetchRegistryRequest,
+  type FetchRegistryResponse,
+  type GetInstanceRequest,
+  type GetInstanceResponse,
+  type GetServiceRequest,
+  type GetServiceResponse,
+  type ListServicesRequest,
+  type ListServicesResponse,
+  type RegisterRequest,
+  type RegisterResponse,
+  type RenewRequest,
+  type RenewResponse,
+  type SetStatusRequest,
+  type SetStatusResponse,
+  type SubscribeRequest,
+  type UpdateServiceRequest,
+  type UpdateServiceResponse,
+} from '../gen/herald/v1/registry_service.js';
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+export interface RegistryTransportOptions {
+  /** Deadline of unary calls. Default 5000 ms. */
+  readonly deadlineMs?: number;
+  /** Extra grpc-js channel options. */
+  readonly channelOptions?: Partial<ClientOptions>;
+}
+
+/** Keepalive pings so a stream notices a dead server (or a dead network path) within ~30 s. */
+const DEFAULT_CHANNEL_OPTIONS: Partial<ClientOptions> = {
+  'grpc.keepalive_time_ms': 20_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+export class RegistryTransport {
+  private readonly client: RegistryServiceClient;
+  private readonly deadlineMs: number;
+
+  constructor(
+    readonly address: string,
+    options: RegistryTransportOptions = {},
+  ) {
+    this.deadlineMs = options.deadlineMs ?? 5_000;
+    this.client = new RegistryServiceClient(address, credentials.createInsecure(), {
+      ...DEFAULT_CHANNEL_OPTIONS,
+      ...options.channelOptions,
+    });
+  }
+
+  register(req: RegisterRequest): Promise<RegisterResponse> {
+    return this.unary(this.client.register.bind(this.client), req);
+  }
+  renew(req: RenewRequest): Promise<RenewResponse> {
+    return this.unary(this.client.renew.bind(this.client), req);
+  }
+  cancel(req: CancelRequest): Promise<CancelResponse> {
+    return this.unary(this.client.cancel.bind(this.client), req);
+  }
+  setStatus(req: SetStatusRequest): Promise<SetStatusResponse> {
+    return this.unary(this.client.setStatus.bind(this.client), req);
+  }
+  deleteStatusOverride(req: DeleteStatusOverrideRequest): Promise<DeleteStatusOverrideResponse> {
+    return this.unary(this.client.deleteStatusOverride.bind(this.client), req);
+  }
+  updateService(req: UpdateServiceRequest): Promise<UpdateServiceResponse> {
+    return this.unary(this.client.updateService.bind(this.client), req);
+  }
+  getInstance(req: GetInstanceRequest): Promise<GetInstanceResponse> {
+    return this.unary(this.client.getInstance.bind(this.client), req);
+  }
+  getService(req: GetServiceRequest): Promise<GetServiceResponse> {
+    return this.unary(this.client.getService.bind(this.client), req);
+  }
+  listServices(req: ListServicesRequest): Promise<ListServicesResponse> {
+    return this.unary(this.client.listServices.bind(this.client), req);
+  }
+  fetchRegistry(req: FetchRegistryRequest): Promise<FetchRegistryResponse> {
+    return this.unary(this.client.fetchRegistry.bind(this.client), req);
+  }
+  fetchDelta(req: FetchDeltaRequest): Promise<FetchDeltaResponse> {
+    return this.unary(this.client.fetchDelta.bind(this.client), req);
+  }
+
+  /**
+   * Subscribe as a cold Observable: each subscription opens one stream; values are ServiceInfo
+   * snapshots (the first is the current state); it errors with the call's ServiceError (e.g.
+   * UNAVAILABLE when the server shuts down) and completes if the server ends the stream with OK.
+   */
+  subscribe(req: SubscribeRequest): Observable<ServiceInfo> {
+    return new Observable<ServiceInfo>((subscriber) => {
+      const call = this.client.subscribe(req);
+      let ended = false;
+      call.on('data', (msg: { serviceInfo?: ServiceInfo }) => {
+        if (msg.serviceInfo !== undefined) subscriber.next(msg.serviceInfo);
+      });
+      call.on('error', (e: ServiceError) => {
+        ended = true;
+        subscriber.error(e);
+      });
+      call.on('end', () => {
+        // 'error' follows 'end' for non-OK statuses; complete only after a clean status.
+        setImmediate(() => {
+          if (!ended) subscriber.complete();
+        });
+      });
+      return () => {
+        ended = true;
+        call.cancel();
+      };
+    });
+  }
+
+  /** Closes the channel; pending calls fail with CANCELLED. Idempotent. */
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      method(req, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res);
+      });
+    });
+  }
+}

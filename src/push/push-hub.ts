@@ -1,0 +1,142 @@
+/**
+ * Fans registry changes out to subscribers. Changes to one service inside the merge window become
+ * one push; at flush time the service is viewed once per distinct filter (the registry memoises the
+ * view per revision, and encoders cache bytes per view), and every target gets that same object.
+ * Targets must not block: each owns a bounded sink.
+ */
+import type { ServiceChange, ServiceChangeListener } from '../core/registry.js';
+import { filterKey } from '../core/service-view.js';
+import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
+import type { Logger } from '../common/logger.js';
+import type { Timers } from './timers.js';
+
+/** One subscriber of one service through one filter. */
+export interface PushTarget {
+  readonly filter: ServiceFilter;
+  /** Receives the service as seen through `filter`: once on subscription, then after changes. Must not block or throw. */
+  deliver(view: ServiceView): void;
+}
+
+/** The part of the registry the hub needs. */
+export interface ViewSource {
+  query(ref: Partial<ServiceRef>, filter?: ServiceFilter): ServiceView;
+  onServiceChanged(listener: ServiceChangeListener): () => void;
+}
+
+export interface PushHubDeps {
+  readonly registry: ViewSource;
+  readonly timers: Timers;
+  /** Changes to a service within this window become one push. 0 = flush on the next turn. */
+  readonly mergeWindowMs: number;
+  readonly logger: Logger;
+}
+
+interface Topic {
+  readonly ref: ServiceRef;
+  /** Targets grouped by filter key, so each distinct filter is viewed once per flush. */
+  readonly byFilter: Map<string, Set<PushTarget>>;
+  timer: unknown;
+  size: number;
+}
+
+function topicKey(ref: ServiceRef): string {
+  return `${ref.namespace}\u0000${ref.group}\u0000${ref.service}`;
+}
+
+export class PushHub {
+  private readonly topics = new Map<string, Topic>();
+  private readonly stopListening: () => void;
+  private closed = false;
+  /** Snapshots handed to targets since start (initial ones included). */
+  delivered = 0;
+
+  constructor(private readonly deps: PushHubDeps) {
+    this.stopListening = deps.registry.onServiceChanged((c) => {
+      this.onChange(c);
+    });
+  }
+
+  /**
+   * Subscribes `target` to a service; delivers the current view synchronously before returning, so
+   * no change can fall between the first snapshot and the subscription. Throws the registry's
+   * validation error for a bad address. Returns the unsubscribe function (idempotent).
+   */
+  subscribe(address: Partial<ServiceRef>, target: PushTarget): () => void {
+    if (this.closed) throw new Error('push hub is closed');
+    const view = this.deps.registry.query(address, target.filter);
+    const ref: ServiceRef = { namespace: view.namespace, group: view.group, service: view.name };
+    const key = topicKey(ref);
+    let topic = this.topics.get(key);
+    if (topic === undefined) {
+      topic = { ref, byFilter: new Map(), timer: undefined, size: 0 };
+      this.topics.set(key, topic);
+    }
+    const fk = filterKey(target.filter);
+    let group = topic.byFilter.get(fk);
+    if (group === undefined) {
+      group = new Set();
+      topic.byFilter.set(fk, group);
+    }
+    group.add(target);
+    topic.size++;
+    this.delivered++;
+    target.deliver(view);
+    let done = false;
+    const t = topic;
+    const g = group;
+    return () => {
+      if (done) return;
+      done = true;
+      g.delete(target);
+      if (g.size === 0) t.byFilter.delete(fk);
+      t.size--;
+      if (t.size === 0) {
+        if (t.timer !== undefined) this.deps.timers.clearTimeout(t.timer);
+        this.topics.delete(key);
+      }
+    };
+  }
+
+  /** Number of subscribed targets, and services with at least one. */
+  stats(): { subscribers: number; services: number } {
+    let subscribers = 0;
+    for (const t of this.topics.values()) subscribers += t.size;
+    return { subscribers, services: this.topics.size };
+  }
+
+  /** Stops listening and cancels pending flushes. Subscribers are left to their owners. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopListening();
+    for (const t of this.topics.values()) if (t.timer !== undefined) this.deps.timers.clearTimeout(t.timer);
+    this.topics.clear();
+  }
+
+  private onChange(change: ServiceChange): void {
+    const topic = this.topics.get(topicKey(change));
+    if (topic === undefined || topic.timer !== undefined) return;
+    topic.timer = this.deps.timers.setTimeout(() => {
+      topic.timer = undefined;
+      this.flush(topic);
+    }, this.deps.mergeWindowMs);
+  }
+
+  private flush(topic: Topic): void {
+    for (const targets of topic.byFilter.values()) {
+      const first = targets.values().next();
+      if (first.done === true) continue;
+      let view: ServiceView;
+      try {
+        view = this.deps.registry.query(topic.ref, first.value.filter);
+      } catch (e) {
+        this.deps.logger.error({ err: e, service: topic.ref.service }, 'push: cannot view service');
+        continue;
+      }
+      for (const target of targets) {
+        this.delivered++;
+        target.deliver(view);
+      }
+    }
+  }
+}

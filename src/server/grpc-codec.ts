@@ -1,0 +1,224 @@
+/**
+ * The gRPC transport's codec: the only place that maps herald.v1 wire types (src/gen) to the core's
+ * domain types and back. Snapshot frames are encoded once per view and instance bytes once per
+ * immutable record, so a push of a large service after one change re-encodes one instance.
+ */
+import {
+  ActionType as WireAction,
+  Instance as WireInstance,
+  InstanceStatus as WireStatus,
+  ServiceInfo as WireServiceInfo,
+  type InstanceChange as WireInstanceChange,
+  type ServiceSummary as WireServiceSummary,
+} from '../gen/herald/v1/model.js';
+import type { InstanceRegistration, RegisterRequest } from '../gen/herald/v1/registry_service.js';
+import type { ActionType, InstanceChange, InstanceRecord, InstanceStatus, ServiceSummary, ServiceView } from '../core/model.js';
+import type { RegisterInput } from '../core/validate.js';
+
+const STATUS_TO_WIRE: Record<InstanceStatus, WireStatus> = {
+  UP: WireStatus.INSTANCE_STATUS_UP,
+  DOWN: WireStatus.INSTANCE_STATUS_DOWN,
+  STARTING: WireStatus.INSTANCE_STATUS_STARTING,
+  OUT_OF_SERVICE: WireStatus.INSTANCE_STATUS_OUT_OF_SERVICE,
+  UNKNOWN: WireStatus.INSTANCE_STATUS_UNKNOWN,
+};
+
+const STATUS_FROM_WIRE = new Map<number, InstanceStatus>(
+  Object.entries(STATUS_TO_WIRE).map(([name, n]) => [n, name as InstanceStatus]),
+);
+
+const ACTION_TO_WIRE: Record<ActionType, WireAction> = {
+  ADDED: WireAction.ACTION_TYPE_ADDED,
+  MODIFIED: WireAction.ACTION_TYPE_MODIFIED,
+  DELETED: WireAction.ACTION_TYPE_DELETED,
+};
+
+export function statusToWire(status: InstanceStatus | undefined): WireStatus {
+  return status === undefined ? WireStatus.INSTANCE_STATUS_UNSPECIFIED : STATUS_TO_WIRE[status];
+}
+
+/**
+ * A wire status as the name the core validates: undefined for UNSPECIFIED, the status name for a
+ * known value, the number as text for an unknown one (so validation can name it).
+ */
+export function statusFromWire(value: number): string | undefined {
+  if (value === 0) return undefined;
+  return STATUS_FROM_WIRE.get(value) ?? String(value);
+}
+
+export function statusNameFromWire(value: WireStatus): InstanceStatus | undefined {
+  return STATUS_FROM_WIRE.get(value);
+}
+
+/** An instance as the wire reports it. `lastRenewalMs` is 0 in snapshots (renewals do not change them). */
+export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0): WireInstance {
+  return {
+    instanceId: r.instanceId,
+    ip: r.ip,
+    port: r.port,
+    weight: r.weight,
+    healthy: r.healthy,
+    enabled: r.enabled,
+    ephemeral: r.ephemeral,
+    cluster: r.cluster,
+    metadata: r.metadata,
+    status: statusToWire(r.status),
+    overriddenStatus: statusToWire(r.overriddenStatus),
+    lastDirtyTimestamp: r.lastDirtyTimestamp,
+    lastUpdatedTimestamp: r.lastUpdatedTimestamp,
+    lease: {
+      durationMs: r.leaseDurationMs,
+      renewalIntervalMs: r.renewalIntervalMs,
+      registrationTimestamp: r.registrationTimestamp,
+      lastRenewalTimestamp: lastRenewalMs,
+      serviceUpTimestamp: r.serviceUpTimestamp,
+      evictionTimestamp: r.evictionTimestamp,
+    },
+  };
+}
+
+export function serviceInfoToWire(v: ServiceView): WireServiceInfo {
+  return {
+    namespace: v.namespace,
+    group: v.group,
+    name: v.name,
+    clusters: [...v.clusters],
+    hosts: v.hosts.map((h) => instanceToWire(h)),
+    lastRefTime: v.lastRefTime,
+    checksum: v.checksum,
+    revision: v.revision,
+    cacheMillis: v.cacheMillis,
+    reachProtectionThreshold: v.reachProtectionThreshold,
+    protectThreshold: v.protectThreshold,
+  };
+}
+
+export function changeToWire(c: InstanceChange): WireInstanceChange {
+  return {
+    action: ACTION_TO_WIRE[c.action],
+    group: c.group,
+    service: c.service,
+    instance: instanceToWire(c.record),
+    changedAt: c.changedAt,
+    revision: c.revision,
+  };
+}
+
+export function summaryToWire(s: ServiceSummary): WireServiceSummary {
+  return {
+    namespace: s.namespace,
+    group: s.group,
+    name: s.name,
+    instanceCount: s.instanceCount,
+    healthyInstanceCount: s.healthyInstanceCount,
+    clusters: [...s.clusters],
+    revision: s.revision,
+    protectThreshold: s.protectThreshold,
+    metadata: s.metadata,
+  };
+}
+
+function registrationToInput(i: InstanceRegistration): NonNullable<RegisterInput['instance']> {
+  return {
+    instanceId: i.instanceId,
+    ip: i.ip,
+    port: i.port,
+    weight: i.weight,
+    healthy: i.healthy,
+    enabled: i.enabled,
+    ephemeral: i.ephemeral,
+    cluster: i.cluster,
+    metadata: i.metadata,
+    status: statusFromWire(i.status),
+    lastDirtyTimestamp: i.lastDirtyTimestamp,
+    leaseDurationMs: i.lease?.durationMs,
+    renewalIntervalMs: i.lease?.renewalIntervalMs,
+  };
+}
+
+export function registerRequestToInput(req: RegisterRequest): RegisterInput {
+  return {
+    namespace: req.namespace,
+    group: req.group,
+    service: req.service,
+    instance: req.instance === undefined ? undefined : registrationToInput(req.instance),
+  };
+}
+
+// ------------------------------------------------------------------ encode-once snapshot frames
+
+/** Wire type 2 (length-delimited) tag of a field. */
+function lengthDelimitedTag(field: number): number {
+  return (field << 3) | 2;
+}
+
+const SERVICE_INFO_HOSTS_TAG = lengthDelimitedTag(5); // ServiceInfo.hosts
+const RESPONSE_SERVICE_INFO_TAG = lengthDelimitedTag(1); // GetServiceResponse/SubscribeResponse.service_info
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  while (n >= 0x80) {
+    buf[offset++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[offset++] = n;
+  return offset;
+}
+
+/** `tag, length, bytes` of one length-delimited field. */
+function field(tag: number, bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(bytes.length) + bytes.length);
+  let o = writeVarint(out, 0, tag);
+  o = writeVarint(out, o, bytes.length);
+  out.set(bytes, o);
+  return out;
+}
+
+const hostFrames = new WeakMap<InstanceRecord, Buffer>();
+const snapshotFrames = new WeakMap<ServiceView, Buffer>();
+
+function hostFrame(r: InstanceRecord): Buffer {
+  let f = hostFrames.get(r);
+  if (f === undefined) {
+    f = field(SERVICE_INFO_HOSTS_TAG, WireInstance.encode(instanceToWire(r)).finish());
+    hostFrames.set(r, f);
+  }
+  return f;
+}
+
+/**
+ * The bytes of `{ service_info: <view> }`, which are both a GetServiceResponse and a
+ * SubscribeResponse. Computed once per view; the same Buffer is returned to every caller.
+ *
+ * The scalar fields are encoded by ts-proto and the hosts appended after them: protobuf parsers
+ * accept fields in any order, and concatenated encodings of one message merge, so the result
+ * decodes exactly like a single encoding of the whole ServiceInfo.
+ */
+export function snapshotFrame(view: ServiceView): Buffer {
+  let frame = snapshotFrames.get(view);
+  if (frame === undefined) {
+    const head = WireServiceInfo.encode({ ...serviceInfoToWire({ ...view, hosts: [] }) }).finish();
+    const hosts = view.hosts.map(hostFrame);
+    let bodyLength = head.length;
+    for (const h of hosts) bodyLength += h.length;
+    frame = Buffer.allocUnsafe(varintLength(RESPONSE_SERVICE_INFO_TAG) + varintLength(bodyLength) + bodyLength);
+    let o = writeVarint(frame, 0, RESPONSE_SERVICE_INFO_TAG);
+    o = writeVarint(frame, o, bodyLength);
+    frame.set(head, o);
+    o += head.length;
+    for (const h of hosts) {
+      h.copy(frame, o);
+      o += h.length;
+    }
+    snapshotFrames.set(view, frame);
+  }
+  return frame;
+}

@@ -1,0 +1,156 @@
+/**
+ * The composition root of a herald node: registry, push hub, eviction loop and the gRPC server with
+ * health and reflection. It owns everything it starts; `close()` ends Subscribe streams with
+ * UNAVAILABLE, stops timers and releases the port.
+ */
+import { randomInt } from 'node:crypto';
+import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Registry } from '../core/registry.js';
+import type { Logger } from '../common/logger.js';
+import { PushHub } from '../push/push-hub.js';
+import { nodeTimers, type Timers } from '../push/timers.js';
+import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
+import { DEFAULT_SERVER_CONFIG, formatAddress, type ServerConfig } from './config.js';
+import { EvictionLoop } from './eviction-loop.js';
+import { grpcError } from './grpc-errors.js';
+import { addReflection } from './reflection.js';
+import { registryServiceDefinition } from './service-definition.js';
+import { registryServiceHandlers, type PullListener } from './registry-service.js';
+
+export const REGISTRY_SERVICE_NAME = 'herald.v1.RegistryService';
+
+export interface HeraldServerDeps {
+  readonly config?: Partial<ServerConfig>;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly timers?: Timers;
+  /** Called for every GetService that carries a UDP port (the UDP push mode's hook). */
+  readonly onPull?: PullListener;
+}
+
+/** A uniform float in [0, 1) from the CSPRNG (eviction victims should not be predictable). */
+function secureRandom(): number {
+  return randomInt(0, 2 ** 48) / 2 ** 48;
+}
+
+export class HeraldServer {
+  readonly registry: Registry;
+  readonly hub: PushHub;
+  readonly config: ServerConfig;
+  private readonly grpc: Server;
+  private readonly health: HealthImplementation;
+  private readonly eviction: EvictionLoop;
+  private readonly streams = new Set<ServerWritableStream<SubscribeRequest, Buffer>>();
+  private readonly logger: Logger;
+  private boundPort = 0;
+  private closing: Promise<void> | undefined;
+
+  private constructor(deps: HeraldServerDeps) {
+    this.config = { ...DEFAULT_SERVER_CONFIG, ...deps.config, registry: { ...DEFAULT_SERVER_CONFIG.registry, ...deps.config?.registry } };
+    this.logger = deps.logger;
+    const clock = deps.clock ?? systemClock;
+    this.registry = new Registry({ clock, random: deps.random ?? secureRandom, options: this.config.registry });
+    this.hub = new PushHub({
+      registry: this.registry,
+      timers: deps.timers ?? nodeTimers,
+      mergeWindowMs: this.config.mergeWindowMs,
+      logger: this.logger,
+    });
+    this.eviction = new EvictionLoop({ registry: this.registry, clock, intervalMs: this.config.evictionIntervalMs, logger: this.logger });
+    this.grpc = new Server({
+      'grpc.max_receive_message_length': this.config.maxMessageBytes,
+      'grpc.keepalive_time_ms': this.config.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': this.config.keepaliveTimeoutMs,
+    });
+    this.grpc.addService(
+      registryServiceDefinition,
+      registryServiceHandlers({
+        registry: this.registry,
+        hub: this.hub,
+        logger: this.logger,
+        maxPushesInFlight: this.config.maxPushesInFlight,
+        streams: this.streams,
+        ...(deps.onPull === undefined ? {} : { onPull: deps.onPull }),
+      }),
+    );
+    this.health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
+    this.health.addToServer(this.grpc);
+    addReflection(this.grpc);
+  }
+
+  /** Binds, starts eviction, and reports SERVING. Rejects (with nothing left running) if the port is taken. */
+  static async start(deps: HeraldServerDeps): Promise<HeraldServer> {
+    const server = new HeraldServer(deps);
+    const address = formatAddress(server.config.host, server.config.port);
+    server.boundPort = await new Promise<number>((resolve, reject) => {
+      server.grpc.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+        if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
+        else resolve(port);
+      });
+    }).catch((e: unknown) => {
+      server.hub.close();
+      server.grpc.forceShutdown();
+      throw e;
+    });
+    server.eviction.start();
+    server.setServing(true);
+    server.logger.info({ address: formatAddress(server.config.host, server.boundPort) }, 'herald is serving');
+    return server;
+  }
+
+  /** The bound gRPC port (useful when configured with port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Open Subscribe streams and watched services. */
+  stats(): { subscribers: number; watchedServices: number; streams: number } {
+    const hub = this.hub.stats();
+    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size };
+  }
+
+  /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */
+  evictNow(compensationMs = 0): number {
+    return this.eviction.runOnce(compensationMs);
+  }
+
+  /**
+   * Graceful shutdown: report NOT_SERVING, end every Subscribe stream with UNAVAILABLE, let open calls
+   * finish for up to the grace period, then close connections and the port. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    this.health.setStatus(REGISTRY_SERVICE_NAME, status);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.setServing(false);
+    this.eviction.stop();
+    this.hub.close();
+    const ending = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
+    for (const call of [...this.streams]) call.emit('error', ending);
+    this.streams.clear();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn({ graceMs: this.config.shutdownGraceMs }, 'calls still open after the grace period; closing connections');
+        this.grpc.forceShutdown();
+        resolve();
+      }, this.config.shutdownGraceMs);
+      timer.unref();
+      this.grpc.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.logger.info({}, 'herald stopped');
+  }
+}

@@ -6,49 +6,20 @@
 import {
   ActionType as WireAction,
   Instance as WireInstance,
-  InstanceStatus as WireStatus,
   ServiceInfo as WireServiceInfo,
   type InstanceChange as WireInstanceChange,
   type ServiceSummary as WireServiceSummary,
 } from '../gen/herald/v1/model.js';
 import type { InstanceRegistration, RegisterRequest } from '../gen/herald/v1/registry_service.js';
-import type { ActionType, InstanceChange, InstanceRecord, InstanceStatus, ServiceSummary, ServiceView } from '../core/model.js';
+import type { ActionType, InstanceChange, InstanceRecord, ServiceSummary, ServiceView } from '../core/model.js';
+import { statusFromWire, statusToWire } from '../common/wire-status.js';
 import type { RegisterInput } from '../core/validate.js';
-
-const STATUS_TO_WIRE: Record<InstanceStatus, WireStatus> = {
-  UP: WireStatus.INSTANCE_STATUS_UP,
-  DOWN: WireStatus.INSTANCE_STATUS_DOWN,
-  STARTING: WireStatus.INSTANCE_STATUS_STARTING,
-  OUT_OF_SERVICE: WireStatus.INSTANCE_STATUS_OUT_OF_SERVICE,
-  UNKNOWN: WireStatus.INSTANCE_STATUS_UNKNOWN,
-};
-
-const STATUS_FROM_WIRE = new Map<number, InstanceStatus>(
-  Object.entries(STATUS_TO_WIRE).map(([name, n]) => [n, name as InstanceStatus]),
-);
 
 const ACTION_TO_WIRE: Record<ActionType, WireAction> = {
   ADDED: WireAction.ACTION_TYPE_ADDED,
   MODIFIED: WireAction.ACTION_TYPE_MODIFIED,
   DELETED: WireAction.ACTION_TYPE_DELETED,
 };
-
-export function statusToWire(status: InstanceStatus | undefined): WireStatus {
-  return status === undefined ? WireStatus.INSTANCE_STATUS_UNSPECIFIED : STATUS_TO_WIRE[status];
-}
-
-/**
- * A wire status as the name the core validates: undefined for UNSPECIFIED, the status name for a
- * known value, the number as text for an unknown one (so validation can name it).
- */
-export function statusFromWire(value: number): string | undefined {
-  if (value === 0) return undefined;
-  return STATUS_FROM_WIRE.get(value) ?? String(value);
-}
-
-export function statusNameFromWire(value: WireStatus): InstanceStatus | undefined {
-  return STATUS_FROM_WIRE.get(value);
-}
 
 /** An instance as the wire reports it. `lastRenewalMs` is 0 in snapshots (renewals do not change them). */
 export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0): WireInstance {

@@ -9,6 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
+import type { LatestWinsSink } from '../push/latest-wins-sink.js';
 import { PushHub } from '../push/push-hub.js';
 import { nodeTimers, type Timers } from '../push/timers.js';
 import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
@@ -43,7 +44,7 @@ export class HeraldServer {
   private readonly grpc: Server;
   private readonly health: HealthImplementation;
   private readonly eviction: EvictionLoop;
-  private readonly streams = new Set<ServerWritableStream<SubscribeRequest, Buffer>>();
+  private readonly streams = new Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>();
   private readonly logger: Logger;
   private boundPort = 0;
   private closing: Promise<void> | undefined;
@@ -106,10 +107,20 @@ export class HeraldServer {
     return this.boundPort;
   }
 
-  /** Open Subscribe streams and watched services. */
-  stats(): { subscribers: number; watchedServices: number; streams: number } {
+  /**
+   * Push state: open Subscribe streams, watched services, the largest backlog of any stream
+   * (unflushed plus pending messages; bounded by maxPushesInFlight + 1), and snapshots skipped
+   * because a newer one replaced them before a slow subscriber caught up.
+   */
+  stats(): { subscribers: number; watchedServices: number; streams: number; maxStreamBacklog: number; skippedPushes: number } {
     const hub = this.hub.stats();
-    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size };
+    let maxStreamBacklog = 0;
+    let skippedPushes = 0;
+    for (const sink of this.streams.values()) {
+      maxStreamBacklog = Math.max(maxStreamBacklog, sink.backlog);
+      skippedPushes += sink.skipped;
+    }
+    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size, maxStreamBacklog, skippedPushes };
   }
 
   /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */
@@ -137,7 +148,7 @@ export class HeraldServer {
     this.eviction.stop();
     this.hub.close();
     const ending = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
-    for (const call of [...this.streams]) call.emit('error', ending);
+    for (const call of [...this.streams.keys()]) call.emit('error', ending);
     this.streams.clear();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

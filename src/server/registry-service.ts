@@ -45,9 +45,9 @@ import {
   registerRequestToInput,
   serviceInfoToWire,
   snapshotFrame,
-  statusFromWire,
   summaryToWire,
 } from './grpc-codec.js';
+import { statusFromWire } from '../common/wire-status.js';
 import { toGrpcError } from './grpc-errors.js';
 
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
@@ -59,8 +59,8 @@ export interface RegistryServiceDeps {
   readonly logger: Logger;
   /** Messages a subscriber may have unflushed before newer snapshots replace pending ones. */
   readonly maxPushesInFlight: number;
-  /** Open Subscribe streams; the server ends them with UNAVAILABLE on shutdown. */
-  readonly streams: Set<ServerWritableStream<SubscribeRequest, Buffer>>;
+  /** Open Subscribe streams and their sinks; the server ends them with UNAVAILABLE on shutdown. */
+  readonly streams: Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>;
   readonly onPull?: PullListener;
 }
 
@@ -93,7 +93,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       call.emit('error', toGrpcError(e, deps.logger, 'Subscribe'));
       return;
     }
-    deps.streams.add(call);
+    deps.streams.set(call, sink);
     let cleaned = false;
     const cleanup = (): void => {
       if (cleaned) return;

@@ -1,0 +1,220 @@
+/**
+ * One registered instance kept alive (Eureka's DiscoveryClient heartbeat, seed 003): register, then
+ * renew every renewal interval; NOT_FOUND on renew (evicted, server restarted, or our copy is newer)
+ * → re-register with a fresh dirty timestamp; any other failure → retry with exponential back-off
+ * (with jitter) up to a bound, recovering on its own; `deregister()` cancels the lease.
+ *
+ * Time runs on the injected RxJS scheduler and the calls are Observables, so tests drive it in
+ * virtual time. Not reentrant: all work happens on scheduler callbacks and call completions.
+ */
+import { BehaviorSubject, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { CancelRequest, CancelResponse, RegisterRequest, RegisterResponse, RenewRequest, RenewResponse } from '../gen/herald/v1/registry_service.js';
+import type { Logger } from '../common/logger.js';
+import { instanceFromWire, registerRequest } from './codec.js';
+import type { InstanceSpec, ServiceInstance } from './model.js';
+
+/** The calls a registration makes; each Observable emits one response or errors with a gRPC error. */
+export interface RegistrationCalls {
+  register(req: RegisterRequest): Observable<RegisterResponse>;
+  renew(req: RenewRequest): Observable<RenewResponse>;
+  cancel(req: CancelRequest): Observable<CancelResponse>;
+}
+
+export type RegistrationState =
+  /** Not registered yet; `attempt` counts tries, `lastError` says why the previous one failed. */
+  | { readonly kind: 'registering'; readonly attempt: number; readonly lastError?: string }
+  /** Registered and renewed; the lease runs until `leaseExpiresAt` (server time). */
+  | { readonly kind: 'registered'; readonly instance: ServiceInstance; readonly leaseExpiresAt: number }
+  /** Renewals are failing; the next try is in `retryInMs`. The lease may still be alive. */
+  | { readonly kind: 'renew-failing'; readonly attempt: number; readonly lastError: string; readonly retryInMs: number }
+  /** Cancelled (or given up by close()); final. */
+  | { readonly kind: 'deregistered' };
+
+export interface RegistrationOptions {
+  readonly scheduler: SchedulerLike;
+  readonly logger: Logger;
+  /** First retry delay after a failure. Default 1000 ms. */
+  readonly backoffBaseMs?: number;
+  /** Longest retry delay (the back-off bound). Default 30000 ms. */
+  readonly backoffMaxMs?: number;
+  /** Uniform [0, 1) for jitter (±20 % of each delay). */
+  readonly random?: () => number;
+}
+
+function grpcCode(e: unknown): number | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number' ? e.code : undefined;
+}
+
+function message(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'details' in e && typeof e.details === 'string' && e.details !== '') return e.details;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Registration {
+  private readonly stateSubject = new BehaviorSubject<RegistrationState>({ kind: 'registering', attempt: 1 });
+  /** The state, current value first; completes after deregistration. */
+  readonly state$: Observable<RegistrationState> = this.stateSubject.asObservable();
+  private instanceIdValue: string | undefined;
+  private lastDirtyTimestamp: number;
+  private failures = 0;
+  private timer: Subscription | undefined;
+  private call: Subscription | undefined;
+  private stopped = false;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly random: () => number;
+
+  constructor(
+    readonly spec: InstanceSpec,
+    private readonly calls: RegistrationCalls,
+    private readonly options: RegistrationOptions,
+  ) {
+    this.lastDirtyTimestamp = options.scheduler.now();
+    this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+    this.instanceIdValue = spec.instanceId;
+    this.register();
+  }
+
+  get state(): RegistrationState {
+    return this.stateSubject.value;
+  }
+
+  /** The instance id: as given, or as the server derived it once registered. */
+  get instanceId(): string | undefined {
+    return this.instanceIdValue;
+  }
+
+  /**
+   * Stops heartbeats and cancels the lease on the server (NOT_FOUND and unreachable servers are
+   * fine: an unrenewed lease expires anyway). Emits once done; idempotent.
+   */
+  deregister$(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      if (this.stopped) {
+        subscriber.next();
+        subscriber.complete();
+        return undefined;
+      }
+      this.halt();
+      const id = this.instanceIdValue;
+      const finish = (): void => {
+        this.setState({ kind: 'deregistered' });
+        this.stateSubject.complete();
+        subscriber.next();
+        subscriber.complete();
+      };
+      if (id === undefined) {
+        finish();
+        return undefined;
+      }
+      const req: CancelRequest = { namespace: this.spec.namespace ?? '', group: this.spec.group ?? '', service: this.spec.service, instanceId: id };
+      const sub = this.calls.cancel(req).subscribe({
+        complete: finish,
+        error: (e: unknown) => {
+          if (grpcCode(e) !== GrpcStatus.NOT_FOUND) this.options.logger.warn({ instanceId: id, error: message(e) }, 'cancel failed; the lease will expire');
+          finish();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+      };
+    });
+  }
+
+  /** Stops heartbeats without cancelling the lease (the instance expires on its own). Idempotent. */
+  abandon(): void {
+    if (this.stopped) return;
+    this.halt();
+    this.setState({ kind: 'deregistered' });
+    this.stateSubject.complete();
+  }
+
+  private halt(): void {
+    this.stopped = true;
+    this.timer?.unsubscribe();
+    this.call?.unsubscribe();
+  }
+
+  private setState(s: RegistrationState): void {
+    this.stateSubject.next(s);
+  }
+
+  private later(delayMs: number, work: () => void): void {
+    this.timer?.unsubscribe();
+    this.timer = this.options.scheduler.schedule(() => {
+      if (!this.stopped) work();
+    }, delayMs);
+  }
+
+  private register(): void {
+    const req = registerRequest({ ...this.spec, ...(this.instanceIdValue === undefined ? {} : { instanceId: this.instanceIdValue }) }, this.lastDirtyTimestamp);
+    this.call = this.calls.register(req).subscribe({
+      next: (res) => {
+        this.failures = 0;
+        if (res.instance === undefined) return;
+        const instance = instanceFromWire(res.instance);
+        this.instanceIdValue = instance.instanceId;
+        const interval = instance.renewalIntervalMs > 0 ? instance.renewalIntervalMs : 30_000;
+        this.setState({ kind: 'registered', instance, leaseExpiresAt: (res.instance.lease?.lastRenewalTimestamp ?? 0) + instance.leaseDurationMs });
+        this.later(interval, () => {
+          this.renew(instance);
+        });
+      },
+      error: (e: unknown) => {
+        this.fail(e, () => {
+          this.register();
+        }, 'register');
+      },
+    });
+  }
+
+  private renew(instance: ServiceInstance): void {
+    const req: RenewRequest = {
+      namespace: this.spec.namespace ?? '',
+      group: this.spec.group ?? '',
+      service: this.spec.service,
+      instanceId: instance.instanceId,
+      lastDirtyTimestamp: this.lastDirtyTimestamp,
+    };
+    this.call = this.calls.renew(req).subscribe({
+      next: (res) => {
+        this.failures = 0;
+        this.setState({ kind: 'registered', instance, leaseExpiresAt: res.leaseExpiresAt });
+        this.later(res.renewalIntervalMs > 0 ? res.renewalIntervalMs : instance.renewalIntervalMs, () => {
+          this.renew(instance);
+        });
+      },
+      error: (e: unknown) => {
+        if (grpcCode(e) === GrpcStatus.NOT_FOUND) {
+          // Evicted, the server restarted, or our copy is newer: register again, marked dirty now so
+          // our copy wins over any stale one (Eureka's setIsDirtyWithTime).
+          this.options.logger.info({ instanceId: instance.instanceId, reason: message(e) }, 're-registering after NOT_FOUND');
+          this.lastDirtyTimestamp = Math.max(this.lastDirtyTimestamp + 1, this.options.scheduler.now());
+          this.setState({ kind: 'registering', attempt: 1, lastError: message(e) });
+          this.register();
+          return;
+        }
+        this.fail(e, () => {
+          this.renew(instance);
+        }, 'renew');
+      },
+    });
+  }
+
+  private fail(e: unknown, retry: () => void, phase: 'register' | 'renew'): void {
+    this.failures++;
+    const exp = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(this.failures - 1, 30));
+    const delay = Math.round(exp * (0.8 + 0.4 * this.random()));
+    const lastError = message(e);
+    this.options.logger.warn({ service: this.spec.service, phase, attempt: this.failures, retryInMs: delay, error: lastError }, `${phase} failed`);
+    if (phase === 'register' || this.state.kind === 'registering') {
+      this.setState({ kind: 'registering', attempt: this.failures + 1, lastError });
+    } else {
+      this.setState({ kind: 'renew-failing', attempt: this.failures, lastError, retryInMs: delay });
+    }
+    this.later(delay, retry);
+  }
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { defer, of, throwError, VirtualTimeScheduler, type Observable } from 'rxjs';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { silentLogger } from '../../src/common/logger.js';
+import { Registration, type RegistrationCalls, type RegistrationState } from '../../src/client/registration.js';
+import { Instance, InstanceStatus } from '../../src/gen/herald/v1/model.js';
+import type { CancelRequest, CancelResponse, RegisterRequest, RegisterResponse, RenewRequest, RenewResponse } from '../../src/gen/herald/v1/registry_service.js';
+
+const unavailable = () => Object.assign(new Error('down'), { code: GrpcStatus.UNAVAILABLE, details: 'connection refused' });
+const notFound = () => Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOUND, details: 'instance x is not registered' });
+
+/** A registry double on virtual time: `down` makes every call fail, `forget()` simulates an eviction. */
+class FakeRegistry implements RegistrationCalls {
+  down = false;
+  readonly log: string[] = [];
+  readonly dirty = new Map<string, number>();
+  constructor(private readonly scheduler: VirtualTimeScheduler) {}
+
+  forget(id: string): void {
+    this.dirty.delete(id);
+  }
+
+  register(req: RegisterRequest): Observable<RegisterResponse> {
+    return defer(() => {
+      this.log.push(`register@${this.scheduler.now()}`);
+      if (this.down) return throwError(unavailable);
+      const i = req.instance;
+      const id = i?.instanceId !== undefined && i.instanceId !== '' ? i.instanceId : `${i?.ip ?? ''}#${i?.port ?? 0}`;
+      this.dirty.set(id, i?.lastDirtyTimestamp ?? 0);
+      return of({
+        instance: Instance.fromPartial({
+          instanceId: id,
+          status: InstanceStatus.INSTANCE_STATUS_UP,
+          lastDirtyTimestamp: i?.lastDirtyTimestamp ?? 0,
+          lease: { durationMs: 90_000, renewalIntervalMs: 30_000, lastRenewalTimestamp: this.scheduler.now() },
+        }),
+      });
+    });
+  }
+
+  renew(req: RenewRequest): Observable<RenewResponse> {
+    return defer(() => {
+      this.log.push(`renew@${this.scheduler.now()}`);
+      if (this.down) return throwError(unavailable);
+      if (!this.dirty.has(req.instanceId)) return throwError(notFound);
+      return of({ leaseExpiresAt: this.scheduler.now() + 90_000, renewalIntervalMs: 30_000 });
+    });
+  }
+
+  cancel(req: CancelRequest): Observable<CancelResponse> {
+    return defer(() => {
+      this.log.push(`cancel@${this.scheduler.now()}`);
+      if (this.down) return throwError(unavailable);
+      if (!this.dirty.delete(req.instanceId)) return throwError(notFound);
+      return of({});
+    });
+  }
+}
+
+function setup() {
+  const scheduler = new VirtualTimeScheduler();
+  const fake = new FakeRegistry(scheduler);
+  // random() = 0.5 → jitter factor exactly 1.0, so delays are the nominal back-off.
+  const registration = new Registration({ service: 'orders', ip: '10.0.0.1', port: 80 }, fake, {
+    scheduler,
+    logger: silentLogger,
+    random: () => 0.5,
+    backoffBaseMs: 1_000,
+    backoffMaxMs: 8_000,
+  });
+  const states: RegistrationState[] = [];
+  registration.state$.subscribe((s) => states.push(s));
+  const runUntil = (ms: number) => {
+    scheduler.maxFrames = ms;
+    scheduler.flush();
+  };
+  return { scheduler, fake, registration, states, runUntil };
+}
+
+describe('Registration', () => {
+  it('registers, then renews every renewal interval', () => {
+    const { fake, registration, runUntil } = setup();
+    runUntil(95_000);
+    expect(fake.log).toEqual(['register@0', 'renew@30000', 'renew@60000', 'renew@90000']);
+    expect(registration.state).toMatchObject({ kind: 'registered', leaseExpiresAt: 180_000 });
+    expect(registration.instanceId).toBe('10.0.0.1#80');
+  });
+
+  it('re-registers on NOT_FOUND with a newer dirty timestamp, then keeps renewing', () => {
+    const { fake, registration, runUntil } = setup();
+    runUntil(31_000);
+    const firstDirty = fake.dirty.get('10.0.0.1#80') ?? -1;
+    fake.forget('10.0.0.1#80');
+    runUntil(61_000);
+    expect(fake.log).toEqual(['register@0', 'renew@30000', 'renew@60000', 'register@60000']);
+    expect(fake.dirty.get('10.0.0.1#80')).toBeGreaterThan(firstDirty);
+    runUntil(91_000);
+    expect(fake.log.at(-1)).toBe('renew@90000');
+    expect(registration.state.kind).toBe('registered');
+  });
+
+  it('backs off exponentially up to the bound while the server is down, and recovers by itself', () => {
+    const { fake, registration, states, runUntil } = setup();
+    runUntil(1);
+    fake.down = true;
+    runUntil(60_000);
+    // Renew at 30 s fails; retries after 1, 2, 4, 8, 8 s ...
+    expect(fake.log.slice(1)).toEqual(['renew@30000', 'renew@31000', 'renew@33000', 'renew@37000', 'renew@45000', 'renew@53000']);
+    expect(registration.state).toMatchObject({ kind: 'renew-failing', attempt: 6, lastError: 'connection refused', retryInMs: 8_000 });
+    fake.down = false;
+    runUntil(62_000);
+    expect(fake.log.at(-1)).toBe('renew@61000');
+    expect(registration.state.kind).toBe('registered');
+    // Back to the normal cadence, back-off reset.
+    runUntil(92_000);
+    expect(fake.log.at(-1)).toBe('renew@91000');
+    expect(states.map((s) => s.kind)).toContain('renew-failing');
+  });
+
+  it('keeps trying to register when the server is down at start', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const fake = new FakeRegistry(scheduler);
+    fake.down = true;
+    const registration = new Registration({ service: 'orders', ip: '10.0.0.1', port: 80 }, fake, { scheduler, logger: silentLogger, random: () => 0.5 });
+    scheduler.maxFrames = 3_500;
+    scheduler.flush();
+    expect(fake.log).toEqual(['register@0', 'register@1000', 'register@3000']);
+    expect(registration.state).toMatchObject({ kind: 'registering', attempt: 4, lastError: 'connection refused' });
+    fake.down = false;
+    scheduler.maxFrames = 8_000;
+    scheduler.flush();
+    expect(registration.state.kind).toBe('registered');
+  });
+
+  it('deregisters: cancels the lease, stops renewing, completes its state', () => {
+    const { fake, registration, states, runUntil } = setup();
+    runUntil(1);
+    let done = false;
+    registration.deregister$().subscribe(() => (done = true));
+    runUntil(200_000);
+    expect(done).toBe(true);
+    expect(fake.log).toEqual(['register@0', 'cancel@0']);
+    expect(states.at(-1)).toEqual({ kind: 'deregistered' });
+    // Idempotent.
+    let again = false;
+    registration.deregister$().subscribe(() => (again = true));
+    expect(again).toBe(true);
+  });
+
+  it('deregistering while the server is down still stops, and says the lease will expire', () => {
+    const { fake, registration, runUntil } = setup();
+    runUntil(1);
+    fake.down = true;
+    let done = false;
+    registration.deregister$().subscribe(() => (done = true));
+    runUntil(100_000);
+    expect(done).toBe(true);
+    expect(registration.state.kind).toBe('deregistered');
+    expect(fake.log.filter((l) => l.startsWith('renew'))).toEqual([]);
+  });
+});

@@ -1,0 +1,66 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { HeraldServer } from '../../src/server/herald-server.js';
+import { connect, eventually, record, startServer } from '../support/server.js';
+import { healthCheck } from '../support/health-client.js';
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => {
+      resolve(false);
+    });
+    probe.listen(port, '127.0.0.1', () => {
+      probe.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+describe('server lifecycle', () => {
+  it('reports SERVING for the server and for herald.v1.RegistryService', async () => {
+    const server = await startServer();
+    expect(await healthCheck(server.port)).toBe('SERVING');
+    expect(await healthCheck(server.port, 'herald.v1.RegistryService')).toBe('SERVING');
+    await expect(healthCheck(server.port, 'nope')).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
+  });
+
+  it('shutdown ends Subscribe streams with UNAVAILABLE, releases the port, and is idempotent', async () => {
+    const server = await startServer();
+    const c = connect(server);
+    const a = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'a' })));
+    const b = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'b', healthyOnly: true })));
+    await eventually(() => a.values.length === 1 && b.values.length === 1, 'subscribed');
+    const port = server.port;
+    await Promise.all([server.close(), server.close()]);
+    await eventually(() => a.errors.length === 1 && b.errors.length === 1, 'streams ended');
+    for (const e of [...a.errors, ...b.errors]) {
+      expect((e as ServiceError).code).toBe(GrpcStatus.UNAVAILABLE);
+      expect((e as ServiceError).details).toBe('server is shutting down');
+    }
+    expect(await portIsFree(port)).toBe(true);
+    // A new server can take the same port at once.
+    const again = await startServer({ port });
+    expect(again.port).toBe(port);
+  });
+
+  it('fails to start with a clear error when the port is taken', async () => {
+    const server = await startServer();
+    await expect(HeraldServer.start({ logger: silentLogger, config: { host: '127.0.0.1', port: server.port } })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${server.port}`,
+    );
+  });
+
+  it('runs the eviction loop on its interval', async () => {
+    const server = await startServer({ evictionIntervalMs: 50, registry: { selfPreservation: false } });
+    const c = connect(server);
+    await c.register(
+      RegisterRequest.fromPartial({ service: 'short', instance: { instanceId: 'x', ip: '10.0.0.1', port: 1, lease: { durationMs: 1_000, renewalIntervalMs: 100 } } }),
+    );
+    await eventually(() => server.registry.stats().instances === 0, 'evicted by the loop');
+  });
+});

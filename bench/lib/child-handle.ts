@@ -20,6 +20,9 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
+/** A child's own commands plus the built-in ones. */
+type All<C> = C & BuiltinCommands;
+
 const live = new Set<ChildProcess>();
 
 /** SIGKILLs every child still running (watchdog and signal path only). */
@@ -90,10 +93,10 @@ export class ChildHandle<C extends Commands<C>> {
    * Sends one command and resolves with the child's answer. The answer's type is the one the
    * command map declares (both ends share the map; this is the single unchecked boundary).
    */
-  request<K extends keyof (C & BuiltinCommands) & string>(command: K, arg: (C & BuiltinCommands)[K]['arg']): Promise<(C & BuiltinCommands)[K]['result']> {
+  request<K extends keyof All<C> & string>(command: K, arg: All<C>[K]['arg']): Promise<All<C>[K]['result']> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: (v) => { resolve(v as (C & BuiltinCommands)[K]['result']); }, reject });
+    return new Promise<All<C>[K]['result']>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       this.child.send({ kind: 'request', id, command, arg }, (err) => {
         if (err === null) return;
         this.pending.delete(id);

@@ -28,5 +28,8 @@ export const silentLogger: Logger = {
 
 /** JSON lines on stderr (stdout stays free for command output), at `level`. */
 export function createLogger(level: LogLevel, fields: LogFields = {}): Logger {
-  return pino({ level, base: { ...fields }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  return pino(
+    { level, base: { ...fields }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    pino.destination(2),
+  );
 }

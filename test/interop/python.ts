@@ -11,13 +11,18 @@ import { fileURLToPath } from 'node:url';
 export const PYTHON = '/usr/bin/python3';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Why the Python interop tests cannot run here, or undefined when they can. */
+/**
+ * Why the Python interop tests cannot run here, or undefined when they can. With
+ * HERALD_REQUIRE_INTEROP=1 (set by .ci/run) a missing package is an error, not a skip.
+ */
 export function pythonGrpcMissing(): string | undefined {
   try {
     execFileSync(PYTHON, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'pipe' });
     return undefined;
   } catch {
-    return `${PYTHON} lacks grpc/grpc_tools: install Debian's python3-grpcio and python3-grpc-tools (.ci/run does)`;
+    const reason = `${PYTHON} lacks grpc/grpc_tools: install Debian's python3-grpcio and python3-grpc-tools (.ci/run does)`;
+    if (process.env.HERALD_REQUIRE_INTEROP === '1') throw new Error(reason);
+    return reason;
   }
 }
 

@@ -1,0 +1,330 @@
+/**
+ * Push latency: N subscribers, each on its own connection, subscribed to one service; a driver
+ * re-registers one of its instances at a fixed rate with a change number and the issue time in its
+ * metadata. Every subscriber timestamps each snapshot on arrival: latency = arrival − issue, across
+ * processes on one machine clock (checked: the clock offsets are printed). A change a subscriber
+ * never saw because a newer snapshot replaced it is counted as skipped, not timed.
+ *
+ * Processes: this one (driver and coordinator), the server, and --load-procs subscriber processes.
+ *
+ *   npm run build                      # once: generates src/gen
+ *   npx tsx bench/push-latency.ts      # 3 runs of each scenario, ~2.5 min
+ *   npx tsx bench/push-latency.ts --quick
+ *   npx tsx bench/push-latency.ts --scenarios 1000@100 --runs 1 --profile   # server CPU profile
+ *
+ * Writes bench/results/push-latency.json.
+ */
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { RegistryTransport } from '../src/client/registry-transport.js';
+import { ChildHandle } from './lib/child-handle.js';
+import { estimateClockOffset } from './lib/clock-offset.js';
+import { separateTransport } from './lib/connections.js';
+import { intFlag, numberFlag } from './lib/flags.js';
+import { usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
+import { printChecks, printHeader, printTable, writeResults, type TargetCheck } from './lib/report.js';
+import { ServerProcess } from './lib/server-process.js';
+import { medianOf, summarize, type LatencySummary } from './lib/stats.js';
+import { armWatchdog } from './lib/watchdog.js';
+import { derivedInstanceId, registration } from './lib/workload.js';
+import { tagMetadata } from './push-latency/change-tag.js';
+import { driveChanges } from './push-latency/change-driver.js';
+import { changeSpread, type ChangeSpread } from './push-latency/change-spread.js';
+import type { SubscriberCommands, SubscriberLoadResult } from './push-latency/subscriber-commands.js';
+
+const SERVICE = 'push-bench';
+const TAGGED_INDEX = 0;
+
+interface Scenario {
+  readonly subscribers: number;
+  readonly ratePerSecond: number;
+}
+
+interface Settings {
+  readonly scenarios: readonly Scenario[];
+  readonly runs: number;
+  readonly warmupS: number;
+  readonly measureS: number;
+  readonly loadProcs: number;
+  readonly hosts: number;
+  readonly mergeWindowMs: number;
+  readonly profileDir: string | undefined;
+}
+
+interface RunResult {
+  readonly subscribers: number;
+  readonly ratePerSecond: number;
+  readonly run: number;
+  readonly measuredChanges: number;
+  readonly expected: number;
+  readonly received: number;
+  readonly skipped: number;
+  readonly missing: number;
+  readonly regressions: number;
+  readonly streamErrors: number;
+  readonly latencyMs: LatencySummary;
+  /** Per change: first receipt, last receipt, and the spread between them. */
+  readonly perChange: ChangeSpread;
+  readonly driverLatenessP99Ms: number;
+  readonly driverAckP99Ms: number;
+  readonly driverErrors: number;
+  readonly server: UsageDelta;
+  readonly loads: readonly UsageDelta[];
+  /** Largest |clock offset| between this process and a load process, ms (± half the probe RTT). */
+  readonly maxClockOffsetMs: number;
+  readonly openMs: number;
+}
+
+function parseScenarios(text: string): Scenario[] {
+  return text.split(',').map((part) => {
+    const m = /^(\d+)@(\d+(?:\.\d+)?)$/.exec(part.trim());
+    if (m === null) throw new Error(`--scenarios: "${part}" is not SUBSCRIBERS@RATE (e.g. 1000@10)`);
+    return { subscribers: Number(m[1]), ratePerSecond: Number(m[2]) };
+  });
+}
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
+      runs: { type: 'string' },
+      'warmup-s': { type: 'string' },
+      'measure-s': { type: 'string' },
+      'load-procs': { type: 'string' },
+      hosts: { type: 'string' },
+      'merge-window-ms': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const quick = values.quick;
+  return {
+    scenarios: parseScenarios(values.scenarios ?? '100@10,1000@10,1000@100'),
+    runs: intFlag('runs', values.runs, quick ? 1 : 3),
+    warmupS: numberFlag('warmup-s', values['warmup-s'], quick ? 1 : 2),
+    measureS: numberFlag('measure-s', values['measure-s'], quick ? 3 : 6),
+    loadProcs: intFlag('load-procs', values['load-procs'], 2),
+    hosts: intFlag('hosts', values.hosts, 10),
+    mergeWindowMs: Number(values['merge-window-ms'] ?? 5),
+    profileDir: values.profile ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined,
+  };
+}
+
+/** The service: `hosts` instances, the first of which carries the change tag (change 0 to start). */
+async function prepareService(transport: RegistryTransport, hosts: number): Promise<void> {
+  await transport.register(registration(SERVICE, TAGGED_INDEX, tagMetadata({ seq: 0, issuedAtMs: 0 })));
+  await Promise.all(Array.from({ length: hosts - 1 }, (_, i) => transport.register(registration(SERVICE, i + 1))));
+}
+
+async function runOnce(settings: Settings, scenario: Scenario, run: number): Promise<RunResult> {
+  const warmupChanges = Math.max(1, Math.round(settings.warmupS * scenario.ratePerSecond));
+  const measuredChanges = Math.max(1, Math.round(settings.measureS * scenario.ratePerSecond));
+  const firstMeasured = warmupChanges + 1;
+  const lastMeasured = warmupChanges + measuredChanges;
+
+  const server = await ServerProcess.start({
+    config: { mergeWindowMs: settings.mergeWindowMs, evictionIntervalMs: 3_600_000, registry: { selfPreservation: false } },
+    ...(settings.profileDir === undefined ? {} : { cpuProfileDir: settings.profileDir }),
+  });
+  const driver = separateTransport(server.address);
+  const procs = Math.min(settings.loadProcs, scenario.subscribers);
+  const loads: ChildHandle<SubscriberCommands>[] = [];
+  try {
+    await prepareService(driver, settings.hosts);
+    loads.push(
+      ...(await Promise.all(
+        Array.from({ length: procs }, (_, p) =>
+          ChildHandle.spawn<SubscriberCommands>({ name: `subscribers-${p}`, script: new URL('./push-latency/subscriber-main.ts', import.meta.url) }),
+        ),
+      )),
+    );
+    const opened = await Promise.all(
+      loads.map((load, p) =>
+        load.request('open', {
+          address: server.address,
+          service: SERVICE,
+          subscribers: Math.floor(scenario.subscribers / procs) + (p < scenario.subscribers % procs ? 1 : 0),
+          taggedInstanceId: derivedInstanceId(SERVICE, TAGGED_INDEX),
+          firstMeasured,
+          lastMeasured,
+          openBatch: 50,
+        }),
+      ),
+    );
+    const offsets = [];
+    for (const load of loads) offsets.push(await estimateClockOffset(async () => (await load.request('usage', undefined)).atMs));
+
+    const warm = await driveChanges({ transport: driver, service: SERVICE, taggedIndex: TAGGED_INDEX, ratePerSecond: scenario.ratePerSecond, fromSeq: 1, toSeq: warmupChanges });
+    const sample = (): Promise<[ProcessUsage, ...ProcessUsage[]]> =>
+      Promise.all([server.usage(), ...loads.map((l) => l.request('usage', undefined))] as const).then(([s, ...l]) => [s, ...l]);
+    const before = await sample();
+    const measured = await driveChanges({
+      transport: driver,
+      service: SERVICE,
+      taggedIndex: TAGGED_INDEX,
+      ratePerSecond: scenario.ratePerSecond,
+      fromSeq: firstMeasured,
+      toSeq: lastMeasured,
+    });
+    const after = await sample();
+    const results: SubscriberLoadResult[] = await Promise.all(loads.map((l) => l.request('collect', { untilSeq: lastMeasured, timeoutMs: 3_000 })));
+
+    const latencies = new Float64Array(results.reduce((n, r) => n + r.latenciesMs.length, 0));
+    let at = 0;
+    for (const r of results) {
+      latencies.set(r.latenciesMs, at);
+      at += r.latenciesMs.length;
+    }
+    const sum = (pick: (r: SubscriberLoadResult) => number): number => results.reduce((n, r) => n + pick(r), 0);
+    const firstStreamError = results.find((r) => r.firstError !== undefined)?.firstError;
+    if (firstStreamError !== undefined) console.error(`stream error: ${firstStreamError}`);
+    if (warm.firstError !== undefined || measured.firstError !== undefined) console.error(`driver error: ${warm.firstError ?? measured.firstError ?? ''}`);
+    return {
+      subscribers: scenario.subscribers,
+      ratePerSecond: scenario.ratePerSecond,
+      run,
+      measuredChanges,
+      expected: measuredChanges * scenario.subscribers,
+      received: sum((r) => r.received),
+      skipped: sum((r) => r.skipped),
+      missing: sum((r) => r.missing),
+      regressions: sum((r) => r.regressions),
+      streamErrors: sum((r) => r.streamErrors),
+      latencyMs: summarize(latencies),
+      perChange: changeSpread(results),
+      driverLatenessP99Ms: summarize(measured.latenessMs).p99,
+      driverAckP99Ms: summarize(measured.ackMs).p99,
+      driverErrors: warm.errors + measured.errors,
+      server: usageDelta(before[0], after[0]),
+      loads: loads.map((_, i) => usageDelta(before[i + 1] ?? before[0], after[i + 1] ?? after[0])),
+      maxClockOffsetMs: Math.max(...offsets.map((o) => Math.abs(o.offsetMs))),
+      openMs: Math.max(...opened.map((o) => o.openMs)),
+    };
+  } finally {
+    await Promise.all(loads.map((l) => l.exit()));
+    driver.close();
+    await server.stop();
+  }
+}
+
+function label(s: Scenario): string {
+  return `N=${s.subscribers}, ${s.ratePerSecond}/s`;
+}
+
+function pct(part: number, whole: number): number {
+  return whole === 0 ? Number.NaN : (part / whole) * 100;
+}
+
+const loadCpu = (r: RunResult): number => r.loads.reduce((n, l) => n + l.cpuPercent, 0);
+const loadElu = (r: RunResult): number => Math.max(...r.loads.map((l) => l.eventLoopUtilization));
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  armWatchdog(15 * 60_000);
+  if (settings.profileDir !== undefined) await mkdir(settings.profileDir, { recursive: true });
+  const machine = printHeader('herald push latency (change issued → snapshot received)', {
+    scenarios: settings.scenarios.map(label),
+    runs: settings.runs,
+    warmupS: settings.warmupS,
+    measureS: settings.measureS,
+    loadProcs: settings.loadProcs,
+    hostsInService: settings.hosts,
+    mergeWindowMs: settings.mergeWindowMs,
+    maxPushesInFlight: 1,
+    connections: 'one per subscriber',
+  });
+
+  const runs: RunResult[] = [];
+  for (const scenario of settings.scenarios) {
+    for (let run = 1; run <= settings.runs; run++) {
+      const r = await runOnce(settings, scenario, run);
+      runs.push(r);
+      console.log(
+        `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
+          `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
+          `first receipt p50 ${r.perChange.firstMs.p50.toFixed(1)} ms, fan-out p50 ${r.perChange.fanOutMs.p50.toFixed(1)} / max ${r.perChange.fanOutMs.max.toFixed(1)} ms, ` +
+          `server CPU ${r.server.cpuPercent.toFixed(0)} %, load CPU ${loadCpu(r).toFixed(0)} %`,
+      );
+    }
+  }
+  console.log('');
+
+  printTable(
+    'Every run (latency in ms; CPU in % of one core over the measured phase):',
+    ['scenario', 'run', 'p50', 'p90', 'p99', 'max', 'received %', 'skipped', 'missing', 'server CPU %', 'load CPU %', 'clock offset ms'],
+    runs.map((r) => [
+      label(r),
+      r.run,
+      r.latencyMs.p50,
+      r.latencyMs.p90,
+      r.latencyMs.p99,
+      r.latencyMs.max,
+      pct(r.received, r.expected),
+      r.skipped,
+      r.missing,
+      r.server.cpuPercent,
+      loadCpu(r),
+      r.maxClockOffsetMs,
+    ]),
+  );
+
+  const summary = settings.scenarios.map((s) => {
+    const rs = runs.filter((r) => r.subscribers === s.subscribers && r.ratePerSecond === s.ratePerSecond);
+    return {
+      scenario: label(s),
+      subscribers: s.subscribers,
+      ratePerSecond: s.ratePerSecond,
+      runs: rs.length,
+      expectedPerRun: rs[0]?.expected ?? 0,
+      p50Ms: medianOf(rs, (r) => r.latencyMs.p50),
+      p90Ms: medianOf(rs, (r) => r.latencyMs.p90),
+      p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
+      maxMs: medianOf(rs, (r) => r.latencyMs.max),
+      receivedPercent: medianOf(rs, (r) => pct(r.received, r.expected)),
+      skipped: medianOf(rs, (r) => r.skipped),
+      missing: medianOf(rs, (r) => r.missing),
+      serverCpuPercent: medianOf(rs, (r) => r.server.cpuPercent),
+      serverEventLoopUtilization: medianOf(rs, (r) => r.server.eventLoopUtilization),
+      loadCpuPercent: medianOf(rs, loadCpu),
+      loadEventLoopUtilizationMax: medianOf(rs, loadElu),
+      driverLatenessP99Ms: medianOf(rs, (r) => r.driverLatenessP99Ms),
+      driverAckP99Ms: medianOf(rs, (r) => r.driverAckP99Ms),
+    };
+  });
+  printTable(
+    `Medians of ${settings.runs} run(s) (latency in ms; server and load CPU in % of one core, ELU = event-loop utilisation):`,
+    ['scenario', 'p50', 'p90', 'p99', 'max', 'received %', 'skipped', 'missing', 'server CPU %', 'server ELU', 'load CPU %', 'load ELU (max)'],
+    summary.map((s) => [
+      s.scenario,
+      s.p50Ms,
+      s.p90Ms,
+      s.p99Ms,
+      s.maxMs,
+      s.receivedPercent,
+      s.skipped,
+      s.missing,
+      s.serverCpuPercent,
+      s.serverEventLoopUtilization,
+      s.loadCpuPercent,
+      s.loadEventLoopUtilizationMax,
+    ]),
+  );
+
+  const checks: TargetCheck[] = [];
+  const find = (n: number, rate: number): (typeof summary)[number] | undefined => summary.find((s) => s.subscribers === n && s.ratePerSecond === rate);
+  const at10 = find(1000, 10);
+  const at100 = find(1000, 100);
+  if (at10 !== undefined) checks.push({ metric: 'p99, N=1000, 10 changes/s', value: at10.p99Ms, unit: 'ms', bound: 25, kind: 'max' });
+  if (at100 !== undefined) checks.push({ metric: 'p99, N=1000, 100 changes/s', value: at100.p99Ms, unit: 'ms', bound: 100, kind: 'max' });
+  if (checks.length > 0) printChecks(checks);
+
+  const anomalies = runs.filter((r) => r.regressions > 0 || r.streamErrors > 0 || r.driverErrors > 0);
+  if (anomalies.length > 0) console.log(`WARNING: ${anomalies.length} run(s) had regressions, stream errors or driver errors (see JSON)`);
+  const file = await writeResults('push-latency', { machine, settings, summary, checks, runs });
+  console.log(`wrote ${file}`);
+  if (settings.profileDir !== undefined) console.log(`server CPU profiles in ${settings.profileDir}`);
+}
+
+await main();

@@ -1,0 +1,85 @@
+/** `herald list`: services of a namespace, or the instances of one service, as a table or JSON. */
+import { Command } from 'commander';
+import { RegistryTransport } from '../client/registry-transport.js';
+import { snapshotFromWire } from '../client/codec.js';
+import { ListServicesRequest, GetServiceRequest } from '../gen/herald/v1/registry_service.js';
+import type { ServiceSummary } from '../gen/herald/v1/model.js';
+import { groupOption, namespaceOption, reason, serverOption } from './client-options.js';
+import { endpoint, metadataText, table } from './format.js';
+
+interface ListFlags {
+  service?: string;
+  namespace?: string;
+  group?: string;
+  json?: boolean;
+  server: string;
+}
+
+async function allServices(t: RegistryTransport, namespace: string, group: string): Promise<ServiceSummary[]> {
+  const out: ServiceSummary[] = [];
+  let pageToken = '';
+  do {
+    const page = await t.listServices(ListServicesRequest.fromPartial({ namespace, group, pageSize: 1000, pageToken }));
+    out.push(...page.services);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  return out;
+}
+
+export function listCommand(): Command {
+  return new Command('list')
+    .description('list services, or the instances of one service')
+    .option('--service <name>', 'show the instances of this service')
+    .addOption(namespaceOption())
+    .addOption(groupOption())
+    .option('--json', 'print JSON instead of a table')
+    .addOption(serverOption())
+    .action(async (flags: ListFlags, cmd: Command) => {
+      const t = new RegistryTransport(flags.server);
+      try {
+        if (flags.service === undefined) {
+          const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
+          if (flags.json === true) {
+            process.stdout.write(`${JSON.stringify(services, null, 2)}\n`);
+          } else if (services.length === 0) {
+            process.stdout.write('no services\n');
+          } else {
+            process.stdout.write(
+              table(
+                ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS', 'REVISION'],
+                services.map((s) => [s.group, s.name, String(s.instanceCount), String(s.healthyInstanceCount), s.clusters.join(','), String(s.revision)]),
+              ),
+            );
+          }
+          return;
+        }
+        const res = await t.getService(GetServiceRequest.fromPartial({ namespace: flags.namespace ?? '', group: flags.group ?? '', service: flags.service }));
+        const snap = res.serviceInfo === undefined ? undefined : snapshotFromWire(res.serviceInfo);
+        if (flags.json === true) {
+          process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
+        } else if (snap === undefined || snap.hosts.length === 0) {
+          process.stdout.write(`no instances of ${flags.group ?? 'DEFAULT_GROUP'}@@${flags.service}\n`);
+        } else {
+          process.stdout.write(
+            table(
+              ['INSTANCE', 'ENDPOINT', 'STATUS', 'HEALTHY', 'ENABLED', 'WEIGHT', 'CLUSTER', 'METADATA'],
+              snap.hosts.map((h) => [
+                h.instanceId,
+                endpoint(h.ip, h.port),
+                h.overriddenStatus === undefined ? h.status : `${h.status} (override)`,
+                h.healthy ? 'yes' : 'no',
+                h.enabled ? 'yes' : 'no',
+                String(h.weight),
+                h.cluster,
+                metadataText(h.metadata),
+              ]),
+            ),
+          );
+        }
+      } catch (e) {
+        cmd.error(`herald: ${flags.server}: ${reason(e)}`, { exitCode: 1 });
+      } finally {
+        t.close();
+      }
+    });
+}

@@ -1,0 +1,24 @@
+/** The `herald` command: serve, and tools to register, list and watch from a terminal. */
+import { createRequire } from 'node:module';
+import { Command } from 'commander';
+import { listCommand } from './list.js';
+import { registerCommand } from './register.js';
+import { serveCommand } from './serve.js';
+import { watchCommand } from './watch.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  return new Command('herald')
+    .description('herald: a push-based service registry')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .addCommand(serveCommand())
+    .addCommand(registerCommand())
+    .addCommand(listCommand())
+    .addCommand(watchCommand());
+}
+
+export async function run(argv: readonly string[]): Promise<void> {
+  await buildProgram().parseAsync([...argv]);
+}

@@ -1,0 +1,95 @@
+/** `herald register`: registers one instance, keeps its lease renewed, cancels it on Ctrl-C. */
+import { Command, Option } from 'commander';
+import { asyncScheduler, lastValueFrom, timeout } from 'rxjs';
+import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
+import { createLogger } from '../common/logger.js';
+import { RegistryTransport } from '../client/registry-transport.js';
+import { Registration, type RegistrationState } from '../client/registration.js';
+import type { InstanceSpec } from '../client/model.js';
+import { groupOption, namespaceOption, registrationCalls, serverOption, untilSignal } from './client-options.js';
+import { decimal, integer, metadataEntry, oneOf } from './parse.js';
+
+interface RegisterFlags {
+  service: string;
+  ip: string;
+  port: number;
+  namespace?: string;
+  group?: string;
+  cluster?: string;
+  weight?: number;
+  metadata?: Record<string, string>;
+  instanceId?: string;
+  status?: InstanceStatus;
+  leaseDurationMs?: number;
+  renewalIntervalMs?: number;
+  persistent?: boolean;
+  json?: boolean;
+  server: string;
+}
+
+function describeState(s: RegistrationState, spec: InstanceSpec): string {
+  switch (s.kind) {
+    case 'registering':
+      return s.lastError === undefined ? `registering ${spec.service}` : `registering ${spec.service} (attempt ${s.attempt}; last error: ${s.lastError})`;
+    case 'registered':
+      return `registered ${s.instance.instanceId} (lease ${s.instance.leaseDurationMs} ms, renewing every ${s.instance.renewalIntervalMs} ms)`;
+    case 'renew-failing':
+      return `renewal failing (attempt ${s.attempt}: ${s.lastError}); retrying in ${s.retryInMs} ms`;
+    case 'deregistered':
+      return 'deregistered';
+  }
+}
+
+export function registerCommand(): Command {
+  return new Command('register')
+    .description('register an instance and keep its lease renewed until Ctrl-C, then cancel it')
+    .requiredOption('--service <name>', 'service name')
+    .requiredOption('--ip <address>', 'IP address or host name clients connect to')
+    .requiredOption('--port <port>', 'port clients connect to', integer(1, 65_535))
+    .addOption(namespaceOption())
+    .addOption(groupOption())
+    .option('--cluster <cluster>', 'cluster (default: DEFAULT)')
+    .option('--weight <weight>', 'weight, 0 to 10000 (default: 1)', decimal(0, 10_000))
+    .option('--metadata <key=value>', 'metadata entry; repeat for more', metadataEntry)
+    .option('--instance-id <id>', 'instance id (default: derived by the server)')
+    .addOption(new Option('--status <status>', 'reported status (default: UP)').argParser(oneOf(INSTANCE_STATUSES)))
+    .option('--lease-duration-ms <ms>', 'lease duration (default: the server default)', integer(1, 2_147_483_647))
+    .option('--renewal-interval-ms <ms>', 'renewal interval (default: the server default)', integer(1, 2_147_483_647))
+    .option('--persistent', 'register a persistent (non-ephemeral) instance that stays until cancelled')
+    .option('--json', 'print each state change as a JSON line')
+    .addOption(serverOption())
+    .action(async (flags: RegisterFlags) => {
+      const spec: InstanceSpec = {
+        service: flags.service,
+        ip: flags.ip,
+        port: flags.port,
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        ...(flags.group === undefined ? {} : { group: flags.group }),
+        ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
+        ...(flags.weight === undefined ? {} : { weight: flags.weight }),
+        ...(flags.metadata === undefined ? {} : { metadata: flags.metadata }),
+        ...(flags.instanceId === undefined ? {} : { instanceId: flags.instanceId }),
+        ...(flags.status === undefined ? {} : { status: flags.status }),
+        ...(flags.leaseDurationMs === undefined ? {} : { leaseDurationMs: flags.leaseDurationMs }),
+        ...(flags.renewalIntervalMs === undefined ? {} : { renewalIntervalMs: flags.renewalIntervalMs }),
+        ...(flags.persistent === true ? { ephemeral: false } : {}),
+      };
+      const transport = new RegistryTransport(flags.server);
+      const registration = new Registration(spec, registrationCalls(transport), { scheduler: asyncScheduler, logger: createLogger('silent') });
+      let last = '';
+      registration.state$.subscribe((s) => {
+        // A renewal that changes nothing is not news; print transitions only.
+        const key = s.kind === 'registered' ? `registered:${s.instance.instanceId}:${s.instance.status}` : JSON.stringify(s);
+        if (key === last) return;
+        last = key;
+        process.stdout.write(flags.json === true ? `${JSON.stringify({ time: new Date().toISOString(), ...s })}\n` : `${describeState(s, spec)}\n`);
+      });
+      await untilSignal();
+      // Bounded: a server that is gone must not keep Ctrl-C from working.
+      await lastValueFrom(registration.deregister$().pipe(timeout({ first: 5_000 }))).catch(() => {
+        registration.abandon();
+      });
+      transport.close();
+      process.exitCode = 0;
+    });
+}

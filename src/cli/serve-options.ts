@@ -1,0 +1,142 @@
+/**
+ * Every `herald serve` setting in one table: flag, environment variable, default (taken from the
+ * code's own defaults) and where it goes in the server configuration. --help and the README's
+ * configuration table are both checked against it.
+ */
+import { Option } from 'commander';
+import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.js';
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
+import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
+import { decimal, integer, oneOf, onOff } from './parse.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type TopLevelKey = Exclude<keyof ServerConfig, 'registry'>;
+
+/** Everything `serve` needs: the server configuration plus the log level. */
+export interface ServeSettings {
+  config: Mutable<Omit<ServerConfig, 'registry'>> & { registry: Partial<Mutable<RegistryOptions>> };
+  logLevel: LogLevel;
+}
+
+export interface ServeOption {
+  readonly flag: string;
+  readonly env: string;
+  readonly description: string;
+  /** The default as shown in --help and the README. */
+  readonly defaultText: string;
+  readonly parse: (value: string) => unknown;
+  readonly apply: (settings: ServeSettings, value: unknown) => void;
+  /** The configuration key it sets, to name the flag in configuration errors. */
+  readonly key: string;
+}
+
+const MAX_MS = 2_147_483_647;
+
+function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => number | string): ServeOption {
+  return {
+    flag,
+    env,
+    description,
+    defaultText: String(DEFAULT_SERVER_CONFIG[key]),
+    key,
+    parse,
+    apply: (s, v) => {
+      (s.config as Record<string, unknown>)[key] = v;
+    },
+  };
+}
+
+function registry(key: keyof RegistryOptions, flag: string, env: string, description: string, parse: (v: string) => unknown, shown?: string): ServeOption {
+  return {
+    flag,
+    env,
+    description,
+    defaultText: shown ?? String(DEFAULT_REGISTRY_OPTIONS[key]),
+    key,
+    parse,
+    apply: (s, v) => {
+      (s.config.registry as Record<string, unknown>)[key] = v;
+    },
+  };
+}
+
+export const SERVE_OPTIONS: readonly ServeOption[] = [
+  server('host', '--host <address>', 'HERALD_HOST', 'interface to listen on', (v) => v),
+  server('port', '--port <port>', 'HERALD_PORT', 'gRPC port (0 picks a free one)', integer(0, 65_535)),
+  server('mergeWindowMs', '--merge-window-ms <ms>', 'HERALD_MERGE_WINDOW_MS', 'changes to a service within this window become one push', integer(0, 10_000)),
+  registry('defaultLeaseDurationMs', '--lease-duration-ms <ms>', 'HERALD_LEASE_DURATION_MS', 'lease duration when a registrant gives none', integer(1, MAX_MS)),
+  registry('defaultRenewalIntervalMs', '--renewal-interval-ms <ms>', 'HERALD_RENEWAL_INTERVAL_MS', 'renewal interval when a registrant gives none', integer(1, MAX_MS)),
+  registry('minLeaseDurationMs', '--min-lease-duration-ms <ms>', 'HERALD_MIN_LEASE_DURATION_MS', 'shortest lease a registrant may ask for', integer(1, MAX_MS)),
+  registry('maxLeaseDurationMs', '--max-lease-duration-ms <ms>', 'HERALD_MAX_LEASE_DURATION_MS', 'longest lease a registrant may ask for', integer(1, MAX_MS)),
+  server('evictionIntervalMs', '--eviction-interval-ms <ms>', 'HERALD_EVICTION_INTERVAL_MS', 'how often expired leases are evicted', integer(10, MAX_MS)),
+  registry('selfPreservation', '--self-preservation <on|off>', 'HERALD_SELF_PRESERVATION', 'stop evicting when renewals fall below the threshold', onOff, 'on'),
+  registry(
+    'renewalPercentThreshold',
+    '--renewal-percent-threshold <share>',
+    'HERALD_RENEWAL_PERCENT_THRESHOLD',
+    'share of expected renewals under which self-preservation engages; also caps each eviction run',
+    decimal(0.01, 1),
+  ),
+  registry(
+    'selfPreservationMinInstances',
+    '--self-preservation-min-instances <n>',
+    'HERALD_SELF_PRESERVATION_MIN_INSTANCES',
+    'self-preservation never engages with fewer lease-bound instances',
+    integer(0, 1_000_000_000),
+  ),
+  registry('deltaRetentionMs', '--delta-retention-ms <ms>', 'HERALD_DELTA_RETENTION_MS', 'how long changes stay available to FetchDelta', integer(0, MAX_MS)),
+  registry('emptyServiceRetentionMs', '--empty-service-retention-ms <ms>', 'HERALD_EMPTY_SERVICE_RETENTION_MS', 'how long an empty service is kept', integer(0, MAX_MS)),
+  registry('cacheMillis', '--cache-millis <ms>', 'HERALD_CACHE_MILLIS', 'how long clients may trust a snapshot before polling', integer(0, MAX_MS)),
+  registry('defaultProtectThreshold', '--protect-threshold <share>', 'HERALD_PROTECT_THRESHOLD', 'protect threshold of services without one (0 = off)', decimal(0, 1)),
+  registry('maxNameLength', '--max-name-length <n>', 'HERALD_MAX_NAME_LENGTH', 'longest namespace, group, service or cluster name', integer(1, 65_535)),
+  registry('maxInstanceIdLength', '--max-instance-id-length <n>', 'HERALD_MAX_INSTANCE_ID_LENGTH', 'longest instance id', integer(1, 65_535)),
+  registry('maxInstancesPerService', '--max-instances-per-service <n>', 'HERALD_MAX_INSTANCES_PER_SERVICE', 'most instances one service may hold', integer(1, 10_000_000)),
+  registry('maxMetadataEntries', '--max-metadata-entries <n>', 'HERALD_MAX_METADATA_ENTRIES', 'most metadata entries per instance or service', integer(0, 100_000)),
+  registry('maxMetadataKeyLength', '--max-metadata-key-length <n>', 'HERALD_MAX_METADATA_KEY_LENGTH', 'longest metadata key', integer(1, 65_535)),
+  registry('maxMetadataBytes', '--max-metadata-bytes <n>', 'HERALD_MAX_METADATA_BYTES', 'most bytes of metadata keys plus values', integer(0, 16_777_216)),
+  server('maxMessageBytes', '--max-message-bytes <n>', 'HERALD_MAX_MESSAGE_BYTES', 'largest request message accepted', integer(1_024, 2_147_483_647)),
+  server('maxPushesInFlight', '--max-pushes-in-flight <n>', 'HERALD_MAX_PUSHES_IN_FLIGHT', 'unflushed pushes per subscriber before newer ones replace pending', integer(1, 1_000)),
+  server('keepaliveTimeMs', '--keepalive-time-ms <ms>', 'HERALD_KEEPALIVE_TIME_MS', 'interval of keepalive pings that find dead peers', integer(1_000, MAX_MS)),
+  server('keepaliveTimeoutMs', '--keepalive-timeout-ms <ms>', 'HERALD_KEEPALIVE_TIMEOUT_MS', 'how long a keepalive ping may go unanswered', integer(100, MAX_MS)),
+  server('shutdownGraceMs', '--shutdown-grace-ms <ms>', 'HERALD_SHUTDOWN_GRACE_MS', 'on shutdown, how long open calls get to finish', integer(0, MAX_MS)),
+  {
+    flag: '--log-level <level>',
+    env: 'HERALD_LOG_LEVEL',
+    description: `log level (${LOG_LEVELS.join(', ')}); logs are JSON lines on stderr`,
+    defaultText: 'info',
+    key: 'logLevel',
+    parse: oneOf(LOG_LEVELS),
+    apply: (s, v) => {
+      s.logLevel = v as LogLevel;
+    },
+  },
+];
+
+/** The option's attribute name as commander derives it from the flag. */
+export function attributeName(o: ServeOption): string {
+  const long = o.flag.split(' ')[0]?.replace(/^--/, '') ?? '';
+  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function commanderOption(o: ServeOption): Option {
+  // The value stays unset so the code's defaults apply; the default is shown in the text instead.
+  return new Option(o.flag, `${o.description} (default: ${o.defaultText})`).env(o.env).argParser(o.parse);
+}
+
+/** Builds settings from parsed options: unset ones keep the code's defaults. */
+export function settingsFrom(parsed: Record<string, unknown>): ServeSettings {
+  const { registry: _r, ...top } = DEFAULT_SERVER_CONFIG;
+  const settings: ServeSettings = { config: { ...top, registry: {} }, logLevel: 'info' };
+  for (const o of SERVE_OPTIONS) {
+    const v = parsed[attributeName(o)];
+    if (v !== undefined) o.apply(settings, v);
+  }
+  return settings;
+}
+
+/** Rewrites configuration keys in a message as the flags that set them (e.g. for RangeErrors). */
+export function inFlagTerms(message: string): string {
+  let out = message;
+  for (const o of SERVE_OPTIONS) out = out.replace(new RegExp(`\\b${o.key}\\b`, 'g'), o.flag.split(' ')[0] ?? o.key);
+  return out;
+}

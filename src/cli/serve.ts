@@ -1,0 +1,70 @@
+/** `herald serve`: runs a node until SIGINT/SIGTERM, then shuts down gracefully and exits 0. */
+import { format } from 'node:util';
+import { Command } from 'commander';
+import { setLogger, setLogVerbosity, logVerbosity } from '@grpc/grpc-js';
+import { resolveRegistryOptions } from '../core/options.js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { HeraldServer } from '../server/herald-server.js';
+import { commanderOption, inFlagTerms, SERVE_OPTIONS, settingsFrom } from './serve-options.js';
+
+/** Sends grpc-js's own diagnostics through our structured logger instead of bare stderr lines. */
+function routeGrpcLogs(logger: Logger): void {
+  const grpcLog = logger.child({ component: 'grpc-js' });
+  setLogVerbosity(logVerbosity.ERROR);
+  setLogger({
+    error: (...args: unknown[]) => {
+      grpcLog.warn({}, format(...args));
+    },
+    info: (...args: unknown[]) => {
+      grpcLog.debug({}, format(...args));
+    },
+    debug: (...args: unknown[]) => {
+      grpcLog.debug({}, format(...args));
+    },
+  });
+}
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve').description('run a herald server');
+  for (const o of SERVE_OPTIONS) cmd.addOption(commanderOption(o));
+  cmd.action(async (parsed: Record<string, unknown>) => {
+    const settings = settingsFrom(parsed);
+    try {
+      resolveRegistryOptions(settings.config.registry);
+    } catch (e) {
+      cmd.error(`herald: invalid configuration: ${inFlagTerms(e instanceof Error ? e.message : String(e))}`, { exitCode: 2 });
+    }
+    const logger = createLogger(settings.logLevel, { service: 'herald' });
+    routeGrpcLogs(logger);
+    // Signal handlers first: a signal during start-up must still lead to a clean stop.
+    let signalled: (signal: NodeJS.Signals) => void = () => undefined;
+    const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      signalled(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let server: HeraldServer;
+    try {
+      server = await HeraldServer.start({ config: settings.config, logger });
+    } catch (e) {
+      logger.error({ err: e }, 'cannot start');
+      process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      return;
+    }
+    const signal = await stopRequested;
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    process.exitCode = 0;
+  });
+  return cmd;
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
+import { connect, eventually, record } from '../support/server.js';
+import { herald, heraldOnce, serve } from '../support/cli.js';
+
+describe('herald serve', () => {
+  it('serves, logs structured JSON, and on SIGTERM ends streams with UNAVAILABLE and exits 0', async () => {
+    const server = await serve();
+    const c = connect(server.port);
+    const pushes = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
+    await eventually(() => pushes.values.length === 1, 'subscribed');
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    await eventually(() => pushes.errors.length === 1, 'stream ended');
+    expect((pushes.errors[0] as ServiceError).code).toBe(GrpcStatus.UNAVAILABLE);
+    const logs = server.stderr.map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(logs.map((l) => l.msg)).toEqual(['herald is serving', 'shutting down', 'herald stopped']);
+    expect(logs[0]?.level).toBe('info');
+  });
+
+  it('exits 0 on SIGINT too', async () => {
+    const server = await serve();
+    server.proc.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('takes settings from the environment and names the variable when one is bad', async () => {
+    // HERALD_LOG_LEVEL=silent is overridden by the flag: the start line is logged.
+    const ok = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { HERALD_LOG_LEVEL: 'silent', HERALD_PORT: '1' });
+    await ok.line(/herald is serving/);
+    ok.proc.kill('SIGTERM');
+    expect(await ok.exited).toBe(0);
+    const p = herald(['serve', '--host', '127.0.0.1', '--port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
+    expect(await p.exited).toBe(1);
+    expect(p.stderr.join('\n')).toContain("option '--merge-window-ms <ms>' value 'x' from env 'HERALD_MERGE_WINDOW_MS' is invalid. must be an integer from 0 to 10000");
+  });
+
+  it('rejects contradictory settings naming the flags', async () => {
+    const r = await heraldOnce(['serve', '--lease-duration-ms', '5000', '--renewal-interval-ms', '5000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('herald: invalid configuration: --renewal-interval-ms must be shorter than --lease-duration-ms');
+  });
+
+  it('says clearly when the port is taken', async () => {
+    const first = await serve();
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--log-level', 'silent']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`herald: cannot listen on 127.0.0.1:${first.port}`);
+  });
+});
+
+describe('herald register', () => {
+  it('registers, renews, cancels on Ctrl-C and exits 0', async () => {
+    const server = await serve();
+    const c = connect(server.port);
+    const pushes = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
+    const reg = herald(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080', '--metadata', 'zone=a', '--metadata', 'v=2', '--weight', '3']);
+    await reg.line(/^registered 10\.0\.0\.5#8080#DEFAULT#DEFAULT_GROUP@@orders/);
+    await eventually(() => pushes.values.at(-1)?.hosts.length === 1, 'instance pushed');
+    expect(pushes.values.at(-1)?.hosts[0]).toMatchObject({ metadata: { zone: 'a', v: '2' }, weight: 3 });
+    reg.proc.kill('SIGINT');
+    expect(await reg.exited).toBe(0);
+    expect(reg.stdout.at(-1)).toBe('deregistered');
+    await eventually(() => pushes.values.at(-1)?.hosts.length === 0, 'removal pushed');
+  });
+
+  it('re-registers by itself when the server restarts and answers NOT_FOUND', async () => {
+    const first = await serve();
+    const port = first.port;
+    const reg = herald(['register', '--server', `127.0.0.1:${port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080', '--lease-duration-ms', '3000', '--renewal-interval-ms', '200', '--json']);
+    await reg.line(/"kind":"registered"/);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    await reg.line(/"kind":"renew-failing"/);
+    // A new, empty server on the same port: the next renew gets NOT_FOUND and the client registers again.
+    const restarted = await serve(['--port', String(port)]);
+    expect(restarted.port).toBe(port);
+    const c = connect(port);
+    await eventually(async () => (await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0 })).serviceInfo?.hosts.length === 1, 're-registered');
+    reg.proc.kill('SIGTERM');
+    expect(await reg.exited).toBe(0);
+  });
+
+  it('rejects missing and malformed flags', async () => {
+    const missing = await heraldOnce(['register', '--service', 'x', '--ip', '1.2.3.4']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("required option '--port <port>' not specified");
+    const bad = await heraldOnce(['register', '--service', 'x', '--ip', '1.2.3.4', '--port', '1', '--metadata', 'novalue']);
+    expect(bad.stderr).toContain("option '--metadata <key=value>' argument 'novalue' is invalid. must be key=value");
+  });
+});
+
+describe('herald list and watch', () => {
+  it('lists services and instances as tables and JSON', async () => {
+    const server = await serve();
+    const c = connect(server.port);
+    await c.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 80, metadata: { zone: 'a' } } }));
+    await c.register(RegisterRequest.fromPartial({ group: 'PAY', service: 'billing', instance: { instanceId: 'b-1', ip: '10.0.0.2', port: 81, healthy: false } }));
+    const s = `127.0.0.1:${server.port}`;
+    const services = await heraldOnce(['list', '--server', s]);
+    expect(services.code).toBe(0);
+    expect(services.stdout.split('\n').map((l) => l.split(/\s{2,}/).slice(0, 5))).toEqual([
+      ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS'],
+      ['DEFAULT_GROUP', 'orders', '1', '1', 'DEFAULT'],
+      ['PAY', 'billing', '1', '0', 'DEFAULT'],
+    ]);
+    const instances = await heraldOnce(['list', '--server', s, '--service', 'orders']);
+    expect(instances.stdout).toMatch(/^INSTANCE\s+ENDPOINT\s+STATUS/);
+    expect(instances.stdout).toMatch(/o-1\s+10\.0\.0\.1:80\s+UP\s+yes\s+yes\s+1\s+DEFAULT\s+zone=a/);
+    const json = JSON.parse((await heraldOnce(['list', '--server', s, '--service', 'billing', '--group', 'PAY', '--json'])).stdout) as { hosts: { healthy: boolean }[] };
+    expect(json.hosts).toEqual([expect.objectContaining({ instanceId: 'b-1', healthy: false })]);
+  });
+
+  it('fails with the reason when the server is unreachable', async () => {
+    const server = await serve();
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    const r = await heraldOnce(['list', '--server', `127.0.0.1:${server.port}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`herald: 127.0.0.1:${server.port}:`);
+  });
+
+  it('watch prints each push with what changed, as text and as JSON lines', async () => {
+    const server = await serve();
+    const c = connect(server.port);
+    const s = `127.0.0.1:${server.port}`;
+    const text = herald(['watch', 'orders', '--server', s]);
+    const json = herald(['watch', 'orders', '--server', s, '--json']);
+    await text.line(/orders {2}revision 0 {2}0 hosts {2}initial/);
+    await json.line(/"initial":true/);
+    await c.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 80 } }));
+    await text.line(/1 hosts {2}\+1 ~0 -0/);
+    await text.line(/^ {2}\+ o-1 {2}10\.0\.0\.1:80 {2}UP {2}weight 1 {2}DEFAULT$/);
+    const added = JSON.parse(await json.line(/"added":\["o-1"\]/)) as { snapshot: { revision: number } };
+    expect(added.snapshot.revision).toBeGreaterThan(0);
+    await c.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'o-1' });
+    await text.line(/0 hosts {2}\+0 ~0 -1/);
+    await json.line(/"removed":\["o-1"\]/);
+    text.proc.kill('SIGINT');
+    json.proc.kill('SIGINT');
+    expect(await text.exited).toBe(0);
+    expect(await json.exited).toBe(0);
+  });
+});

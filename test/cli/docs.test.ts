@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SERVE_OPTIONS } from '../../src/cli/serve-options.js';
+import { buildProgram } from '../../src/cli/main.js';
+
+/** Rows of the README's configuration table: [flag, env, default, meaning]. */
+function readmeConfigRows(): string[][] {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## gRPC API at a glance'));
+  return section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) =>
+      l
+        .replace(/\\\|/g, '\u0000')
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/\u0000/g, '|').replace(/^`|`$/g, '')),
+    );
+}
+
+describe('documentation matches the code', () => {
+  it("the README's configuration table lists every serve option with its env var and default", () => {
+    expect(readmeConfigRows()).toEqual(SERVE_OPTIONS.map((o) => [o.flag, o.env, o.defaultText, o.description]));
+  });
+
+  it('serve --help shows every option with its default and env var', () => {
+    const help = buildProgram().commands.find((c) => c.name() === 'serve')?.helpInformation() ?? '';
+    for (const o of SERVE_OPTIONS) {
+      expect(help).toContain(o.flag);
+      expect(help).toContain(`(default: ${o.defaultText}) (env: ${o.env})`);
+    }
+  });
+
+  it('the README documents every command', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const c of buildProgram().commands) expect(readme).toContain(`### \`herald ${c.name()}\``);
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * Tests that run the `herald` command use the compiled dist/. `npm test` builds first; when vitest
+ * runs alone, this rebuilds dist/ if any source file is newer than it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function newest(dir: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    max = Math.max(max, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+export default function setup(): void {
+  let built = 0;
+  try {
+    built = statSync('dist/cli/main.js').mtimeMs;
+  } catch {
+    built = 0;
+  }
+  if (built === 0 || newest('src') > built) {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  }
+}

@@ -12,10 +12,10 @@ function readmeConfigRows(): string[][] {
     .filter((l) => l.startsWith('| `'))
     .map((l) =>
       l
-        .replace(/\\\|/g, '\u0000')
+        .replace(/\\\|/g, '\u2502')
         .split('|')
         .slice(1, -1)
-        .map((c) => c.trim().replace(/\u0000/g, '|').replace(/^`|`$/g, '')),
+        .map((c) => c.trim().replace(/\u2502/g, '|').replace(/^`|`$/g, '')),
     );
 }
 

@@ -11,6 +11,7 @@
  *   npx tsx bench/push-latency.ts      # 3 runs of each scenario, ~2.5 min
  *   npx tsx bench/push-latency.ts --quick
  *   npx tsx bench/push-latency.ts --scenarios 1000@100 --runs 1 --profile   # server CPU profile
+ *   (--profile-load profiles the subscriber processes instead; summarise with bench/profile-summary.ts)
  *
  * Writes bench/results/push-latency.json.
  */
@@ -32,6 +33,7 @@ import { tagMetadata } from './push-latency/change-tag.js';
 import { driveChanges } from './push-latency/change-driver.js';
 import { changeSpread, type ChangeSpread } from './push-latency/change-spread.js';
 import type { SubscriberCommands, SubscriberLoadResult } from './push-latency/subscriber-commands.js';
+import type { SubscriberKind } from './push-latency/subscriber-kinds.js';
 
 const SERVICE = 'push-bench';
 const TAGGED_INDEX = 0;
@@ -50,6 +52,8 @@ interface Settings {
   readonly hosts: number;
   readonly mergeWindowMs: number;
   readonly profileDir: string | undefined;
+  readonly profileLoad: boolean;
+  readonly client: SubscriberKind;
 }
 
 interface RunResult {
@@ -96,11 +100,16 @@ function readSettings(): Settings {
       hosts: { type: 'string' },
       'merge-window-ms': { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'profile-load': { type: 'boolean', default: false },
+      client: { type: 'string', default: 'light' },
     },
     strict: true,
   });
   const quick = values.quick;
+  const client = values.client;
+  if (client !== 'light' && client !== 'transport') throw new Error(`--client must be light or transport (got ${client})`);
   return {
+    client,
     scenarios: parseScenarios(values.scenarios ?? '100@10,1000@10,1000@100'),
     runs: intFlag('runs', values.runs, quick ? 1 : 3),
     warmupS: numberFlag('warmup-s', values['warmup-s'], quick ? 1 : 2),
@@ -108,7 +117,8 @@ function readSettings(): Settings {
     loadProcs: intFlag('load-procs', values['load-procs'], 2),
     hosts: intFlag('hosts', values.hosts, 10),
     mergeWindowMs: Number(values['merge-window-ms'] ?? 5),
-    profileDir: values.profile ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined,
+    profileDir: values.profile || values['profile-load'] ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined,
+    profileLoad: values['profile-load'],
   };
 }
 
@@ -126,7 +136,7 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
 
   const server = await ServerProcess.start({
     config: { mergeWindowMs: settings.mergeWindowMs, evictionIntervalMs: 3_600_000, registry: { selfPreservation: false } },
-    ...(settings.profileDir === undefined ? {} : { cpuProfileDir: settings.profileDir }),
+    ...(settings.profileDir === undefined || settings.profileLoad ? {} : { cpuProfileDir: settings.profileDir }),
   });
   const driver = separateTransport(server.address);
   const procs = Math.min(settings.loadProcs, scenario.subscribers);
@@ -136,7 +146,11 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
     loads.push(
       ...(await Promise.all(
         Array.from({ length: procs }, (_, p) =>
-          ChildHandle.spawn<SubscriberCommands>({ name: `subscribers-${p}`, script: new URL('./push-latency/subscriber-main.ts', import.meta.url) }),
+          ChildHandle.spawn<SubscriberCommands>({
+            name: `subscribers-${p}`,
+            script: new URL('./push-latency/subscriber-main.ts', import.meta.url),
+            nodeArgs: settings.profileLoad && settings.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [],
+          }),
         ),
       )),
     );
@@ -146,6 +160,7 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
           address: server.address,
           service: SERVICE,
           subscribers: Math.floor(scenario.subscribers / procs) + (p < scenario.subscribers % procs ? 1 : 0),
+          kind: settings.client,
           taggedInstanceId: derivedInstanceId(SERVICE, TAGGED_INDEX),
           firstMeasured,
           lastMeasured,
@@ -230,6 +245,7 @@ async function main(): Promise<void> {
     warmupS: settings.warmupS,
     measureS: settings.measureS,
     loadProcs: settings.loadProcs,
+    subscriberClient: settings.client,
     hostsInService: settings.hosts,
     mergeWindowMs: settings.mergeWindowMs,
     maxPushesInFlight: 1,
@@ -245,7 +261,9 @@ async function main(): Promise<void> {
         `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
           `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
           `first receipt p50 ${r.perChange.firstMs.p50.toFixed(1)} ms, fan-out p50 ${r.perChange.fanOutMs.p50.toFixed(1)} / max ${r.perChange.fanOutMs.max.toFixed(1)} ms, ` +
-          `server CPU ${r.server.cpuPercent.toFixed(0)} %, load CPU ${loadCpu(r).toFixed(0)} %`,
+          `server CPU ${r.server.cpuPercent.toFixed(0)} % (loop stall max ${r.server.loopDelayMaxMs.toFixed(0)} ms), ` +
+          `load CPU ${loadCpu(r).toFixed(0)} % (loop stall max ${Math.max(...r.loads.map((l) => l.loopDelayMaxMs)).toFixed(0)} ms), ` +
+          `driver ack p99 ${r.driverAckP99Ms.toFixed(1)} ms, lateness p99 ${r.driverLatenessP99Ms.toFixed(1)} ms`,
       );
     }
   }

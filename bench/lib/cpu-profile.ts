@@ -68,10 +68,10 @@ export function areaOf(url: string, functionName: string): string {
   if (functionName === '(idle)') return 'idle';
   if (functionName === '(garbage collector)') return 'GC';
   if (functionName === '(program)') return 'V8/native (program)';
-  if (url.includes('/src/gen/')) return 'generated protobuf (src/gen)';
-  if (url.includes('/src/')) return 'herald (src)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg?.[1] !== undefined) return pkg[1];
+  if (url.includes('/src/gen/')) return 'generated protobuf (src/gen)';
+  if (url.includes('/src/')) return 'herald (src)';
   if (url.startsWith('node:')) return 'node core';
   if (url === '') return 'native';
   return 'other';
@@ -87,7 +87,9 @@ export async function summarizeProfile(path: string): Promise<ProfileSummary> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children) parent.set(c, n.id);
-  const keyOf = (n: ProfileNode): string => `${n.functionName || '(anonymous)'} (${shortUrl(n.url)}:${n.lineNumber + 1})`;
+  // tsx-transformed modules report line 0 for every function; show a line only when there is one.
+  const keyOf = (n: ProfileNode): string =>
+    `${n.functionName || '(anonymous)'} (${shortUrl(n.url)}${n.lineNumber > 0 ? `:${n.lineNumber + 1}` : ''})`;
 
   const self = new Map<string, number>();
   const total = new Map<string, number>();

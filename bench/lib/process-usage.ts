@@ -1,7 +1,11 @@
 /**
  * CPU time and event-loop utilisation of a process, sampled at two moments and differenced: how
  * busy the server and each load process were during a measured phase (on 2 cores they compete).
+ * Each sample also carries the event-loop delay since the previous one, so the later sample of a
+ * pair tells the longest stall within the phase.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 export interface ProcessUsage {
   /** Wall clock of the sample (ms since the Unix epoch). */
   readonly atMs: number;
@@ -12,6 +16,9 @@ export interface ProcessUsage {
   readonly eluIdleMs: number;
   readonly eluActiveMs: number;
   readonly rssBytes: number;
+  /** Event-loop delay since the previous sample (how late a 10 ms timer fired), ms. */
+  readonly loopDelayP99Ms: number;
+  readonly loopDelayMaxMs: number;
 }
 
 export interface UsageDelta {
@@ -22,11 +29,23 @@ export interface UsageDelta {
   readonly cpuPercent: number;
   /** Share of wall time the event loop was busy (0 to 1). */
   readonly eventLoopUtilization: number;
+  /** The longest event-loop delay within the interval, ms. */
+  readonly loopDelayMaxMs: number;
+  readonly loopDelayP99Ms: number;
 }
 
+const LOOP_DELAY_RESOLUTION_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+loopDelay.enable();
+
+/** Samples this process; also restarts the event-loop delay histogram. */
 export function sampleUsage(): ProcessUsage {
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
+  // The histogram records the whole interval between checks; the delay is what exceeds the resolution.
+  const delayP99 = Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+  const delayMax = Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+  loopDelay.reset();
   return {
     atMs: performance.timeOrigin + performance.now(),
     cpuUserUs: cpu.user,
@@ -34,6 +53,8 @@ export function sampleUsage(): ProcessUsage {
     eluIdleMs: elu.idle,
     eluActiveMs: elu.active,
     rssBytes: process.memoryUsage.rss(),
+    loopDelayP99Ms: delayP99,
+    loopDelayMaxMs: delayMax,
   };
 }
 
@@ -47,5 +68,7 @@ export function usageDelta(before: ProcessUsage, after: ProcessUsage): UsageDelt
     cpuUs,
     cpuPercent: wallMs > 0 ? (cpuUs / 1000 / wallMs) * 100 : Number.NaN,
     eventLoopUtilization: active + idle > 0 ? active / (active + idle) : Number.NaN,
+    loopDelayMaxMs: after.loopDelayMaxMs,
+    loopDelayP99Ms: after.loopDelayP99Ms,
   };
 }

@@ -1,10 +1,12 @@
 /** Commands of a push-latency load process (subscriber-main.ts), shared by both ends. */
+import type { SubscriberKind } from './subscriber-kinds.js';
 import type { TallyResult } from './subscriber-tally.js';
 
 export interface SubscriberLoadConfig {
   readonly address: string;
   readonly service: string;
   readonly subscribers: number;
+  readonly kind: SubscriberKind;
   /** The instance whose metadata carries the change tag. */
   readonly taggedInstanceId: string;
   readonly firstMeasured: number;

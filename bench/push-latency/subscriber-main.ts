@@ -1,23 +1,18 @@
 /**
- * A push-latency load process: many subscribers to one service, each with its own connection
- * (RegistryTransport, so the decoding cost is the real client's). It timestamps every snapshot on
- * arrival and tallies it (subscriber-tally.ts). Started by bench/push-latency.ts.
+ * A push-latency load process: many subscribers to one service, each with its own connection. It
+ * timestamps every snapshot on arrival and tallies it (subscriber-tally.ts). Started by
+ * bench/push-latency.ts.
  */
-import type { Subscription } from 'rxjs';
-import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
-import type { RegistryTransport } from '../../src/client/registry-transport.js';
 import { serveCommands } from '../lib/command-loop.js';
-import { closeAll, separateTransport } from '../lib/connections.js';
 import { sleep, wallNowMs } from '../lib/wall-clock.js';
-import { readTag } from './change-tag.js';
 import type { SubscriberCommands, SubscriberLoadConfig, SubscriberLoadResult } from './subscriber-commands.js';
+import { openSubscriber, type OpenSubscriber } from './subscriber-kinds.js';
 import { SubscriberTally } from './subscriber-tally.js';
 
 interface Load {
   readonly config: SubscriberLoadConfig;
   readonly tally: SubscriberTally;
-  readonly transports: RegistryTransport[];
-  readonly subscriptions: Subscription[];
+  readonly open: OpenSubscriber[];
   streamErrors: number;
   firstError: string | undefined;
 }
@@ -26,40 +21,30 @@ let load: Load | undefined;
 
 function subscribeOne(l: Load, sub: number): Promise<void> {
   const { config, tally } = l;
-  const transport = separateTransport(config.address);
-  l.transports.push(transport);
   return new Promise((resolve, reject) => {
     let first = true;
-    const subscription = transport.subscribe(SubscribeRequest.fromPartial({ service: config.service })).subscribe({
-      next: (info) => {
+    const opened = openSubscriber(config.kind, config.address, config.service, config.taggedInstanceId, {
+      onSnapshot: (tag) => {
         const now = wallNowMs();
-        const tag = readTag(info, config.taggedInstanceId);
         if (tag !== undefined) tally.observe(sub, tag.seq, tag.issuedAtMs, now);
         if (first) {
           first = false;
           resolve();
         }
       },
-      error: (e: unknown) => {
+      onError: (e) => {
         l.streamErrors++;
-        l.firstError ??= e instanceof Error ? e.message : String(e);
-        if (first) reject(e instanceof Error ? e : new Error(String(e)));
+        l.firstError ??= e.message;
+        if (first) reject(e);
       },
     });
-    l.subscriptions.push(subscription);
+    l.open.push(opened);
   });
 }
 
 async function open(config: SubscriberLoadConfig): Promise<{ openMs: number }> {
   if (load !== undefined) throw new Error('already open');
-  const l: Load = {
-    config,
-    tally: new SubscriberTally(config.subscribers, config.firstMeasured, config.lastMeasured),
-    transports: [],
-    subscriptions: [],
-    streamErrors: 0,
-    firstError: undefined,
-  };
+  const l: Load = { config, tally: new SubscriberTally(config.subscribers, config.firstMeasured, config.lastMeasured), open: [], streamErrors: 0, firstError: undefined };
   load = l;
   const started = performance.now();
   for (let from = 0; from < config.subscribers; from += config.openBatch) {
@@ -80,8 +65,7 @@ async function collect(untilSeq: number, timeoutMs: number): Promise<SubscriberL
   };
   while (!caughtUp() && performance.now() < deadline) await sleep(10);
   const tally = l.tally.finish();
-  for (const s of l.subscriptions) s.unsubscribe();
-  closeAll(l.transports);
+  for (const s of l.open) s.close();
   return { ...tally, subscribers: l.config.subscribers, streamErrors: l.streamErrors, firstError: l.firstError };
 }
 

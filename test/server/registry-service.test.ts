@@ -191,6 +191,14 @@ describe('RegistryService over real sockets', () => {
     expect(server.stats().streams).toBe(0);
   });
 
+  it('answers RESOURCE_EXHAUSTED for a request larger than the message size limit', async () => {
+    const server = await startServer({ maxMessageBytes: 2_048, registry: { maxMetadataBytes: 1_000_000 } });
+    const c = connect(server);
+    const err = await rejected(c.register(reg('orders', 'i-1', { metadata: { big: 'x'.repeat(4_096) } })));
+    expect(err.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect(server.registry.stats().instances).toBe(0);
+  });
+
   it('answers RESOURCE_EXHAUSTED at the per-service limit', async () => {
     const server = await startServer({ registry: { maxInstancesPerService: 1 } });
     const c = connect(server);

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { GetServiceResponse, SubscribeResponse } from '../../src/gen/herald/v1/registry_service.js';
+import { ServiceInfo } from '../../src/gen/herald/v1/model.js';
+import { serviceInfoToWire, snapshotFrame } from '../../src/server/grpc-codec.js';
+import { inst, makeRegistry } from '../core/helpers.js';
+
+describe('snapshot frames (encode once per view)', () => {
+  function registryWithHosts(n: number) {
+    const { registry, clock } = makeRegistry();
+    for (let i = 0; i < n; i++) {
+      registry.register({ service: 's', instance: inst({ instanceId: `i-${String(i).padStart(4, '0')}`, port: 1 + i, metadata: { k: `v${i}` }, weight: i % 3 }) });
+    }
+    return { registry, clock };
+  }
+
+  it('returns the same bytes for the same view, and new bytes after a change', () => {
+    const { registry } = registryWithHosts(50);
+    const view = registry.query({ service: 's' });
+    const a = snapshotFrame(view);
+    expect(snapshotFrame(registry.query({ service: 's' }))).toBe(a);
+    registry.register({ service: 's', instance: inst({ instanceId: 'new' }) });
+    expect(snapshotFrame(registry.query({ service: 's' }))).not.toBe(a);
+  });
+
+  it('decodes as both GetServiceResponse and SubscribeResponse, equal to a full ts-proto encoding', () => {
+    const { registry } = registryWithHosts(200);
+    registry.updateService({ service: 's', protectThreshold: 0.5 });
+    for (const view of [registry.query({ service: 's' }), registry.query({ service: 's' }, { healthyOnly: true, clusters: ['DEFAULT'] }), registry.query({ service: 'none' })]) {
+      const frame = snapshotFrame(view);
+      const expected = serviceInfoToWire(view);
+      expect(GetServiceResponse.decode(frame).serviceInfo).toEqual(expected);
+      expect(SubscribeResponse.decode(frame).serviceInfo).toEqual(expected);
+      // Same content as encoding the whole message in one go (only field order may differ).
+      expect(ServiceInfo.decode(ServiceInfo.encode(expected).finish())).toEqual(GetServiceResponse.decode(frame).serviceInfo);
+    }
+  });
+
+  it('re-encodes only changed instances: unchanged records reuse their bytes', () => {
+    const { registry } = registryWithHosts(3);
+    const before = snapshotFrame(registry.query({ service: 's' }));
+    registry.register({ service: 's', instance: inst({ instanceId: 'i-0001', port: 2, metadata: { k: 'changed' }, weight: 1 }) });
+    const after = snapshotFrame(registry.query({ service: 's' }));
+    const hostsBefore = GetServiceResponse.decode(before).serviceInfo?.hosts ?? [];
+    const hostsAfter = GetServiceResponse.decode(after).serviceInfo?.hosts ?? [];
+    expect(hostsAfter[0]).toEqual(hostsBefore[0]);
+    expect(hostsAfter[1]?.metadata).toEqual({ k: 'changed' });
+    expect(hostsAfter[2]).toEqual(hostsBefore[2]);
+  });
+});

@@ -1,14 +1,15 @@
 /** Options shared by the client commands, and the transport they build from them. */
 import { Option } from 'commander';
-import { defer } from 'rxjs';
-import { RegistryTransport } from '../client/registry-transport.js';
-import type { RegistrationCalls } from '../client/registration.js';
-import { address } from './parse.js';
+import { addresses } from './parse.js';
 
 export const DEFAULT_SERVER = '127.0.0.1:7070';
 
+/** `--server`: one address, or several (comma-separated) tried in turn. */
 export function serverOption(): Option {
-  return new Option('--server <host:port>', 'herald server to talk to').env('HERALD_SERVER').default(DEFAULT_SERVER).argParser(address);
+  return new Option('--server <host:port,...>', 'herald server(s) to talk to, tried in turn')
+    .env('HERALD_SERVER')
+    .default([DEFAULT_SERVER], DEFAULT_SERVER)
+    .argParser(addresses);
 }
 
 export function namespaceOption(): Option {
@@ -17,15 +18,6 @@ export function namespaceOption(): Option {
 
 export function groupOption(): Option {
   return new Option('--group <group>', 'group (default: DEFAULT_GROUP)');
-}
-
-/** Registration calls over a transport. */
-export function registrationCalls(t: RegistryTransport): RegistrationCalls {
-  return {
-    register: (req) => defer(() => t.register(req)),
-    renew: (req) => defer(() => t.renew(req)),
-    cancel: (req) => defer(() => t.cancel(req)),
-  };
 }
 
 /** A short reason for a failed call (gRPC details, else the message). */

@@ -12,7 +12,7 @@ interface ListFlags {
   namespace?: string;
   group?: string;
   json?: boolean;
-  server: string;
+  server: string[];
 }
 
 async function allServices(t: RegistryTransport, namespace: string, group: string): Promise<ServiceSummary[]> {
@@ -35,7 +35,9 @@ export function listCommand(): Command {
     .option('--json', 'print JSON instead of a table')
     .addOption(serverOption())
     .action(async (flags: ListFlags, cmd: Command) => {
-      const t = new RegistryTransport(flags.server);
+      // An admin read: the first server answers (no fail-over, so the output says which one it is).
+      const server = flags.server[0] ?? '';
+      const t = new RegistryTransport(server);
       try {
         if (flags.service === undefined) {
           const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
@@ -77,7 +79,7 @@ export function listCommand(): Command {
           );
         }
       } catch (e) {
-        cmd.error(`herald: ${flags.server}: ${reason(e)}`, { exitCode: 1 });
+        cmd.error(`herald: ${server}: ${reason(e)}`, { exitCode: 1 });
       } finally {
         t.close();
       }

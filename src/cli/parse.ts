@@ -33,12 +33,17 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
   };
 }
 
-/** `host:port` or `[v6]:port`. */
-export function address(value: string): string {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+function isAddress(value: string): boolean {
+  const m = /^(\[[^\]]+\]|[^:\s,]+):(\d{1,5})$/.exec(value);
   const port = Number(m?.[2]);
-  if (m === null || port < 1 || port > 65_535) throw new InvalidArgumentError('must be host:port');
-  return value;
+  return m !== null && port >= 1 && port <= 65_535;
+}
+
+/** One or more `host:port` (or `[v6]:port`), comma-separated. */
+export function addresses(value: string): string[] {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (list.length === 0 || !list.every(isAddress)) throw new InvalidArgumentError('must be host:port, or several separated by commas');
+  return list;
 }
 
 /** Accumulates repeated `--metadata k=v` into a record. */

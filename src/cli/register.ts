@@ -1,12 +1,9 @@
-/** `herald register`: registers one instance, keeps its lease renewed, cancels it on Ctrl-C. */
+/** `herald register`: registers one instance through the SDK, keeps it alive, cancels it on Ctrl-C. */
 import { Command, Option } from 'commander';
-import { asyncScheduler, lastValueFrom, timeout } from 'rxjs';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
 import { createLogger } from '../common/logger.js';
-import { RegistryTransport } from '../client/registry-transport.js';
-import { Registration, type RegistrationState } from '../client/registration.js';
-import type { InstanceSpec } from '../client/model.js';
-import { groupOption, namespaceOption, registrationCalls, serverOption, untilSignal } from './client-options.js';
+import { createRegistryClient, type InstanceSpec, type RegistrationState } from '../client/index.js';
+import { groupOption, namespaceOption, serverOption, untilSignal } from './client-options.js';
 import { decimal, integer, metadataEntry, oneOf } from './parse.js';
 
 interface RegisterFlags {
@@ -24,7 +21,7 @@ interface RegisterFlags {
   renewalIntervalMs?: number;
   persistent?: boolean;
   json?: boolean;
-  server: string;
+  server: string[];
 }
 
 function describeState(s: RegistrationState, spec: InstanceSpec): string {
@@ -63,7 +60,6 @@ export function registerCommand(): Command {
         service: flags.service,
         ip: flags.ip,
         port: flags.port,
-        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         ...(flags.group === undefined ? {} : { group: flags.group }),
         ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
         ...(flags.weight === undefined ? {} : { weight: flags.weight }),
@@ -74,10 +70,14 @@ export function registerCommand(): Command {
         ...(flags.renewalIntervalMs === undefined ? {} : { renewalIntervalMs: flags.renewalIntervalMs }),
         ...(flags.persistent === true ? { ephemeral: false } : {}),
       };
-      const transport = new RegistryTransport(flags.server);
-      const registration = new Registration(spec, registrationCalls(transport), { scheduler: asyncScheduler, logger: createLogger('silent') });
+      const client = createRegistryClient({
+        servers: flags.server,
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        logger: createLogger('silent'),
+      });
+      const handle = client.register(spec);
       let last = '';
-      registration.state$.subscribe((s) => {
+      handle.state$.subscribe((s) => {
         // A renewal that changes nothing is not news; print transitions only.
         const key = s.kind === 'registered' ? `registered:${s.instance.instanceId}:${s.instance.status}` : JSON.stringify(s);
         if (key === last) return;
@@ -85,11 +85,8 @@ export function registerCommand(): Command {
         process.stdout.write(flags.json === true ? `${JSON.stringify({ time: new Date().toISOString(), ...s })}\n` : `${describeState(s, spec)}\n`);
       });
       await untilSignal();
-      // Bounded: a server that is gone must not keep Ctrl-C from working.
-      await lastValueFrom(registration.deregister$().pipe(timeout({ first: 5_000 }))).catch(() => {
-        registration.abandon();
-      });
-      transport.close();
+      // close() cancels the lease, bounded by the call timeout: a dead server cannot block Ctrl-C.
+      await client.close();
       process.exitCode = 0;
     });
 }

@@ -1,15 +1,13 @@
 /**
  * `herald watch`: prints every push of one service the moment it arrives, with what changed (like
- * `etcdctl watch`). Reconnects by itself with back-off when the stream breaks.
+ * `etcdctl watch`), through the SDK's watch$; says when the server is lost and found again.
  */
 import { Command } from 'commander';
-import { retry, timer } from 'rxjs';
-import { RegistryTransport } from '../client/registry-transport.js';
-import { snapshotFromWire } from '../client/codec.js';
-import { diffHosts } from '../client/diff.js';
-import type { HostDiff, ServiceInstance, ServiceSnapshot } from '../client/model.js';
-import { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
-import { groupOption, namespaceOption, reason, serverOption, untilSignal } from './client-options.js';
+import { skip } from 'rxjs';
+import { createLogger } from '../common/logger.js';
+import { createRegistryClient, healthyInstances, type HostDiff, type ServiceInstance, type ServiceSnapshot } from '../client/index.js';
+import { diffHosts, isEmptyDiff } from '../client/diff.js';
+import { groupOption, namespaceOption, serverOption, untilSignal } from './client-options.js';
 import { endpoint, metadataText } from './format.js';
 import { list } from './parse.js';
 
@@ -19,7 +17,7 @@ interface WatchFlags {
   cluster?: string[];
   healthyOnly?: boolean;
   json?: boolean;
-  server: string;
+  server: string[];
 }
 
 function hostLine(sign: string, h: ServiceInstance): string {
@@ -29,11 +27,11 @@ function hostLine(sign: string, h: ServiceInstance): string {
   return `  ${sign} ${h.instanceId}  ${endpoint(h.ip, h.port)}  ${status}${flags === '' ? '' : ` ${flags}`}  weight ${h.weight}  ${h.cluster}${meta === '' ? '' : `  ${meta}`}`;
 }
 
-function render(snap: ServiceSnapshot, diff: HostDiff, first: boolean): string {
+function render(snap: ServiceSnapshot, hosts: readonly ServiceInstance[], diff: HostDiff, first: boolean): string {
   const time = new Date().toISOString().slice(11, 23);
   const counts = first ? 'initial' : `+${diff.added.length} ~${diff.modified.length} -${diff.removed.length}`;
   const protection = snap.reachProtectionThreshold ? '  PROTECTION THRESHOLD REACHED' : '';
-  const head = `${time}  ${snap.group}@@${snap.name}  revision ${snap.revision}  ${snap.hosts.length} hosts  ${counts}${protection}`;
+  const head = `${time}  ${snap.group}@@${snap.name}  revision ${snap.revision}  ${hosts.length} hosts  ${counts}${protection}`;
   const lines = [...diff.added.map((h) => hostLine('+', h)), ...diff.modified.map((h) => hostLine('~', h)), ...diff.removed.map((h) => hostLine('-', h))];
   return [head, ...lines].join('\n') + '\n';
 }
@@ -49,51 +47,39 @@ export function watchCommand(): Command {
     .option('--json', 'print each push as a JSON line')
     .addOption(serverOption())
     .action(async (service: string, flags: WatchFlags) => {
-      const t = new RegistryTransport(flags.server);
-      const req = SubscribeRequest.fromPartial({
-        namespace: flags.namespace ?? '',
-        group: flags.group ?? '',
-        service,
-        clusters: flags.cluster ?? [],
-        healthyOnly: flags.healthyOnly === true,
+      const client = createRegistryClient({
+        servers: flags.server,
+        ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+        // Empty lists are news to someone watching: show them.
+        emptyPushProtection: false,
+        resubscribeBackoffMaxMs: 5_000,
+        logger: createLogger('silent'),
       });
-      let previous: ServiceSnapshot | undefined;
-      let failures = 0;
-      const sub = t
-        .subscribe(req)
-        .pipe(
-          retry({
-            resetOnSuccess: true,
-            delay: (e: unknown) => {
-              failures++;
-              const delay = Math.min(10_000, 500 * 2 ** Math.min(failures - 1, 10));
-              process.stderr.write(`stream ended (${reason(e)}); reconnecting in ${delay} ms\n`);
-              return timer(delay);
-            },
-          }),
-        )
-        .subscribe((info) => {
-          failures = 0;
-          const snap = snapshotFromWire(info);
+      const connection = client.connection$.pipe(skip(1)).subscribe((c) => {
+        process.stderr.write(c.reachable ? `connected to ${c.server}\n` : `server ${c.server} unreachable; retrying\n`);
+      });
+      let previous: readonly ServiceInstance[] | undefined;
+      const sub = client
+        .watch$(service, { ...(flags.group === undefined ? {} : { group: flags.group }), clusters: flags.cluster ?? [] })
+        .subscribe((event) => {
+          const hosts = flags.healthyOnly === true ? healthyInstances(event.snapshot).instances : event.snapshot.hosts;
           const first = previous === undefined;
-          const diff = diffHosts(previous?.hosts ?? [], snap.hosts);
-          previous = snap;
-          if (!first && diff.added.length + diff.modified.length + diff.removed.length === 0 && !flags.json) {
-            // A reconnect's first snapshot that matches what we had is not a change.
-            return;
-          }
+          const diff = diffHosts(previous ?? [], hosts);
+          previous = hosts;
+          if (!first && isEmptyDiff(diff)) return;
           if (flags.json === true) {
             const ids = (hs: readonly ServiceInstance[]) => hs.map((h) => h.instanceId);
             process.stdout.write(
-              `${JSON.stringify({ time: new Date().toISOString(), initial: first, added: ids(diff.added), modified: ids(diff.modified), removed: ids(diff.removed), snapshot: snap })}\n`,
+              `${JSON.stringify({ time: new Date().toISOString(), initial: first, added: ids(diff.added), modified: ids(diff.modified), removed: ids(diff.removed), snapshot: event.snapshot })}\n`,
             );
           } else {
-            process.stdout.write(render(snap, diff, first));
+            process.stdout.write(render(event.snapshot, hosts, diff, first));
           }
         });
       await untilSignal();
       sub.unsubscribe();
-      t.close();
+      connection.unsubscribe();
+      await client.close();
       process.exitCode = 0;
     });
 }

@@ -35,6 +35,7 @@ export function snapshotFromWire(s: ServiceInfo): ServiceSnapshot {
     revision: s.revision,
     cacheMillis: s.cacheMillis,
     reachProtectionThreshold: s.reachProtectionThreshold,
+    protectThreshold: s.protectThreshold,
   };
 }
 

@@ -41,6 +41,8 @@ export interface ServiceSnapshot {
   readonly cacheMillis: number;
   /** All instances were returned because too few were usable (Nacos's protect threshold). */
   readonly reachProtectionThreshold: boolean;
+  /** The service's protect threshold, 0 to 1 (0 = off). */
+  readonly protectThreshold: number;
 }
 
 /** How hosts changed between two snapshots, by instance id. */

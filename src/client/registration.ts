@@ -124,6 +124,17 @@ export class Registration {
     });
   }
 
+  /**
+   * Registers again now, keeping the dirty timestamp (Nacos's redo after a reconnect): idempotent
+   * on a server that knows the instance, and restores it on one that does not.
+   */
+  redo(): void {
+    if (this.stopped) return;
+    this.timer?.unsubscribe();
+    this.call?.unsubscribe();
+    this.register();
+  }
+
   /** Stops heartbeats without cancelling the lease (the instance expires on its own). Idempotent. */
   abandon(): void {
     if (this.stopped) return;

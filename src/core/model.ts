@@ -138,6 +138,6 @@ export function deriveInstanceId(ip: string, port: number, cluster: string, grou
 }
 
 /** Usable means it may take traffic: healthy, enabled, UP and with a positive weight. */
-export function isUsable(record: InstanceRecord): boolean {
+export function isUsable(record: Pick<InstanceRecord, 'healthy' | 'enabled' | 'status' | 'weight'>): boolean {
   return record.healthy && record.enabled && record.status === 'UP' && record.weight > 0;
 }

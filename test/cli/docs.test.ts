@@ -37,3 +37,20 @@ describe('documentation matches the code', () => {
     for (const c of buildProgram().commands) expect(readme).toContain(`### \`herald ${c.name()}\``);
   });
 });
+
+describe('the client guide matches the code', () => {
+  it('lists every client option with its default', async () => {
+    const { CLIENT_DEFAULTS } = await import('../../src/client/options.js');
+    const guide = readFileSync('docs/client.md', 'utf8');
+    const rows = new Map(
+      guide
+        .slice(guide.indexOf('## Options'))
+        .split('\n')
+        .filter((l) => l.startsWith('| `'))
+        .map((l) => l.split('|').map((c) => c.trim().replace(/^`|`$/g, '')))
+        .map((cells) => [cells[1] ?? '', cells[2] ?? '']),
+    );
+    for (const [key, value] of Object.entries(CLIENT_DEFAULTS)) expect(rows.get(key)).toBe(String(value));
+    for (const key of ['servers', 'cacheDir', 'scheduler', 'logger', 'random', 'transportFactory']) expect(rows.has(key)).toBe(true);
+  });
+});

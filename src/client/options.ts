@@ -1,0 +1,76 @@
+/** Options of createRegistryClient, with their defaults. */
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { silentLogger, type Logger } from '../common/logger.js';
+import type { TransportFactory } from './server-list.js';
+
+/** How the client learns about changes. */
+export type PushMode = 'grpc' | 'poll';
+
+export interface RegistryClientOptions {
+  /** Server addresses (host:port), tried in turn and sticky until failure. Required. */
+  readonly servers: readonly string[];
+  /** Namespace of everything this client does. Default "public". */
+  readonly namespace?: string;
+  /** 'grpc': a Subscribe stream per key plus the poll fallback (default); 'poll': polling only. */
+  readonly mode?: PushMode;
+  /** Directory for the failover copy of the cache; unset = no disk copy. */
+  readonly cacheDir?: string;
+  /** Seed the cache from cacheDir at start (served as stale until refreshed). Default false. */
+  readonly loadCacheAtStart?: boolean;
+  /** Never let an empty host list replace a non-empty one. Default true. */
+  readonly emptyPushProtection?: boolean;
+  /** How long getServiceInfo waits for an in-flight fetch of the same key. Default 5000 ms. */
+  readonly updateHoldMs?: number;
+  /** Shortest poll interval (and first back-off step). Default 1000 ms. */
+  readonly pollIntervalMinMs?: number;
+  /** Longest poll interval (and back-off bound). Default 60000 ms. */
+  readonly pollIntervalMaxMs?: number;
+  /** Longest delay between heartbeat retries (the back-off bound). Default 30000 ms. */
+  readonly heartbeatBackoffMaxMs?: number;
+  /** Longest delay before reopening a broken push stream. Default 10000 ms. */
+  readonly resubscribeBackoffMaxMs?: number;
+  /** Deadline of each call. Default 5000 ms. */
+  readonly callTimeoutMs?: number;
+  /** Scheduler for every timer (inject a VirtualTimeScheduler in tests). Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+  /** Structured logger. Default: silent. */
+  readonly logger?: Logger;
+  /** Uniform [0, 1) source for jitter and weighted selection. Default Math.random. */
+  readonly random?: () => number;
+  /** Builds the transport for an address (tests pass doubles). Default: gRPC. */
+  readonly transportFactory?: TransportFactory;
+}
+
+export type ResolvedClientOptions = Required<Omit<RegistryClientOptions, 'cacheDir' | 'transportFactory'>> &
+  Pick<RegistryClientOptions, 'cacheDir' | 'transportFactory'>;
+
+export const CLIENT_DEFAULTS = Object.freeze({
+  namespace: 'public',
+  mode: 'grpc',
+  loadCacheAtStart: false,
+  emptyPushProtection: true,
+  updateHoldMs: 5_000,
+  pollIntervalMinMs: 1_000,
+  pollIntervalMaxMs: 60_000,
+  heartbeatBackoffMaxMs: 30_000,
+  resubscribeBackoffMaxMs: 10_000,
+  callTimeoutMs: 5_000,
+});
+
+export function resolveClientOptions(o: RegistryClientOptions): ResolvedClientOptions {
+  if (o.servers.length === 0) throw new RangeError('servers: at least one address is required');
+  const r: ResolvedClientOptions = {
+    ...CLIENT_DEFAULTS,
+    scheduler: asyncScheduler,
+    logger: silentLogger,
+    random: Math.random,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+    servers: [...o.servers],
+  };
+  for (const k of ['updateHoldMs', 'pollIntervalMinMs', 'pollIntervalMaxMs', 'heartbeatBackoffMaxMs', 'resubscribeBackoffMaxMs', 'callTimeoutMs'] as const) {
+    if (!(r[k] > 0)) throw new RangeError(`${k} must be positive`);
+  }
+  if (r.pollIntervalMinMs > r.pollIntervalMaxMs) throw new RangeError('pollIntervalMinMs exceeds pollIntervalMaxMs');
+  if (r.loadCacheAtStart && r.cacheDir === undefined) throw new RangeError('loadCacheAtStart needs cacheDir');
+  return r;
+}

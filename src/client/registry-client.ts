@@ -1,0 +1,371 @@
+/**
+ * The herald client SDK (Nacos's HostReactor with Eureka's heartbeats, on RxJS): a local cache of
+ * the services the application uses, kept fresh by push (a Subscribe stream per key) with a poll
+ * fallback, the updating guard for concurrent first reads, registrations that heartbeat, redo
+ * after reconnects, a disk failover copy, and selection helpers. Every timer runs on the injected
+ * scheduler; `close()` releases streams, timers, sockets and leases.
+ */
+import {
+  catchError,
+  concat,
+  defaultIfEmpty,
+  defer,
+  EMPTY,
+  filter,
+  finalize,
+  firstValueFrom,
+  from,
+  ignoreElements,
+  lastValueFrom,
+  map,
+  merge,
+  type Observable,
+  of,
+  shareReplay,
+  Subject,
+  type Subscription,
+  switchMap,
+  takeUntil,
+  tap,
+  timeout,
+} from 'rxjs';
+import { GetServiceRequest } from '../gen/herald/v1/registry_service.js';
+import { cacheKey, parseCacheKey, type ServiceQuery } from './cache-key.js';
+import { snapshotFromWire } from './codec.js';
+import { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
+import { FailoverCache } from './failover-cache.js';
+import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
+import { resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
+import { PushStreams } from './push-streams.js';
+import { Registration, type RegistrationCalls, type RegistrationState } from './registration.js';
+import { RegistryTransport } from './registry-transport.js';
+import { healthyInstances, pickWeighted } from './selection.js';
+import { ServerList, type ConnectionState } from './server-list.js';
+import { ServiceCache, type ServiceChangeEvent, type SnapshotSource } from './service-cache.js';
+import { UpdateTasks } from './update-tasks.js';
+
+/** A read from the cache. */
+export interface ServiceInfoResult {
+  readonly snapshot: ServiceSnapshot;
+  /** True when served while no server is reachable, from disk, or in failover mode. */
+  readonly stale: boolean;
+  readonly source: SnapshotSource;
+}
+
+export interface GetServiceInfoOptions extends ServiceQuery {
+  /** Keep the key fresh by push (and poll) after this read. Default true. */
+  readonly subscribe?: boolean;
+}
+
+/** A registered instance kept alive by heartbeats. */
+export interface RegistrationHandle {
+  /** The instance id: as given, or as the server derived it once registered. */
+  readonly instanceId: string | undefined;
+  /** Current state; `state$` replays it and follows changes, completing after deregistration. */
+  readonly state: RegistrationState;
+  readonly state$: Observable<RegistrationState>;
+  /** Cancels the lease and stops heartbeats. Idempotent. */
+  deregister(): Promise<void>;
+}
+
+export class RegistryClient {
+  readonly options: ResolvedClientOptions;
+  private readonly servers: ServerList;
+  private readonly cache: ServiceCache;
+  private readonly disk: FailoverCache | undefined;
+  private readonly tasks: UpdateTasks;
+  private readonly pushes: PushStreams;
+  private readonly inflight = new Map<string, Observable<void>>();
+  private readonly pins = new Map<string, Subscription>();
+  private readonly registrations = new Set<Registration>();
+  private readonly redo: Subscription;
+  private failoverOn = false;
+  private closing: Promise<void> | undefined;
+  /** Emits once on close(): completes every watch$. */
+  private readonly closed$ = new Subject<void>();
+
+  constructor(options: RegistryClientOptions) {
+    const o = resolveClientOptions(options);
+    this.options = o;
+    const factory = o.transportFactory ?? ((address: string) => new RegistryTransport(address, { deadlineMs: o.callTimeoutMs }));
+    this.servers = new ServerList(o.servers, factory, o.logger);
+    this.disk = o.cacheDir === undefined ? undefined : new FailoverCache(o.cacheDir, o.namespace, o.logger);
+    const disk = this.disk;
+    this.cache = new ServiceCache({
+      emptyPushProtection: o.emptyPushProtection,
+      now: () => o.scheduler.now(),
+      logger: o.logger,
+      ...(disk === undefined ? {} : { onStored: (key: string, snapshot: ServiceSnapshot) => { disk.write(key, snapshot); } }),
+    });
+    if (o.loadCacheAtStart && disk !== undefined) {
+      for (const [key, snapshot] of disk.loadAllSync()) this.cache.seed(key, snapshot);
+    }
+    this.tasks = new UpdateTasks({
+      scheduler: o.scheduler,
+      cache: this.cache,
+      fetch: (key) => this.fetch$(key),
+      minIntervalMs: o.pollIntervalMinMs,
+      maxIntervalMs: o.pollIntervalMaxMs,
+      logger: o.logger,
+    });
+    this.pushes = new PushStreams({
+      servers: this.servers,
+      cache: this.cache,
+      namespace: o.namespace,
+      scheduler: o.scheduler,
+      logger: o.logger,
+      backoffBaseMs: Math.min(500, o.resubscribeBackoffMaxMs),
+      backoffMaxMs: o.resubscribeBackoffMaxMs,
+    });
+    // Nacos's redo: after contact is restored (a server came back, or another took over),
+    // register again everything this client owns. Idempotent on the server.
+    this.redo = this.servers.reconnected$.subscribe(() => {
+      for (const r of this.registrations) r.redo();
+    });
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  /** Registers an instance and keeps it alive until deregistered or the client closes. */
+  register(spec: InstanceSpec): RegistrationHandle {
+    this.assertOpen();
+    const calls: RegistrationCalls = {
+      register: (req) => this.servers.call((t) => t.register(req)).pipe(map((r) => r.value)),
+      renew: (req) => this.servers.call((t) => t.renew(req)).pipe(map((r) => r.value)),
+      cancel: (req) => this.servers.call((t) => t.cancel(req)).pipe(map((r) => r.value)),
+    };
+    const registration = new Registration({ ...spec, namespace: spec.namespace ?? this.options.namespace }, calls, {
+      scheduler: this.options.scheduler,
+      logger: this.options.logger,
+      backoffMaxMs: this.options.heartbeatBackoffMaxMs,
+      random: this.options.random,
+    });
+    this.registrations.add(registration);
+    const registrations = this.registrations;
+    return {
+      get instanceId() {
+        return registration.instanceId;
+      },
+      get state() {
+        return registration.state;
+      },
+      state$: registration.state$,
+      deregister: async () => {
+        await lastValueFrom(registration.deregister$(), { defaultValue: undefined });
+        registrations.delete(registration);
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /**
+   * The service from the local cache. An unknown key is fetched now; while a fetch of a key is in
+   * flight, callers wait for that one (at most updateHoldMs) instead of fetching again. When no
+   * server answers, the cached or disk copy is returned marked stale; with neither, the call fails
+   * with ServiceInfoUnavailableError.
+   */
+  getServiceInfo(service: string, options: GetServiceInfoOptions = {}): Promise<ServiceInfoResult> {
+    return firstValueFrom(this.getServiceInfo$(service, options));
+  }
+
+  /** getServiceInfo as a cold Observable of one result (for RxJS pipelines and virtual time). */
+  getServiceInfo$(service: string, options: GetServiceInfoOptions = {}): Observable<ServiceInfoResult> {
+    return defer(() => {
+      this.assertOpen();
+      const key = cacheKey(service, options);
+      if (this.failoverOn) return this.fromDisk$(key, undefined);
+      if (options.subscribe === false) this.tasks.ensure(key);
+      else this.pin(key);
+      const entry = this.cache.get(key);
+      if (entry !== undefined && entry.source === 'disk') {
+        // Seeded from disk at start: answer now (stale), refresh in the background.
+        this.fetch$(key).subscribe({ error: () => undefined });
+        return of(this.result(key));
+      }
+      if (entry !== undefined && !this.inflight.has(key)) return of(this.result(key));
+      let failure: unknown;
+      return this.fetch$(key).pipe(
+        timeout({ first: this.options.updateHoldMs, scheduler: this.options.scheduler }),
+        catchError((e: unknown) => {
+          failure = e;
+          return EMPTY;
+        }),
+        defaultIfEmpty(undefined),
+        switchMap(() => (this.cache.get(key) === undefined ? this.fromDisk$(key, failure) : of(this.result(key)))),
+      );
+    });
+  }
+
+  /**
+   * Changes of a service: first its current state (`initial: true`, everything "added"), then one
+   * event per change with the host diff. Subscribing starts the push stream (in grpc mode) and the
+   * poll fallback; the last unsubscribe stops the stream.
+   */
+  watch$(service: string, query: ServiceQuery = {}): Observable<ServiceChangeEvent> {
+    return defer(() => {
+      this.assertOpen();
+      const key = cacheKey(service, query);
+      this.tasks.ensure(key);
+      const current = this.cache.get(key);
+      const initial: Observable<ServiceChangeEvent> =
+        current === undefined
+          ? EMPTY
+          : of({ key, snapshot: current.snapshot, diff: { added: current.snapshot.hosts, modified: [], removed: [] }, source: current.source, initial: true });
+      const push = this.options.mode === 'grpc' ? this.pushes.stream$(key) : EMPTY;
+      if (current === undefined && this.options.mode !== 'grpc') this.fetch$(key).subscribe({ error: () => undefined });
+      const changes = this.cache.changes$.pipe(filter((c) => c.key === key));
+      return merge(push, concat(initial, changes)).pipe(
+        map((e, i) => (i === 0 && !e.initial ? { ...e, initial: true } : e)),
+        takeUntil(this.closed$),
+      );
+    });
+  }
+
+  /** The usable instances of a service (with Nacos's protect threshold). */
+  async healthyInstances(service: string, options: GetServiceInfoOptions = {}): Promise<ServiceInstance[]> {
+    return healthyInstances((await this.getServiceInfo(service, options)).snapshot).instances;
+  }
+
+  /** One usable instance, picked at random by weight (Nacos's selectOneHealthyInstance). */
+  async selectOneHealthyInstance(service: string, options: GetServiceInfoOptions = {}): Promise<ServiceInstance | undefined> {
+    return pickWeighted(await this.healthyInstances(service, options), this.options.random);
+  }
+
+  /** Stops keeping a service fresh (its push stream, if no watcher holds it, and its poll task). */
+  unsubscribe(service: string, query: ServiceQuery = {}): void {
+    const key = cacheKey(service, query);
+    this.pins.get(key)?.unsubscribe();
+    this.pins.delete(key);
+    this.tasks.stop(key);
+  }
+
+  /** Failover mode: serve reads from the disk copy only (an operator's switch). */
+  setFailover(enabled: boolean): void {
+    if (enabled && this.disk === undefined) throw new RangeError('failover mode needs cacheDir');
+    this.failoverOn = enabled;
+  }
+
+  get failover(): boolean {
+    return this.failoverOn;
+  }
+
+  /** False while no server answers. */
+  get reachable(): boolean {
+    return this.servers.reachable;
+  }
+
+  /** Which server is current and whether any answers: the current state first, then changes. */
+  get connection$(): Observable<ConnectionState> {
+    return this.servers.connection$;
+  }
+
+  /** Counters for tests and diagnostics. */
+  stats(): { cachedKeys: number; updateTasks: number; pushStreams: number; registrations: number; server: string } {
+    return {
+      cachedKeys: this.cache.keys().length,
+      updateTasks: this.tasks.size,
+      pushStreams: this.pushes.openKeys,
+      registrations: this.registrations.size,
+      server: this.servers.current,
+    };
+  }
+
+  /** Poll counters of one key's update task (tests). */
+  taskCounters(service: string, query: ServiceQuery = {}): { runs: number; pulls: number } | undefined {
+    return this.tasks.counters(cacheKey(service, query));
+  }
+
+  /**
+   * Cancels every registration this client owns (bounded by the call timeout), then closes streams,
+   * timers, transports and pending disk writes. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async shutdown(): Promise<void> {
+    this.closed$.next();
+    this.closed$.complete();
+    for (const p of this.pins.values()) p.unsubscribe();
+    this.pins.clear();
+    this.tasks.close();
+    await Promise.all(
+      [...this.registrations].map(async (r) => {
+        try {
+          await lastValueFrom(r.deregister$().pipe(timeout({ first: this.options.callTimeoutMs, scheduler: this.options.scheduler })), {
+            defaultValue: undefined,
+          });
+        } catch {
+          r.abandon();
+        }
+      }),
+    );
+    this.registrations.clear();
+    this.redo.unsubscribe();
+    this.cache.close();
+    await this.disk?.flush();
+    this.servers.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new ClientClosedError();
+  }
+
+  private result(key: string): ServiceInfoResult {
+    const entry = this.cache.get(key);
+    if (entry === undefined) throw new ServiceInfoUnavailableError(key);
+    return { snapshot: entry.snapshot, source: entry.source, stale: entry.source === 'disk' || !this.servers.reachable };
+  }
+
+  private fromDisk$(key: string, cause: unknown): Observable<ServiceInfoResult> {
+    const disk = this.disk;
+    if (disk === undefined) return defer(() => Promise.reject(new ServiceInfoUnavailableError(key, cause)));
+    return from(disk.read(key)).pipe(
+      map((snapshot) => {
+        if (snapshot === undefined) throw new ServiceInfoUnavailableError(key, cause);
+        return { snapshot, stale: true, source: 'disk' as const };
+      }),
+    );
+  }
+
+  /** Keeps a key fresh: its update task and, in grpc mode, its push stream. */
+  private pin(key: string): void {
+    this.tasks.ensure(key);
+    if (this.options.mode === 'grpc' && !this.pins.has(key)) this.pins.set(key, this.pushes.stream$(key).subscribe());
+  }
+
+  /**
+   * The updating guard: one pull per key at a time, shared by every caller; the pull runs to its
+   * end whether or not anyone still waits, and its result goes through the cache's rules.
+   */
+  private fetch$(key: string): Observable<void> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing;
+    const { group, service, clusters } = parseCacheKey(key);
+    const req = GetServiceRequest.fromPartial({ namespace: this.options.namespace, group, service, clusters: [...clusters] });
+    const pull: Observable<void> = this.servers
+      .call((t) => t.getService(req))
+      .pipe(
+        tap(({ value, server }) => {
+          if (value.serviceInfo !== undefined) this.cache.apply(key, snapshotFromWire(value.serviceInfo), 'pull', server);
+        }),
+        ignoreElements(),
+        finalize(() => {
+          if (this.inflight.get(key) === pull) this.inflight.delete(key);
+        }),
+        shareReplay({ bufferSize: 1, refCount: false }),
+      );
+    this.inflight.set(key, pull);
+    pull.subscribe({ error: () => undefined });
+    return pull;
+  }
+}
+
+/** Creates a client. See RegistryClientOptions for every option and its default. */
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  return new RegistryClient(options);
+}

@@ -1,0 +1,154 @@
+/**
+ * A registry double for SDK unit tests, on a VirtualTimeScheduler: each server holds services,
+ * answers after `latencyMs` of virtual time, can be taken down, and pushes on demand.
+ */
+import { Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { Instance, InstanceStatus, ServiceInfo, type DeepPartial } from '../../src/gen/herald/v1/model.js';
+import type {
+  CancelRequest,
+  CancelResponse,
+  GetServiceRequest,
+  GetServiceResponse,
+  RegisterRequest,
+  RegisterResponse,
+  RenewRequest,
+  RenewResponse,
+  SubscribeRequest,
+} from '../../src/gen/herald/v1/registry_service.js';
+import type { TransportLike } from '../../src/client/server-list.js';
+
+export const unavailable = (): Error => Object.assign(new Error('unavailable'), { code: GrpcStatus.UNAVAILABLE, details: 'connection refused' });
+
+export function host(id: string, extra: DeepPartial<Instance> = {}): Instance {
+  return Instance.fromPartial({ instanceId: id, ip: '10.0.0.1', port: 80, weight: 1, healthy: true, enabled: true, cluster: 'DEFAULT', status: InstanceStatus.INSTANCE_STATUS_UP, ...extra });
+}
+
+/** Runs virtual time up to `t`, letting promise continuations run between scheduled actions. */
+export async function advanceTo(scheduler: VirtualTimeScheduler, t: number): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    scheduler.maxFrames = t;
+    scheduler.flush();
+    await new Promise((r) => setImmediate(r));
+    if (!scheduler.actions.some((a) => a.delay <= t)) break;
+  }
+  // Let the clock read `t` even if nothing was scheduled exactly then.
+  if (scheduler.frame < t) scheduler.frame = t;
+}
+
+export class FakeServer implements TransportLike {
+  down = false;
+  latencyMs = 10;
+  readonly services = new Map<string, ServiceInfo>();
+  readonly calls: string[] = [];
+  readonly registered = new Map<string, RegisterRequest>();
+  private readonly streams = new Map<string, Set<Subject<ServiceInfo>>>();
+  private revision = 0;
+
+  constructor(
+    readonly address: string,
+    private readonly scheduler: VirtualTimeScheduler,
+  ) {}
+
+  /** Sets a service's hosts as of now (new revision and lastRefTime), without pushing. */
+  setHosts(service: string, hosts: Instance[], extra: Partial<ServiceInfo> = {}): ServiceInfo {
+    this.revision++;
+    const info = ServiceInfo.fromPartial({
+      namespace: 'public',
+      group: 'DEFAULT_GROUP',
+      name: service,
+      hosts,
+      revision: this.revision,
+      lastRefTime: this.scheduler.now() + this.revision,
+      cacheMillis: 10_000,
+      ...extra,
+    });
+    this.services.set(service, info);
+    return info;
+  }
+
+  /** Sets hosts and pushes them to every open stream of the service. */
+  push(service: string, hosts: Instance[], extra: Partial<ServiceInfo> = {}): ServiceInfo {
+    const info = this.setHosts(service, hosts, extra);
+    for (const s of this.streams.get(service) ?? []) s.next(info);
+    return info;
+  }
+
+  /** Breaks every open stream (as a server going away does). */
+  breakStreams(): void {
+    for (const set of this.streams.values()) for (const s of [...set]) s.error(unavailable());
+  }
+
+  openStreams(service: string): number {
+    return this.streams.get(service)?.size ?? 0;
+  }
+
+  private answer<T>(name: string, value: () => T): Promise<T> {
+    this.calls.push(`${name}@${this.scheduler.now()}`);
+    const snapshotNow = this.down ? undefined : value();
+    return new Promise<T>((resolve, reject) => {
+      this.scheduler.schedule(() => {
+        if (this.down || snapshotNow === undefined) reject(unavailable());
+        else resolve(snapshotNow);
+      }, this.latencyMs);
+    });
+  }
+
+  private info(service: string): ServiceInfo {
+    return this.services.get(service) ?? ServiceInfo.fromPartial({ name: service, group: 'DEFAULT_GROUP', namespace: 'public', cacheMillis: 10_000 });
+  }
+
+  getService(req: GetServiceRequest): Promise<GetServiceResponse> {
+    // The snapshot is taken when the request arrives, as a real server would answer.
+    return this.answer(`get:${req.service}`, () => ({ serviceInfo: this.info(req.service) }));
+  }
+
+  register(req: RegisterRequest): Promise<RegisterResponse> {
+    return this.answer(`register:${req.instance?.instanceId ?? ''}`, () => {
+      const id = req.instance?.instanceId ?? '';
+      this.registered.set(id, req);
+      return { instance: host(id, { lease: { durationMs: 90_000, renewalIntervalMs: 30_000, lastRenewalTimestamp: this.scheduler.now() } }) };
+    });
+  }
+
+  renew(req: RenewRequest): Promise<RenewResponse> {
+    if (!this.down && !this.registered.has(req.instanceId)) {
+      this.calls.push(`renew:${req.instanceId}@${this.scheduler.now()}`);
+      return Promise.reject(Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOUND, details: 'not registered' }));
+    }
+    return this.answer(`renew:${req.instanceId}`, () => ({ leaseExpiresAt: this.scheduler.now() + 90_000, renewalIntervalMs: 30_000 }));
+  }
+
+  cancel(req: CancelRequest): Promise<CancelResponse> {
+    return this.answer(`cancel:${req.instanceId}`, () => {
+      this.registered.delete(req.instanceId);
+      return {};
+    });
+  }
+
+  subscribe(req: SubscribeRequest): Observable<ServiceInfo> {
+    return new Observable<ServiceInfo>((subscriber) => {
+      this.calls.push(`subscribe:${req.service}@${this.scheduler.now()}`);
+      if (this.down) {
+        subscriber.error(unavailable());
+        return undefined;
+      }
+      const s = new Subject<ServiceInfo>();
+      const set = this.streams.get(req.service) ?? new Set();
+      this.streams.set(req.service, set);
+      set.add(s);
+      const sub = s.subscribe(subscriber);
+      this.scheduler.schedule(() => {
+        s.next(this.info(req.service));
+      }, this.latencyMs);
+      return () => {
+        sub.unsubscribe();
+        set.delete(s);
+      };
+    });
+  }
+
+  close(): void {
+    this.calls.push('close');
+  }
+}

@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { createRegistryClient, type RegistryClient, type RegistryClientOptions, type ServiceChangeEvent } from '../../src/client/index.js';
+import { eventually, onCleanup, startServer } from '../support/server.js';
+
+function client(port: number | number[], options: Partial<RegistryClientOptions> = {}): RegistryClient {
+  const ports = Array.isArray(port) ? port : [port];
+  const c = createRegistryClient({ servers: ports.map((p) => `127.0.0.1:${p}`), resubscribeBackoffMaxMs: 200, heartbeatBackoffMaxMs: 200, ...options });
+  onCleanup(() => c.close());
+  return c;
+}
+
+function watch(c: RegistryClient, service: string): ServiceChangeEvent[] {
+  const events: ServiceChangeEvent[] = [];
+  const sub = c.watch$(service).subscribe((e) => events.push(e));
+  onCleanup(() => {
+    sub.unsubscribe();
+  });
+  return events;
+}
+
+const ids = (e: ServiceChangeEvent | undefined) => e?.snapshot.hosts.map((h) => h.instanceId) ?? [];
+
+describe('SDK against a real server', () => {
+  it('registers through one client and pushes the change to another', async () => {
+    const server = await startServer({ mergeWindowMs: 2 });
+    const owner = client(server.port);
+    const watcher = client(server.port);
+    const events = watch(watcher, 'orders');
+    await eventually(() => events.length === 1, 'initial');
+    const handle = owner.register({ service: 'orders', ip: '10.0.0.1', port: 80, metadata: { v: '1' } });
+    await eventually(() => events.at(-1)?.diff.added.length === 1, 'pushed registration');
+    expect(handle.instanceId).toBe('10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@orders');
+    expect(events.at(-1)?.diff.added[0]?.metadata).toEqual({ v: '1' });
+    expect(await watcher.selectOneHealthyInstance('orders')).toMatchObject({ ip: '10.0.0.1', port: 80 });
+    await handle.deregister();
+    // Empty-push protection is on by default: the last non-empty list stays.
+    expect((await watcher.getServiceInfo('orders')).snapshot.hosts).toHaveLength(1);
+  });
+
+  it('serves cached answers, marked stale, when the server dies, and a new client serves the disk copy', async () => {
+    const server = await startServer();
+    const cacheDir = mkdtempSync(join(tmpdir(), 'herald-sdk-'));
+    const owner = client(server.port);
+    owner.register({ service: 'orders', ip: '10.0.0.1', port: 80 });
+    const reader = client(server.port, { cacheDir });
+    const events = watch(reader, 'orders');
+    await eventually(() => ids(events.at(-1)).length === 1, 'instance seen');
+    await server.close();
+    await eventually(() => !reader.reachable, 'server unreachable noticed');
+    const cached = await reader.getServiceInfo('orders');
+    expect(cached).toMatchObject({ stale: true, source: 'push' });
+    expect(cached.snapshot.hosts).toHaveLength(1);
+    await reader.close();
+    const fresh = client(server.port, { cacheDir, loadCacheAtStart: true });
+    const fromDisk = await fresh.getServiceInfo('orders');
+    expect(fromDisk).toMatchObject({ stale: true, source: 'disk' });
+    expect(fromDisk.snapshot.hosts[0]?.ip).toBe('10.0.0.1');
+    // Failover mode serves the disk copy even for a client that never loaded it.
+    const operator = client(server.port, { cacheDir });
+    operator.setFailover(true);
+    expect((await operator.getServiceInfo('orders')).source).toBe('disk');
+  });
+
+  it('re-registers and resubscribes by itself when the server restarts on the same port', async () => {
+    const first = await startServer({ mergeWindowMs: 2 });
+    const port = first.port;
+    const c = client(port);
+    const handle = c.register({ service: 'orders', ip: '10.0.0.1', port: 80 });
+    const events = watch(c, 'orders');
+    await eventually(() => ids(events.at(-1)).length === 1, 'registered and seen');
+    await first.close();
+    const second = await startServer({ port, mergeWindowMs: 2 });
+    // Redo after reconnect: the new, empty server learns the instance without waiting for a renewal.
+    await eventually(() => second.registry.stats().instances === 1, 're-registered on the new server');
+    expect(handle.state.kind).toBe('registered');
+    // Pushes resume: another instance registered on the new server reaches the watcher.
+    const other = client(port);
+    other.register({ service: 'orders', ip: '10.0.0.2', port: 80 });
+    await eventually(() => ids(events.at(-1)).length === 2, 'push after restart');
+  });
+
+  it('fails over to the next server and re-registers there', async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const c = client([a.port, b.port]);
+    c.register({ service: 'orders', ip: '10.0.0.1', port: 80, renewalIntervalMs: 300, leaseDurationMs: 1_000 });
+    await eventually(() => a.registry.stats().instances === 1, 'registered on a');
+    await a.close();
+    await eventually(() => b.registry.stats().instances === 1, 'registered on b after fail-over');
+    expect(c.stats().server).toBe(`127.0.0.1:${b.port}`);
+  });
+
+  it('a client process killed with SIGKILL is evicted after its lease and watchers see it removed', async () => {
+    const server = await startServer({ evictionIntervalMs: 100, mergeWindowMs: 2, registry: { selfPreservation: false } });
+    const watcher = client(server.port);
+    // A second, healthy instance keeps the list non-empty, so the removal is a visible change.
+    watcher.register({ service: 'orders', ip: '10.0.0.9', port: 9, instanceId: 'survivor' });
+    const events = watch(watcher, 'orders');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/client-process.ts', `127.0.0.1:${server.port}`, 'orders', '1000', '300'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    onCleanup(() => child.kill('SIGKILL'));
+    const lines: string[] = [];
+    createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
+    await eventually(() => lines.some((l) => l.startsWith('registered')), 'child registered');
+    await eventually(() => ids(events.at(-1)).length === 2, 'watcher sees the child');
+    child.kill('SIGKILL');
+    await eventually(() => events.at(-1)?.diff.removed.length === 1, 'watcher sees the removal');
+    expect(events.at(-1)?.diff.removed[0]?.instanceId).toBe('10.7.7.7#7777#DEFAULT#DEFAULT_GROUP@@orders');
+    expect(ids(events.at(-1))).toEqual(['survivor']);
+    expect(server.registry.stats().instances).toBe(1);
+  });
+});

@@ -32,12 +32,12 @@ export interface ServeOption {
 
 const MAX_MS = 2_147_483_647;
 
-function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => number | string): ServeOption {
+function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => unknown, shown?: string): ServeOption {
   return {
     flag,
     env,
     description,
-    defaultText: String(DEFAULT_SERVER_CONFIG[key]),
+    defaultText: shown ?? String(DEFAULT_SERVER_CONFIG[key]),
     key,
     parse,
     apply: (s, v) => {
@@ -86,7 +86,13 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   ),
   registry('deltaRetentionMs', '--delta-retention-ms <ms>', 'HERALD_DELTA_RETENTION_MS', 'how long changes stay available to FetchDelta', integer(0, MAX_MS)),
   registry('emptyServiceRetentionMs', '--empty-service-retention-ms <ms>', 'HERALD_EMPTY_SERVICE_RETENTION_MS', 'how long an empty service is kept', integer(0, MAX_MS)),
-  registry('cacheMillis', '--cache-millis <ms>', 'HERALD_CACHE_MILLIS', 'how long clients may trust a snapshot before polling', integer(0, MAX_MS)),
+  registry(
+    'cacheMillis',
+    '--cache-millis <ms>',
+    'HERALD_CACHE_MILLIS',
+    'how long clients may trust a snapshot before polling (at most half of --udp-target-expiry-ms while UDP push is on)',
+    integer(0, MAX_MS),
+  ),
   registry('defaultProtectThreshold', '--protect-threshold <share>', 'HERALD_PROTECT_THRESHOLD', 'protect threshold of services without one (0 = off)', decimal(0, 1)),
   registry('maxNameLength', '--max-name-length <n>', 'HERALD_MAX_NAME_LENGTH', 'longest namespace, group, service or cluster name', integer(1, 65_535)),
   registry('maxInstanceIdLength', '--max-instance-id-length <n>', 'HERALD_MAX_INSTANCE_ID_LENGTH', 'longest instance id', integer(1, 65_535)),
@@ -99,6 +105,40 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('keepaliveTimeMs', '--keepalive-time-ms <ms>', 'HERALD_KEEPALIVE_TIME_MS', 'interval of keepalive pings that find dead peers', integer(1_000, MAX_MS)),
   server('keepaliveTimeoutMs', '--keepalive-timeout-ms <ms>', 'HERALD_KEEPALIVE_TIMEOUT_MS', 'how long a keepalive ping may go unanswered', integer(100, MAX_MS)),
   server('shutdownGraceMs', '--shutdown-grace-ms <ms>', 'HERALD_SHUTDOWN_GRACE_MS', 'on shutdown, how long open calls get to finish', integer(0, MAX_MS)),
+  server(
+    'heartbeatCheckIntervalMs',
+    '--heartbeat-check-interval-ms <ms>',
+    'HERALD_HEARTBEAT_CHECK_INTERVAL_MS',
+    'how often beat-kept (Nacos) instances are checked: overdue ones turn unhealthy, expired ones are removed',
+    integer(10, MAX_MS),
+  ),
+  server('nacosApi', '--nacos-api <on|off>', 'HERALD_NACOS_API', 'serve the Nacos v1 open API over HTTP', onOff, 'on'),
+  server('httpPort', '--http-port <port>', 'HERALD_HTTP_PORT', 'HTTP port of the Nacos v1 open API (0 picks a free one)', integer(0, 65_535)),
+  server('nacosBeatIntervalMs', '--nacos-beat-interval-ms <ms>', 'HERALD_NACOS_BEAT_INTERVAL_MS', 'beat interval asked of Nacos clients', integer(100, MAX_MS)),
+  server(
+    'nacosBeatTimeoutMs',
+    '--nacos-beat-timeout-ms <ms>',
+    'HERALD_NACOS_BEAT_TIMEOUT_MS',
+    'a Nacos-registered instance turns unhealthy after this long without a beat',
+    integer(100, MAX_MS),
+  ),
+  server(
+    'nacosIpDeleteTimeoutMs',
+    '--nacos-ip-delete-timeout-ms <ms>',
+    'HERALD_NACOS_IP_DELETE_TIMEOUT_MS',
+    'a Nacos-registered instance is removed after this long without a beat',
+    integer(1_000, MAX_MS),
+  ),
+  server('udpPush', '--udp-push <on|off>', 'HERALD_UDP_PUSH', 'push by UDP to callers that pull with a UDP port', onOff, 'on'),
+  server(
+    'udpTargetExpiryMs',
+    '--udp-target-expiry-ms <ms>',
+    'HERALD_UDP_TARGET_EXPIRY_MS',
+    'a UDP push target that has not pulled again within this long is dropped; cache_millis is kept at half of it',
+    integer(100, MAX_MS),
+  ),
+  server('udpAckTimeoutMs', '--udp-ack-timeout-ms <ms>', 'HERALD_UDP_ACK_TIMEOUT_MS', 'wait this long for a UDP push ack before sending again', integer(10, MAX_MS)),
+  server('udpMaxRetries', '--udp-max-retries <n>', 'HERALD_UDP_MAX_RETRIES', 'resends of an unacked UDP push before it counts as failed', integer(0, 100)),
   {
     flag: '--log-level <level>',
     env: 'HERALD_LOG_LEVEL',

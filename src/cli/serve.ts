@@ -5,6 +5,7 @@ import { setLogger, setLogVerbosity, logVerbosity } from '@grpc/grpc-js';
 import { resolveRegistryOptions } from '../core/options.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { HeraldServer } from '../server/herald-server.js';
+import { validateServerConfig } from '../server/config.js';
 import { commanderOption, inFlagTerms, SERVE_OPTIONS, settingsFrom } from './serve-options.js';
 
 /** Sends grpc-js's own diagnostics through our structured logger instead of bare stderr lines. */
@@ -31,6 +32,7 @@ export function serveCommand(): Command {
     const settings = settingsFrom(parsed);
     try {
       resolveRegistryOptions(settings.config.registry);
+      validateServerConfig(settings.config);
     } catch (e) {
       cmd.error(`herald: invalid configuration: ${inFlagTerms(e instanceof Error ? e.message : String(e))}`, { exitCode: 2 });
     }

@@ -57,7 +57,7 @@ export function registerRequest(spec: InstanceSpec, lastDirtyTimestamp: number):
       metadata: { ...spec.metadata },
       status: statusToWire(spec.status),
       lastDirtyTimestamp,
-      lease: { durationMs: spec.leaseDurationMs ?? 0, renewalIntervalMs: spec.renewalIntervalMs ?? 0 },
+      lease: { durationMs: spec.leaseDurationMs ?? 0, renewalIntervalMs: spec.renewalIntervalMs ?? 0, unhealthyAfterMs: spec.unhealthyAfterMs ?? 0 },
     },
   });
 }

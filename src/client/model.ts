@@ -69,4 +69,6 @@ export interface InstanceSpec {
   readonly status?: InstanceStatus;
   readonly leaseDurationMs?: number;
   readonly renewalIntervalMs?: number;
+  /** Shown unhealthy after this long without a renewal; default never. */
+  readonly unhealthyAfterMs?: number;
 }

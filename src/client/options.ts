@@ -4,15 +4,20 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import type { TransportFactory } from './server-list.js';
 
 /** How the client learns about changes. */
-export type PushMode = 'grpc' | 'poll';
+export type PushMode = 'grpc' | 'udp' | 'poll';
 
 export interface RegistryClientOptions {
   /** Server addresses (host:port), tried in turn and sticky until failure. Required. */
   readonly servers: readonly string[];
   /** Namespace of everything this client does. Default "public". */
   readonly namespace?: string;
-  /** 'grpc': a Subscribe stream per key plus the poll fallback (default); 'poll': polling only. */
+  /**
+   * 'grpc': a Subscribe stream per key plus the poll fallback (default); 'udp': UDP pushes to a
+   * receiver on port 0, kept alive by polling; 'poll': polling only.
+   */
   readonly mode?: PushMode;
+  /** Local address of the UDP receiver in 'udp' mode. Default 0.0.0.0. */
+  readonly udpBindHost?: string;
   /** Directory for the failover copy of the cache; unset = no disk copy. */
   readonly cacheDir?: string;
   /** Seed the cache from cacheDir at start (served as stale until refreshed). Default false. */
@@ -44,6 +49,7 @@ export interface RegistryClientOptions {
 export type ResolvedClientOptions = Required<Omit<RegistryClientOptions, 'cacheDir' | 'transportFactory'>> &
   Pick<RegistryClientOptions, 'cacheDir' | 'transportFactory'>;
 
+
 export const CLIENT_DEFAULTS = Object.freeze({
   namespace: 'public',
   mode: 'grpc',
@@ -55,6 +61,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   heartbeatBackoffMaxMs: 30_000,
   resubscribeBackoffMaxMs: 10_000,
   callTimeoutMs: 5_000,
+  udpBindHost: '0.0.0.0',
 });
 
 export function resolveClientOptions(o: RegistryClientOptions): ResolvedClientOptions {

@@ -43,6 +43,7 @@ import { healthyInstances, pickWeighted } from './selection.js';
 import { ServerList, type ConnectionState } from './server-list.js';
 import { ServiceCache, type ServiceChangeEvent, type SnapshotSource } from './service-cache.js';
 import { UpdateTasks } from './update-tasks.js';
+import { UdpReceiver } from './udp-receiver.js';
 
 /** A read from the cache. */
 export interface ServiceInfoResult {
@@ -79,6 +80,9 @@ export class RegistryClient {
   private readonly pins = new Map<string, Subscription>();
   private readonly registrations = new Set<Registration>();
   private readonly redo: Subscription;
+  /** The UDP push receiver ('udp' mode), once bound; undefined if binding failed. */
+  private readonly udpReady: Promise<UdpReceiver | undefined> | undefined;
+  private udpReceiver: UdpReceiver | undefined;
   private failoverOn = false;
   private closing: Promise<void> | undefined;
   /** Emits once on close(): completes every watch$. */
@@ -107,6 +111,7 @@ export class RegistryClient {
       minIntervalMs: o.pollIntervalMinMs,
       maxIntervalMs: o.pollIntervalMaxMs,
       logger: o.logger,
+      pullAfterPush: o.mode === 'udp',
     });
     this.pushes = new PushStreams({
       servers: this.servers,
@@ -117,6 +122,26 @@ export class RegistryClient {
       backoffBaseMs: Math.min(500, o.resubscribeBackoffMaxMs),
       backoffMaxMs: o.resubscribeBackoffMaxMs,
     });
+    this.udpReady =
+      o.mode === 'udp'
+        ? UdpReceiver.start(o.logger, o.udpBindHost).then(
+            (receiver) => {
+              if (this.closing !== undefined) {
+                receiver.close();
+                return undefined;
+              }
+              this.udpReceiver = receiver;
+              receiver.pushes$.subscribe((push) => {
+                if (push.snapshot.namespace === o.namespace) this.cache.apply(push.key, push.snapshot, 'push', this.servers.current);
+              });
+              return receiver;
+            },
+            (e: unknown) => {
+              o.logger.error({ err: e }, 'cannot bind the UDP push receiver; polling only');
+              return undefined;
+            },
+          )
+        : undefined;
     // Nacos's redo: after contact is restored (a server came back, or another took over),
     // register again everything this client owns. Idempotent on the server.
     this.redo = this.servers.reconnected$.subscribe(() => {
@@ -261,8 +286,9 @@ export class RegistryClient {
   }
 
   /** Counters for tests and diagnostics. */
-  stats(): { cachedKeys: number; updateTasks: number; pushStreams: number; registrations: number; server: string } {
+  stats(): { cachedKeys: number; updateTasks: number; pushStreams: number; registrations: number; server: string; udpPort: number } {
     return {
+      udpPort: this.udpReceiver?.port ?? 0,
       cachedKeys: this.cache.keys().length,
       updateTasks: this.tasks.size,
       pushStreams: this.pushes.openKeys,
@@ -306,6 +332,7 @@ export class RegistryClient {
     );
     this.registrations.clear();
     this.redo.unsubscribe();
+    (await this.udpReady)?.close();
     this.cache.close();
     await this.disk?.flush();
     this.servers.close();
@@ -347,8 +374,10 @@ export class RegistryClient {
     if (existing !== undefined) return existing;
     const { group, service, clusters } = parseCacheKey(key);
     const req = GetServiceRequest.fromPartial({ namespace: this.options.namespace, group, service, clusters: [...clusters] });
-    const pull: Observable<void> = this.servers
-      .call((t) => t.getService(req))
+    const udpReady = this.udpReady;
+    // In UDP mode every pull carries the receiver's port, which makes this client a push target.
+    const pull: Observable<void> = (udpReady === undefined ? of(undefined) : from(udpReady))
+      .pipe(switchMap((receiver) => this.servers.call((t) => t.getService(receiver === undefined ? req : { ...req, udpPort: receiver.port }))))
       .pipe(
         tap(({ value, server }) => {
           if (value.serviceInfo !== undefined) this.cache.apply(key, snapshotFromWire(value.serviceInfo), 'pull', server);

@@ -15,6 +15,11 @@ export interface UpdateTaskDeps {
   readonly minIntervalMs: number;
   readonly maxIntervalMs: number;
   readonly logger: Logger;
+  /**
+   * Pull even after a push (UDP mode): the pull is what keeps the client a push target, as Nacos's
+   * refreshOnly does. The result still goes through the cache's ordering rules.
+   */
+  readonly pullAfterPush?: boolean;
 }
 
 class UpdateTask {
@@ -59,7 +64,7 @@ class UpdateTask {
     this.runs++;
     const entry = this.deps.cache.get(this.key);
     const pushedSinceLastRun = entry !== undefined && entry.source !== 'disk' && entry.snapshot.lastRefTime > this.lastRefTime;
-    if (pushedSinceLastRun) {
+    if (pushedSinceLastRun && this.deps.pullAfterPush !== true) {
       // A push refreshed the key: pulling now could only fetch the same or older data.
       this.done(false);
       return;

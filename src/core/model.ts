@@ -38,7 +38,12 @@ export interface InstanceRecord {
   readonly ip: string;
   readonly port: number;
   readonly weight: number;
+  /** Effective health: as reported, unless its heartbeat is overdue (see unhealthyAfterMs). */
   readonly healthy: boolean;
+  /** Health as the registrant reported it; restored by the next renewal after a heartbeat timeout. */
+  readonly reportedHealthy: boolean;
+  /** Without a renewal for this long the instance is shown unhealthy (Nacos's beat timeout); 0 = never. */
+  readonly unhealthyAfterMs: number;
   readonly enabled: boolean;
   readonly ephemeral: boolean;
   readonly cluster: string;

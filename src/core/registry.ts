@@ -53,6 +53,9 @@ export interface RegistryDeps {
   readonly options?: Partial<RegistryOptions>;
 }
 
+/** Which instances an eviction pass considers: all, or only heartbeat-checked (Nacos-style) ones. */
+export type EvictionScope = 'all' | 'heartbeat';
+
 /** Whether a write came from a client or from a peer (replications are never replicated again). */
 export interface WriteContext {
   readonly replication?: boolean;
@@ -135,6 +138,8 @@ function sameVisible(a: InstanceRecord, b: InstanceRecord): boolean {
     a.port === b.port &&
     a.weight === b.weight &&
     a.healthy === b.healthy &&
+    a.reportedHealthy === b.reportedHealthy &&
+    a.unhealthyAfterMs === b.unhealthyAfterMs &&
     a.enabled === b.enabled &&
     a.ephemeral === b.ephemeral &&
     a.cluster === b.cluster &&
@@ -197,7 +202,7 @@ export class Registry {
     }
     const old = existing?.record;
     const keptExisting = old !== undefined && old.lastDirtyTimestamp > reg.lastDirtyTimestamp;
-    const data = keptExisting ? old : { ...reg, registeredStatus: reg.status };
+    const data = keptExisting ? old : { ...reg, registeredStatus: reg.status, reportedHealthy: reg.healthy };
     const overriddenStatus = old?.overriddenStatus ?? reg.overriddenStatus;
     const { status } = resolveStatus({
       reported: data.registeredStatus,
@@ -211,7 +216,10 @@ export class Registry {
       ip: data.ip,
       port: data.port,
       weight: data.weight,
-      healthy: data.healthy,
+      // Registering renews the lease, so a heartbeat timeout no longer applies.
+      healthy: data.reportedHealthy,
+      reportedHealthy: data.reportedHealthy,
+      unhealthyAfterMs: data.unhealthyAfterMs,
       enabled: data.enabled,
       ephemeral: data.ephemeral,
       cluster: data.cluster,
@@ -285,8 +293,10 @@ export class Registry {
     const now = this.clock.nowMs();
     entry.lastRenewalMs = now;
     this.meter.record(now);
-    if (status !== rec.status) {
-      entry.record = Object.freeze({ ...rec, status, lastUpdatedTimestamp: now });
+    // A renewal ends a heartbeat timeout: the instance is as healthy as it reported.
+    const healthy = rec.reportedHealthy;
+    if (status !== rec.status || healthy !== rec.healthy) {
+      entry.record = Object.freeze({ ...rec, status, healthy, lastUpdatedTimestamp: now });
       this.commit(ns, svc, 'MODIFIED', entry.record, now);
     }
     return { record: entry.record, leaseExpiresAt: leaseExpiresAt(entry), renewalIntervalMs: rec.renewalIntervalMs };
@@ -379,13 +389,13 @@ export class Registry {
    * otherwise a random sample of the expired lease-bound instances across all services, at most
    * `size − ⌊size × threshold⌋`. `compensationMs` is how late the eviction task is running.
    */
-  planEviction(compensationMs = 0): EvictionPlan {
+  planEviction(compensationMs = 0, scope: EvictionScope = 'all'): EvictionPlan {
     const now = this.clock.nowMs();
     const expired: InstanceRef[] = [];
     for (const ns of this.namespaces.values()) {
       for (const svc of ns.services.values()) {
         for (const entry of svc.instances.values()) {
-          if (isLeaseExpired(entry, now, compensationMs)) {
+          if ((scope === 'all' || entry.record.unhealthyAfterMs > 0) && isLeaseExpired(entry, now, compensationMs)) {
             expired.push({ namespace: ns.name, group: svc.group, service: svc.name, instanceId: entry.record.instanceId });
           }
         }
@@ -406,6 +416,34 @@ export class Registry {
     const now = this.clock.nowMs();
     if (found === undefined || !isLeaseExpired(found.entry, now, compensationMs)) return undefined;
     return this.remove(found.ns, found.svc, found.entry, now);
+  }
+
+  /**
+   * Instances whose last renewal is older than their unhealthyAfterMs and that are still shown
+   * healthy (Nacos's beat check). Changes nothing.
+   */
+  planHeartbeatTimeouts(): InstanceRef[] {
+    const now = this.clock.nowMs();
+    const overdue: InstanceRef[] = [];
+    for (const ns of this.namespaces.values()) {
+      for (const svc of ns.services.values()) {
+        for (const e of svc.instances.values()) {
+          if (heartbeatOverdue(e, now)) overdue.push({ namespace: ns.name, group: svc.group, service: svc.name, instanceId: e.record.instanceId });
+        }
+      }
+    }
+    return overdue;
+  }
+
+  /** Shows one instance planned by planHeartbeatTimeouts as unhealthy, if still overdue. */
+  markHeartbeatTimeout(ref: InstanceRef): InstanceRecord | undefined {
+    const found = this.find(ref);
+    const now = this.clock.nowMs();
+    if (found === undefined || !heartbeatOverdue(found.entry, now)) return undefined;
+    const next: InstanceRecord = Object.freeze({ ...found.entry.record, healthy: false, lastUpdatedTimestamp: now });
+    found.entry.record = next;
+    this.commit(found.ns, found.svc, 'MODIFIED', next, now);
+    return next;
   }
 
   /** Forgets services that have been empty (and unconfigured) for the retention time. Returns how many. */
@@ -630,6 +668,11 @@ export class Registry {
     const change: ServiceChange = { namespace: svc.namespace, group: svc.group, service: svc.name, revision };
     for (const l of this.listeners) l(change);
   }
+}
+
+function heartbeatOverdue(e: InstanceEntry, now: number): boolean {
+  const r = e.record;
+  return r.unhealthyAfterMs > 0 && r.healthy && now > e.lastRenewalMs + r.unhealthyAfterMs;
 }
 
 function compare(a: string, b: string): number {

@@ -37,6 +37,8 @@ export interface InstanceInput {
   readonly leaseDurationMs?: number | undefined;
   /** 0 or missing = default (at most a third of the lease). */
   readonly renewalIntervalMs?: number | undefined;
+  /** Shown unhealthy after this long without a renewal (Nacos's beat timeout); 0 or missing = never. */
+  readonly unhealthyAfterMs?: number | undefined;
 }
 
 /** A registration request in domain terms. */
@@ -63,6 +65,7 @@ export interface Registration {
   readonly lastDirtyTimestamp: number;
   readonly leaseDurationMs: number;
   readonly renewalIntervalMs: number;
+  readonly unhealthyAfterMs: number;
 }
 
 /** Letters, digits, '.', '_', '-' and ':' (Dubbo-style names such as `providers:com.acme.Api:1.0:`). */
@@ -187,7 +190,7 @@ function checkTimestamp(c: Checker, field: string, value: number | undefined, fa
   return value;
 }
 
-function checkLease(c: Checker, i: InstanceInput, o: RegistryOptions): { leaseDurationMs: number; renewalIntervalMs: number } {
+function checkLease(c: Checker, i: InstanceInput, o: RegistryOptions): { leaseDurationMs: number; renewalIntervalMs: number; unhealthyAfterMs: number } {
   let duration = o.defaultLeaseDurationMs;
   const d = i.leaseDurationMs;
   if (d !== undefined && d !== 0) {
@@ -209,7 +212,19 @@ function checkLease(c: Checker, i: InstanceInput, o: RegistryOptions): { leaseDu
       interval = r;
     }
   }
-  return { leaseDurationMs: duration, renewalIntervalMs: interval };
+  let unhealthyAfterMs = 0;
+  const u = i.unhealthyAfterMs;
+  if (u !== undefined && u !== 0) {
+    if (!Number.isSafeInteger(u) || u < interval || u > duration) {
+      c.add(
+        'instance.lease.unhealthy_after_ms',
+        `instance.lease.unhealthy_after_ms must be 0 or between the renewal interval (${interval} ms) and the lease duration (${duration} ms) (got ${u})`,
+      );
+    } else {
+      unhealthyAfterMs = u;
+    }
+  }
+  return { leaseDurationMs: duration, renewalIntervalMs: interval, unhealthyAfterMs };
 }
 
 /** Validates and defaults a registration. Throws INVALID_ARGUMENT listing every bad field. */

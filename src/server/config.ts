@@ -20,6 +20,26 @@ export interface ServerConfig {
   readonly keepaliveTimeoutMs: number;
   /** On shutdown, how long open calls get to finish before connections are closed. */
   readonly shutdownGraceMs: number;
+  /** How often Nacos-style heartbeats are checked (overdue → unhealthy; past the lease → evicted). */
+  readonly heartbeatCheckIntervalMs: number;
+  /** Serve the Nacos v1 open API over HTTP. */
+  readonly nacosApi: boolean;
+  /** HTTP port of the Nacos v1 open API; 0 picks a free one. */
+  readonly httpPort: number;
+  /** Beat interval asked of Nacos clients. */
+  readonly nacosBeatIntervalMs: number;
+  /** A Nacos-registered instance is shown unhealthy after this long without a beat. */
+  readonly nacosBeatTimeoutMs: number;
+  /** A Nacos-registered instance is removed after this long without a beat. */
+  readonly nacosIpDeleteTimeoutMs: number;
+  /** Push changes by UDP to callers that pull with a UDP port. */
+  readonly udpPush: boolean;
+  /** A UDP target that has not pulled again within this long is dropped. */
+  readonly udpTargetExpiryMs: number;
+  /** How long to wait for a UDP push ack before sending again. */
+  readonly udpAckTimeoutMs: number;
+  /** Resends of an unacked UDP push before it counts as failed. */
+  readonly udpMaxRetries: number;
   /** Registry rules and limits; unset ones take the core's defaults. */
   readonly registry: Partial<RegistryOptions>;
 }
@@ -34,10 +54,42 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   shutdownGraceMs: 5_000,
+  heartbeatCheckIntervalMs: 5_000,
+  nacosApi: true,
+  httpPort: 8848,
+  nacosBeatIntervalMs: 5_000,
+  nacosBeatTimeoutMs: 15_000,
+  nacosIpDeleteTimeoutMs: 30_000,
+  udpPush: true,
+  udpTargetExpiryMs: 10_000,
+  udpAckTimeoutMs: 1_000,
+  udpMaxRetries: 3,
   registry: {},
 });
 
 /** host:port, bracketing IPv6 literals. */
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The address of a gRPC peer (`127.0.0.1:5000`, `[::1]:5000`, `ipv4:…`) as a bare IP; IPv4-mapped
+ * IPv6 addresses become IPv4. Undefined if it is not an IP peer.
+ */
+export function peerIp(peer: string): string | undefined {
+  let p = peer.replace(/^ipv[46]:/, '');
+  if (p.startsWith('[')) p = p.slice(1, p.indexOf(']'));
+  else if (p.split(':').length === 2) p = p.slice(0, p.lastIndexOf(':'));
+  if (p.startsWith('::ffff:') && p.includes('.')) p = p.slice('::ffff:'.length);
+  return /^[0-9a-fA-F:.]+$/.test(p) && p !== '' ? p : undefined;
+}
+
+/** Rejects server settings that cannot work together (RangeError naming the settings). */
+export function validateServerConfig(c: ServerConfig): void {
+  if (!(c.nacosBeatIntervalMs <= c.nacosBeatTimeoutMs && c.nacosBeatTimeoutMs <= c.nacosIpDeleteTimeoutMs)) {
+    throw new RangeError('nacosBeatIntervalMs must not exceed nacosBeatTimeoutMs, which must not exceed nacosIpDeleteTimeoutMs');
+  }
+  if (c.nacosBeatIntervalMs >= c.nacosIpDeleteTimeoutMs) throw new RangeError('nacosBeatIntervalMs must be shorter than nacosIpDeleteTimeoutMs');
+  const minLease = c.registry.minLeaseDurationMs ?? 1_000;
+  if (c.nacosApi && c.nacosIpDeleteTimeoutMs < minLease) throw new RangeError('nacosIpDeleteTimeoutMs must be at least minLeaseDurationMs');
 }

@@ -3,9 +3,12 @@
  * expired (an internal cancel, which pushes through the registry's change listeners). Runs that
  * start late (a paused process, a blocked event loop) pass the delay as compensation, so clients
  * are not evicted for time the server itself was not listening.
+ *
+ * Two loops run: Eureka's eviction (every 60 s, all instances) and Nacos's beat check (every 5 s:
+ * overdue heartbeat-checked instances are shown unhealthy, and those past their lease evicted).
  */
 import type { Clock } from '../core/clock.js';
-import type { Registry } from '../core/registry.js';
+import type { EvictionScope, Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
 
 export interface EvictionLoopDeps {
@@ -13,6 +16,10 @@ export interface EvictionLoopDeps {
   readonly clock: Clock;
   readonly intervalMs: number;
   readonly logger: Logger;
+  /** Which instances to evict. Default 'all'. */
+  readonly scope?: EvictionScope;
+  /** Also mark heartbeat-checked instances unhealthy when overdue. Default false. */
+  readonly checkHeartbeats?: boolean;
 }
 
 export class EvictionLoop {
@@ -37,7 +44,14 @@ export class EvictionLoop {
   /** One run: decide, apply, forget long-empty services. Returns how many instances were evicted. */
   runOnce(compensationMs = 0): number {
     const { registry, logger } = this.deps;
-    const plan = registry.planEviction(compensationMs);
+    if (this.deps.checkHeartbeats === true) {
+      for (const ref of registry.planHeartbeatTimeouts()) {
+        if (registry.markHeartbeatTimeout(ref) !== undefined) {
+          logger.info({ namespace: ref.namespace, group: ref.group, service: ref.service, instanceId: ref.instanceId }, 'heartbeat overdue: instance unhealthy');
+        }
+      }
+    }
+    const plan = registry.planEviction(compensationMs, this.deps.scope ?? 'all');
     if (plan.selfPreservation.active !== this.wasPreserving) {
       this.wasPreserving = plan.selfPreservation.active;
       const stats = registry.stats();

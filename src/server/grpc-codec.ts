@@ -44,6 +44,7 @@ export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0): WireInstan
       lastRenewalTimestamp: lastRenewalMs,
       serviceUpTimestamp: r.serviceUpTimestamp,
       evictionTimestamp: r.evictionTimestamp,
+      unhealthyAfterMs: r.unhealthyAfterMs,
     },
   };
 }
@@ -104,6 +105,7 @@ function registrationToInput(i: InstanceRegistration): NonNullable<RegisterInput
     lastDirtyTimestamp: i.lastDirtyTimestamp,
     leaseDurationMs: i.lease?.durationMs,
     renewalIntervalMs: i.lease?.renewalIntervalMs,
+    unhealthyAfterMs: i.lease?.unhealthyAfterMs,
   };
 }
 

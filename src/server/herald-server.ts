@@ -1,7 +1,8 @@
 /**
- * The composition root of a herald node: registry, push hub, eviction loop and the gRPC server with
- * health and reflection. It owns everything it starts; `close()` ends Subscribe streams with
- * UNAVAILABLE, stops timers and releases the port.
+ * The composition root of a herald node: registry, push hub, eviction and beat-check loops, the
+ * gRPC server with health and reflection, the UDP pusher and the Nacos v1 HTTP API. It owns
+ * everything it starts; `close()` ends Subscribe streams with UNAVAILABLE, stops timers and
+ * releases every port.
  */
 import { randomInt } from 'node:crypto';
 import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
@@ -13,12 +14,16 @@ import type { LatestWinsSink } from '../push/latest-wins-sink.js';
 import { PushHub } from '../push/push-hub.js';
 import { nodeTimers, type Timers } from '../push/timers.js';
 import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
-import { DEFAULT_SERVER_CONFIG, formatAddress, type ServerConfig } from './config.js';
+import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, type ServerConfig } from './config.js';
+import { UdpPusher } from '../push/udp-pusher.js';
+import { nacosServiceInfoJson } from '../common/nacos-json.js';
+import { NacosHttpServer } from './nacos/nacos-http-server.js';
+import type { NacosRequestCounts } from './nacos/nacos-api.js';
 import { EvictionLoop } from './eviction-loop.js';
 import { grpcError } from './grpc-errors.js';
 import { addReflection } from './reflection.js';
 import { registryServiceDefinition } from './service-definition.js';
-import { registryServiceHandlers, type PullListener } from './registry-service.js';
+import { registryServiceHandlers } from './registry-service.js';
 
 export const REGISTRY_SERVICE_NAME = 'herald.v1.RegistryService';
 
@@ -28,8 +33,6 @@ export interface HeraldServerDeps {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly timers?: Timers;
-  /** Called for every GetService that carries a UDP port (the UDP push mode's hook). */
-  readonly onPull?: PullListener;
 }
 
 /** A uniform float in [0, 1) from the CSPRNG (eviction victims should not be predictable). */
@@ -44,6 +47,10 @@ export class HeraldServer {
   private readonly grpc: Server;
   private readonly health: HealthImplementation;
   private readonly eviction: EvictionLoop;
+  private readonly beatCheck: EvictionLoop;
+  /** The UDP pusher, when UDP push is on. */
+  readonly udp: UdpPusher | undefined;
+  private http: NacosHttpServer | undefined;
   private readonly streams = new Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>();
   private readonly logger: Logger;
   private boundPort = 0;
@@ -53,14 +60,36 @@ export class HeraldServer {
     this.config = { ...DEFAULT_SERVER_CONFIG, ...deps.config, registry: { ...DEFAULT_SERVER_CONFIG.registry, ...deps.config?.registry } };
     this.logger = deps.logger;
     const clock = deps.clock ?? systemClock;
-    this.registry = new Registry({ clock, random: deps.random ?? secureRandom, options: this.config.registry });
-    this.hub = new PushHub({
+    const timers = deps.timers ?? nodeTimers;
+    const c = this.config;
+    validateServerConfig(c);
+    // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
+    // well inside the target expiry, or their pushes would stop between polls.
+    const configuredCacheMillis = c.registry.cacheMillis ?? 10_000;
+    const cacheMillis = c.udpPush ? Math.min(configuredCacheMillis, Math.floor(c.udpTargetExpiryMs / 2)) : configuredCacheMillis;
+    this.registry = new Registry({ clock, random: deps.random ?? secureRandom, options: { ...c.registry, cacheMillis } });
+    this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, logger: this.logger });
+    this.eviction = new EvictionLoop({ registry: this.registry, clock, intervalMs: c.evictionIntervalMs, logger: this.logger });
+    this.beatCheck = new EvictionLoop({
       registry: this.registry,
-      timers: deps.timers ?? nodeTimers,
-      mergeWindowMs: this.config.mergeWindowMs,
+      clock,
+      intervalMs: c.heartbeatCheckIntervalMs,
       logger: this.logger,
+      scope: 'heartbeat',
+      checkHeartbeats: true,
     });
-    this.eviction = new EvictionLoop({ registry: this.registry, clock, intervalMs: this.config.evictionIntervalMs, logger: this.logger });
+    this.udp = c.udpPush
+      ? new UdpPusher({
+          hub: this.hub,
+          clock,
+          timers,
+          logger: this.logger,
+          bindHost: c.host,
+          options: { targetExpiryMs: c.udpTargetExpiryMs, ackTimeoutMs: c.udpAckTimeoutMs, maxRetries: c.udpMaxRetries, sendBatchSize: 256 },
+          encodeServiceInfo: (view, clusters) => nacosServiceInfoJson(view, clusters, cacheMillis),
+        })
+      : undefined;
+    const udp = this.udp;
     this.grpc = new Server({
       'grpc.max_receive_message_length': this.config.maxMessageBytes,
       'grpc.keepalive_time_ms': this.config.keepaliveTimeMs,
@@ -74,7 +103,16 @@ export class HeraldServer {
         logger: this.logger,
         maxPushesInFlight: this.config.maxPushesInFlight,
         streams: this.streams,
-        ...(deps.onPull === undefined ? {} : { onPull: deps.onPull }),
+        ...(udp === undefined
+          ? {}
+          : {
+              onPull: (view, peer, port) => {
+                const ip = peerIp(peer);
+                if (ip === undefined) return;
+                const ref = { namespace: view.namespace, group: view.group, service: view.name };
+                udp.touch(ref, ip, port, view.clusters.join(','), { clusters: view.clusters, healthyOnly: view.healthyOnly });
+              },
+            }),
       }),
     );
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
@@ -96,10 +134,57 @@ export class HeraldServer {
       server.grpc.forceShutdown();
       throw e;
     });
+    try {
+      await server.udp?.start();
+      if (server.config.nacosApi) server.http = await server.startHttp();
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
     server.eviction.start();
+    server.beatCheck.start();
     server.setServing(true);
-    server.logger.info({ address: formatAddress(server.config.host, server.boundPort) }, 'herald is serving');
+    server.logger.info(
+      {
+        address: formatAddress(server.config.host, server.boundPort),
+        ...(server.http === undefined ? {} : { nacosHttp: formatAddress(server.config.host, server.http.port) }),
+        ...(server.udp === undefined ? {} : { udpPush: formatAddress(server.config.host, server.udp.port) }),
+      },
+      'herald is serving',
+    );
     return server;
+  }
+
+  private startHttp(): Promise<NacosHttpServer> {
+    const c = this.config;
+    const udp = this.udp;
+    return NacosHttpServer.start(
+      { host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes },
+      {
+        registry: this.registry,
+        logger: this.logger,
+        timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
+        cacheMillis: () => this.registry.options.cacheMillis,
+        subscriberCount: () => this.hub.stats().subscribers,
+        ...(udp === undefined
+          ? {}
+          : {
+              onUdpPull: ({ ref, address, port, clusters, healthyOnly }) => {
+                udp.touch(ref, address, port, clusters, { clusters: clusters.split(','), healthyOnly });
+              },
+            }),
+      },
+    );
+  }
+
+  /** The bound HTTP port of the Nacos API, or undefined when it is off. */
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
+  /** Nacos API requests served per route (undefined when the API is off). */
+  get nacosRequests(): Readonly<NacosRequestCounts> | undefined {
+    return this.http?.requests;
   }
 
   /** The bound gRPC port (useful when configured with port 0). */
@@ -146,6 +231,9 @@ export class HeraldServer {
   private async shutdown(): Promise<void> {
     this.setServing(false);
     this.eviction.stop();
+    this.beatCheck.stop();
+    await this.udp?.close();
+    await this.http?.close();
     this.hub.close();
     const ending = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
     for (const call of [...this.streams.keys()]) call.emit('error', ending);

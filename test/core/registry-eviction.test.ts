@@ -154,3 +154,62 @@ describe('eviction', () => {
     expect(plan.toEvict).toHaveLength(1); // 3 − floor(2.55) = 1 per run
   });
 });
+
+describe('heartbeat timeouts (Nacos beat check)', () => {
+  const beat = { instanceId: 'b', leaseDurationMs: 30_000, renewalIntervalMs: 5_000, unhealthyAfterMs: 15_000 };
+
+  it('shows an instance unhealthy after unhealthyAfterMs without a renewal, healthy again on the next one', () => {
+    const { registry, clock } = makeRegistry({ selfPreservation: false });
+    registry.register({ service: 'a', instance: inst(beat) });
+    registry.register({ service: 'a', instance: inst({ instanceId: 'plain' }) });
+    clock.advance(15_000);
+    expect(registry.planHeartbeatTimeouts()).toEqual([]);
+    clock.advance(1);
+    const [overdue] = registry.planHeartbeatTimeouts();
+    expect(overdue?.instanceId).toBe('b');
+    const rev = registry.query({ service: 'a' }).revision;
+    expect(overdue && registry.markHeartbeatTimeout(overdue)).toMatchObject({ healthy: false, reportedHealthy: true });
+    expect(registry.query({ service: 'a' }).revision).toBeGreaterThan(rev);
+    expect(registry.query({ service: 'a' }, { healthyOnly: true }).hosts.map((h) => h.instanceId)).toEqual(['plain']);
+    // Marking is idempotent, and not re-planned.
+    expect(registry.planHeartbeatTimeouts()).toEqual([]);
+    registry.renew({ service: 'a', instanceId: 'b' });
+    expect(registry.getInstance({ service: 'a', instanceId: 'b' }).record.healthy).toBe(true);
+    expect(registry.fetchDelta().changes.map((c) => c.action)).toEqual(['ADDED', 'ADDED', 'MODIFIED', 'MODIFIED']);
+  });
+
+  it('a registrant that reports itself unhealthy stays unhealthy after renewals', () => {
+    const { registry, clock } = makeRegistry();
+    registry.register({ service: 'a', instance: inst({ ...beat, healthy: false }) });
+    clock.advance(20_000);
+    expect(registry.planHeartbeatTimeouts()).toEqual([]);
+    expect(registry.renew({ service: 'a', instanceId: 'b' }).record.healthy).toBe(false);
+  });
+
+  it('a renewal between planning and marking wins', () => {
+    const { registry, clock } = makeRegistry();
+    registry.register({ service: 'a', instance: inst(beat) });
+    clock.advance(16_000);
+    const [overdue] = registry.planHeartbeatTimeouts();
+    registry.renew({ service: 'a', instanceId: 'b' });
+    expect(overdue && registry.markHeartbeatTimeout(overdue)).toBeUndefined();
+  });
+
+  it('heartbeat-scoped eviction removes only beat-checked instances past their lease', () => {
+    const { registry, clock } = makeRegistry({ selfPreservation: false });
+    registry.register({ service: 'a', instance: inst(beat) });
+    registry.register({ service: 'a', instance: inst({ instanceId: 'eureka', leaseDurationMs: 30_000 }) });
+    clock.advance(30_001);
+    const scoped = registry.planEviction(0, 'heartbeat');
+    expect(scoped.expiredCount).toBe(1);
+    expect(scoped.toEvict.map((r) => r.instanceId)).toEqual(['b']);
+    expect(registry.planEviction(0, 'all').expiredCount).toBe(2);
+  });
+
+  it('validates the timeout against the lease', () => {
+    const { registry } = makeRegistry();
+    expect(() => registry.register({ service: 'a', instance: inst({ ...beat, unhealthyAfterMs: 40_000 }) })).toThrow(
+      'instance.lease.unhealthy_after_ms must be 0 or between the renewal interval (5000 ms) and the lease duration (30000 ms) (got 40000)',
+    );
+  });
+});

@@ -61,7 +61,7 @@ describe('RegistryService over real sockets', () => {
   it('answers NOT_FOUND to a renew after eviction, and the client can register again', async () => {
     const server = await startServer({ registry: { selfPreservation: false } });
     const c = connect(server);
-    await c.register(reg('orders', 'i-1', { lease: { durationMs: 1_000, renewalIntervalMs: 300 } }));
+    await c.register(reg('orders', 'i-1', { lease: { durationMs: 1_000, renewalIntervalMs: 300, unhealthyAfterMs: 0 } }));
     const pushes = record(c.subscribe(sub('orders')));
     await eventually(() => pushes.values.at(-1)?.hosts.length === 1, 'initial snapshot with the instance');
     // Wait until the lease is past, then run eviction now (the loop's interval is 60 s).

@@ -58,7 +58,7 @@ export function herald(args: string[], env: Record<string, string> = {}): Herald
 
 /** Runs `herald serve` on 127.0.0.1 and resolves once it serves, with its port. */
 export async function serve(args: string[] = []): Promise<HeraldProcess & { port: number }> {
-  const p = herald(['serve', '--host', '127.0.0.1', '--port', '0', ...args]);
+  const p = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', ...args]);
   const line = await p.line(/herald is serving/, 'stderr');
   const { address } = JSON.parse(line) as { address: string };
   return Object.assign(p, { port: Number(address.split(':').at(-1)) });

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 export async function startServer(config: Partial<ServerConfig> = {}, deps: Partial<HeraldServerDeps> = {}): Promise<HeraldServer> {
-  const server = await HeraldServer.start({ logger: silentLogger, ...deps, config: { host: '127.0.0.1', port: 0, ...config } });
+  const server = await HeraldServer.start({ logger: silentLogger, ...deps, config: { host: '127.0.0.1', port: 0, httpPort: 0, ...config } });
   cleanups.push(() => server.close());
   return server;
 }

@@ -1,6 +1,7 @@
-/** The `herald` command: serve, and tools to register, list and watch from a terminal. */
+/** The `herald` command: serve, and tools to register, list, watch and inspect the cluster from a terminal. */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { clusterCommand } from './cluster.js';
 import { listCommand } from './list.js';
 import { registerCommand } from './register.js';
 import { serveCommand } from './serve.js';
@@ -16,7 +17,8 @@ export function buildProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(registerCommand())
     .addCommand(listCommand())
-    .addCommand(watchCommand());
+    .addCommand(watchCommand())
+    .addCommand(clusterCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {

@@ -3,11 +3,12 @@
  * code's own defaults) and where it goes in the server configuration. --help and the README's
  * configuration table are both checked against it.
  */
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.js';
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { decimal, integer, oneOf, onOff } from './parse.js';
+import { parsePeers } from '../cluster/peer-addresses.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type TopLevelKey = Exclude<keyof ServerConfig, 'registry'>;
@@ -31,6 +32,14 @@ export interface ServeOption {
 }
 
 const MAX_MS = 2_147_483_647;
+
+function peerList(value: string): string[] {
+  try {
+    return parsePeers(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
+}
 
 function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => unknown, shown?: string): ServeOption {
   return {
@@ -139,6 +148,29 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   ),
   server('udpAckTimeoutMs', '--udp-ack-timeout-ms <ms>', 'HERALD_UDP_ACK_TIMEOUT_MS', 'wait this long for a UDP push ack before sending again', integer(10, MAX_MS)),
   server('udpMaxRetries', '--udp-max-retries <n>', 'HERALD_UDP_MAX_RETRIES', 'resends of an unacked UDP push before it counts as failed', integer(0, 100)),
+  server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", peerList, '(none)'),
+  server('clusterSecret', '--cluster-secret <secret>', 'HERALD_CLUSTER_SECRET', 'secret every peer call must carry', (v) => v, '(none)'),
+  server('nodeId', '--node-id <id>', 'HERALD_NODE_ID', "this node's id in the cluster", (v) => v, '(random)'),
+  server('replicationBatchSize', '--replication-batch-size <n>', 'HERALD_REPLICATION_BATCH_SIZE', 'most replication tasks per batch', integer(1, 10_000)),
+  server(
+    'replicationBatchDelayMs',
+    '--replication-batch-delay-ms <ms>',
+    'HERALD_REPLICATION_BATCH_DELAY_MS',
+    'replication tasks wait this long for others to join their batch',
+    integer(0, 60_000),
+  ),
+  server(
+    'replicationTaskExpiryMs',
+    '--replication-task-expiry-ms <ms>',
+    'HERALD_REPLICATION_TASK_EXPIRY_MS',
+    'a replication task not delivered within this long is dropped (anti-entropy repairs later)',
+    integer(100, MAX_MS),
+  ),
+  server('replicationQueueSize', '--replication-queue-size <n>', 'HERALD_REPLICATION_QUEUE_SIZE', 'most replication tasks queued per peer', integer(1, 10_000_000)),
+  server('replicationRetryMaxMs', '--replication-retry-max-ms <ms>', 'HERALD_REPLICATION_RETRY_MAX_MS', 'longest delay between retries of a failed batch', integer(10, MAX_MS)),
+  server('syncTimeoutMs', '--sync-timeout-ms <ms>', 'HERALD_SYNC_TIMEOUT_MS', 'how long a starting node waits for a peer to sync from', integer(0, MAX_MS)),
+  server('verifyIntervalMs', '--verify-interval-ms <ms>', 'HERALD_VERIFY_INTERVAL_MS', 'how often checksums are compared with each peer (anti-entropy)', integer(100, MAX_MS)),
+  server('peerCallTimeoutMs', '--peer-call-timeout-ms <ms>', 'HERALD_PEER_CALL_TIMEOUT_MS', 'deadline of calls to peers', integer(100, MAX_MS)),
   {
     flag: '--log-level <level>',
     env: 'HERALD_LOG_LEVEL',

@@ -130,6 +130,8 @@ export interface ServiceSummary {
   readonly revision: number;
   readonly protectThreshold: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Created or configured explicitly (UpdateService), so kept even when empty. */
+  readonly configured: boolean;
 }
 
 /** `group@@service`. */

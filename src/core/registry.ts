@@ -69,6 +69,32 @@ export interface ServiceChange extends ServiceRef {
 /** Must not throw; runs synchronously inside the registry call that made the change. */
 export type ServiceChangeListener = (change: ServiceChange) => void;
 
+/**
+ * A write that succeeded, as a peer must repeat it (the replicator listens). Emitted for every
+ * successful register, renew, cancel, status update and override deletion, including no-op ones,
+ * with `replication` telling whether it came from a peer. Evictions and heartbeat timeouts are
+ * local decisions and are not emitted; neither are adoptions.
+ */
+export type WriteEvent =
+  | { readonly kind: 'register'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly replication: boolean }
+  | { readonly kind: 'renew'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly replication: boolean }
+  | { readonly kind: 'cancel'; readonly ref: InstanceRef; readonly replication: boolean }
+  | {
+      readonly kind: 'status';
+      readonly ref: InstanceRef;
+      readonly record: InstanceRecord;
+      readonly status: InstanceStatus;
+      readonly lastDirtyTimestamp: number | undefined;
+      readonly replication: boolean;
+    }
+  | { readonly kind: 'delete-override'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly status: InstanceStatus | undefined; readonly replication: boolean };
+
+/** Must not throw. */
+export type WriteListener = (event: WriteEvent) => void;
+
+/** An instance's full state as a peer holds it (for adoption). */
+export type InstanceState = Omit<InstanceRecord, 'instanceId' | 'registrationTimestamp' | 'serviceUpTimestamp' | 'evictionTimestamp'>;
+
 /** Unvalidated address of an instance (as it arrives from a transport). */
 export interface InstanceAddress {
   readonly namespace?: string | undefined;
@@ -163,6 +189,7 @@ export class Registry {
   private readonly random: () => number;
   private readonly namespaces = new Map<string, NamespaceState>();
   private readonly listeners = new Set<ServiceChangeListener>();
+  private readonly writeListeners = new Set<WriteListener>();
   private readonly meter = new RenewMeter();
   private lastRevision = 0;
   private expectedPerMinute = 0;
@@ -179,6 +206,18 @@ export class Registry {
   onServiceChanged(listener: ServiceChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Adds a write listener; returns the function that removes it. */
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  private emit(event: () => WriteEvent): void {
+    if (this.writeListeners.size === 0) return;
+    const e = event();
+    for (const l of this.writeListeners) l(e);
   }
 
   // ---------------------------------------------------------------- writes
@@ -235,23 +274,14 @@ export class Registry {
       serviceUpTimestamp,
       evictionTimestamp: 0,
     });
+    const replication = ctx.replication === true;
     if (existing !== undefined && old !== undefined && sameVisible(old, record)) {
       existing.lastRenewalMs = now;
+      this.emit(() => ({ kind: 'register', ref, record: old, replication }));
       return { record: old, created: false, changed: false, keptExisting, lastRenewalMs: now };
     }
-    const ns = this.namespaceOrCreate(ref.namespace);
-    const svc = existingSvc ?? this.serviceOrCreate(ns, ref);
-    if (existing === undefined) {
-      svc.instances.set(ref.instanceId, { record, lastRenewalMs: now });
-      this.instanceCount++;
-      this.trackLease(record, 1);
-    } else {
-      if (old !== undefined) this.trackLease(old, -1);
-      this.trackLease(record, 1);
-      existing.record = record;
-      existing.lastRenewalMs = now;
-    }
-    this.commit(ns, svc, existing === undefined ? 'ADDED' : 'MODIFIED', record, now);
+    this.store(ref, existing, record, now);
+    this.emit(() => ({ kind: 'register', ref, record, replication }));
     return { record, created: existing === undefined, changed: true, keptExisting, lastRenewalMs: now };
   }
 
@@ -299,15 +329,19 @@ export class Registry {
       entry.record = Object.freeze({ ...rec, status, healthy, lastUpdatedTimestamp: now });
       this.commit(ns, svc, 'MODIFIED', entry.record, now);
     }
-    return { record: entry.record, leaseExpiresAt: leaseExpiresAt(entry), renewalIntervalMs: rec.renewalIntervalMs };
+    const record = entry.record;
+    this.emit(() => ({ kind: 'renew', ref, record, replication: ctx.replication === true }));
+    return { record, leaseExpiresAt: leaseExpiresAt(entry), renewalIntervalMs: rec.renewalIntervalMs };
   }
 
   /** Removes an instance. NOT_FOUND when it is not registered. Returns the removed record. */
-  cancel(address: InstanceAddress, _ctx: WriteContext = {}): InstanceRecord {
+  cancel(address: InstanceAddress, ctx: WriteContext = {}): InstanceRecord {
     const ref = normalizeInstanceRef(address, this.options);
     const found = this.find(ref);
     if (found === undefined) throw RegistryError.notFound(`${describe(ref)} is not registered`);
-    return this.remove(found.ns, found.svc, found.entry, this.clock.nowMs());
+    const removed = this.remove(found.ns, found.svc, found.entry, this.clock.nowMs());
+    this.emit(() => ({ kind: 'cancel', ref, replication: ctx.replication === true }));
+    return removed;
   }
 
   /**
@@ -316,7 +350,7 @@ export class Registry {
    */
   setStatus(
     address: InstanceAddress & { status?: string | undefined; lastDirtyTimestamp?: number | undefined },
-    _ctx: WriteContext = {},
+    ctx: WriteContext = {},
   ): InstanceRecord {
     const ref = normalizeInstanceRef(address, this.options);
     const status = normalizeStatus('status', address.status, true) as InstanceStatus;
@@ -333,9 +367,14 @@ export class Registry {
       serviceUpTimestamp: status === 'UP' && rec.serviceUpTimestamp === 0 ? now : rec.serviceUpTimestamp,
       lastUpdatedTimestamp: now,
     });
-    if (sameVisible(rec, next)) return rec;
+    const replication = ctx.replication === true;
+    if (sameVisible(rec, next)) {
+      this.emit(() => ({ kind: 'status', ref, record: rec, status, lastDirtyTimestamp: dirty, replication }));
+      return rec;
+    }
     found.entry.record = next;
     this.commit(found.ns, found.svc, 'MODIFIED', next, now);
+    this.emit(() => ({ kind: 'status', ref, record: next, status, lastDirtyTimestamp: dirty, replication }));
     return next;
   }
 
@@ -343,13 +382,17 @@ export class Registry {
    * Deletes an overridden status. The instance takes `status` when given, else the status it last
    * registered with. Without an override there is nothing to delete and nothing changes.
    */
-  deleteStatusOverride(address: InstanceAddress & { status?: string | undefined }, _ctx: WriteContext = {}): InstanceRecord {
+  deleteStatusOverride(address: InstanceAddress & { status?: string | undefined }, ctx: WriteContext = {}): InstanceRecord {
     const ref = normalizeInstanceRef(address, this.options);
     const requested = normalizeStatus('status', address.status, false);
     const found = this.find(ref);
     if (found === undefined) throw RegistryError.notFound(`${describe(ref)} is not registered`);
     const rec = found.entry.record;
-    if (rec.overriddenStatus === undefined) return rec;
+    const replication = ctx.replication === true;
+    if (rec.overriddenStatus === undefined) {
+      this.emit(() => ({ kind: 'delete-override', ref, record: rec, status: requested, replication }));
+      return rec;
+    }
     const now = this.clock.nowMs();
     const status = requested ?? rec.registeredStatus;
     const next: InstanceRecord = Object.freeze({
@@ -361,7 +404,81 @@ export class Registry {
     });
     found.entry.record = next;
     this.commit(found.ns, found.svc, 'MODIFIED', next, now);
+    this.emit(() => ({ kind: 'delete-override', ref, record: next, status: requested, replication }));
     return next;
+  }
+
+  /**
+   * Takes an instance exactly as a peer holds it (Eureka's conflict path, start-up sync, anti-entropy
+   * repair): every field, status, override and dirty timestamp; the lease is renewed now. Validated
+   * like a registration; not announced as a write (nothing is replicated).
+   */
+  adopt(address: InstanceAddress, state: InstanceState): InstanceRecord {
+    const now = this.clock.nowMs();
+    const reg = normalizeRegistration(
+      {
+        namespace: address.namespace,
+        group: address.group,
+        service: address.service,
+        instance: {
+          instanceId: address.instanceId,
+          ip: state.ip,
+          port: state.port,
+          weight: state.weight,
+          healthy: state.reportedHealthy,
+          enabled: state.enabled,
+          ephemeral: state.ephemeral,
+          cluster: state.cluster,
+          metadata: state.metadata,
+          status: state.registeredStatus,
+          overriddenStatus: state.overriddenStatus,
+          lastDirtyTimestamp: state.lastDirtyTimestamp,
+          leaseDurationMs: state.leaseDurationMs,
+          renewalIntervalMs: state.renewalIntervalMs,
+          unhealthyAfterMs: state.unhealthyAfterMs,
+        },
+      },
+      this.options,
+      now,
+    );
+    const effective = normalizeStatus('instance.status', state.status, true) as InstanceStatus;
+    const { ref } = reg;
+    const key = serviceKey(ref.group, ref.service);
+    const existingSvc = this.namespaces.get(ref.namespace)?.services.get(key);
+    const existing = existingSvc?.instances.get(ref.instanceId);
+    if (existing === undefined && existingSvc !== undefined && existingSvc.instances.size >= this.options.maxInstancesPerService) {
+      throw RegistryError.limit(`service ${key} in namespace ${ref.namespace} already has ${existingSvc.instances.size} instances, the limit (max instances per service)`);
+    }
+    const old = existing?.record;
+    const record: InstanceRecord = Object.freeze({
+      instanceId: ref.instanceId,
+      ip: reg.ip,
+      port: reg.port,
+      weight: reg.weight,
+      healthy: state.healthy,
+      reportedHealthy: reg.healthy,
+      unhealthyAfterMs: reg.unhealthyAfterMs,
+      enabled: reg.enabled,
+      ephemeral: reg.ephemeral,
+      cluster: reg.cluster,
+      metadata: reg.metadata,
+      status: effective,
+      overriddenStatus: reg.overriddenStatus,
+      registeredStatus: reg.status,
+      lastDirtyTimestamp: reg.lastDirtyTimestamp,
+      lastUpdatedTimestamp: now,
+      leaseDurationMs: reg.leaseDurationMs,
+      renewalIntervalMs: reg.renewalIntervalMs,
+      registrationTimestamp: old?.registrationTimestamp ?? now,
+      serviceUpTimestamp: old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : effective === 'UP' ? now : 0,
+      evictionTimestamp: 0,
+    });
+    if (existing !== undefined && old !== undefined && sameVisible(old, record)) {
+      existing.lastRenewalMs = now;
+      return old;
+    }
+    this.store(ref, existing, record, now);
+    return record;
   }
 
   /** Creates a service or replaces its settings; an explicitly created service is kept when empty. */
@@ -551,6 +668,11 @@ export class Registry {
     };
   }
 
+  /** Names of the namespaces that exist, sorted. */
+  namespaceNames(): string[] {
+    return [...this.namespaces.keys()].sort();
+  }
+
   /** Counters for health, metrics and logs. */
   stats(): RegistryStats {
     let services = 0;
@@ -604,6 +726,7 @@ export class Registry {
       revision: svc.revision,
       protectThreshold: snap.protectThreshold,
       metadata: svc.metadata,
+      configured: svc.explicit,
     };
   }
 
@@ -631,6 +754,22 @@ export class Registry {
       ns.services.set(key, svc);
     }
     return svc;
+  }
+
+  /** Stores a new or changed record with a renewed lease, keeps the lease bookkeeping, commits. */
+  private store(ref: InstanceRef, existing: InstanceEntry | undefined, record: InstanceRecord, now: number): void {
+    const ns = this.namespaceOrCreate(ref.namespace);
+    const svc = this.serviceOrCreate(ns, ref);
+    if (existing === undefined) {
+      svc.instances.set(ref.instanceId, { record, lastRenewalMs: now });
+      this.instanceCount++;
+    } else {
+      this.trackLease(existing.record, -1);
+      existing.record = record;
+      existing.lastRenewalMs = now;
+    }
+    this.trackLease(record, 1);
+    this.commit(ns, svc, existing === undefined ? 'ADDED' : 'MODIFIED', record, now);
   }
 
   private remove(ns: NamespaceState, svc: ServiceState, entry: InstanceEntry, now: number): InstanceRecord {

@@ -40,6 +40,28 @@ export interface ServerConfig {
   readonly udpAckTimeoutMs: number;
   /** Resends of an unacked UDP push before it counts as failed. */
   readonly udpMaxRetries: number;
+  /** The cluster's nodes (host:port, gRPC); this node's own entry is skipped. Empty = standalone. */
+  readonly peers: readonly string[];
+  /** Secret every peer call must carry; undefined = no authentication between peers. */
+  readonly clusterSecret: string | undefined;
+  /** This node's id in the cluster; undefined = a random UUID per start. */
+  readonly nodeId: string | undefined;
+  /** Most replication tasks per batch. */
+  readonly replicationBatchSize: number;
+  /** Replication tasks wait this long for others to join their batch. */
+  readonly replicationBatchDelayMs: number;
+  /** A replication task not delivered within this long is dropped (anti-entropy repairs later). */
+  readonly replicationTaskExpiryMs: number;
+  /** Most replication tasks queued per peer; the oldest are dropped beyond it. */
+  readonly replicationQueueSize: number;
+  /** Longest delay between retries of a failed batch. */
+  readonly replicationRetryMaxMs: number;
+  /** How long a starting node waits for a peer to sync from before it serves alone. */
+  readonly syncTimeoutMs: number;
+  /** How often checksums are compared with each peer (anti-entropy). */
+  readonly verifyIntervalMs: number;
+  /** Deadline of calls to peers. */
+  readonly peerCallTimeoutMs: number;
   /** Registry rules and limits; unset ones take the core's defaults. */
   readonly registry: Partial<RegistryOptions>;
 }
@@ -64,6 +86,17 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   udpTargetExpiryMs: 10_000,
   udpAckTimeoutMs: 1_000,
   udpMaxRetries: 3,
+  peers: [],
+  clusterSecret: undefined,
+  nodeId: undefined,
+  replicationBatchSize: 250,
+  replicationBatchDelayMs: 5,
+  replicationTaskExpiryMs: 30_000,
+  replicationQueueSize: 10_000,
+  replicationRetryMaxMs: 5_000,
+  syncTimeoutMs: 10_000,
+  verifyIntervalMs: 10_000,
+  peerCallTimeoutMs: 5_000,
   registry: {},
 });
 

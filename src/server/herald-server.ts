@@ -1,8 +1,8 @@
 /**
  * The composition root of a herald node: registry, push hub, eviction and beat-check loops, the
- * gRPC server with health and reflection, the UDP pusher and the Nacos v1 HTTP API. It owns
- * everything it starts; `close()` ends Subscribe streams with UNAVAILABLE, stops timers and
- * releases every port.
+ * gRPC server with health and reflection, the UDP pusher, the Nacos v1 HTTP API and the cluster
+ * (replication, start-up sync, anti-entropy). It owns everything it starts; `close()` ends
+ * Subscribe streams with UNAVAILABLE, stops timers and releases every port.
  */
 import { randomInt } from 'node:crypto';
 import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
@@ -18,6 +18,10 @@ import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, typ
 import { UdpPusher } from '../push/udp-pusher.js';
 import { nacosServiceInfoJson } from '../common/nacos-json.js';
 import { NacosHttpServer } from './nacos/nacos-http-server.js';
+import { Cluster } from '../cluster/cluster.js';
+import type { PeerLink } from '../cluster/peer-link.js';
+import { ClusterServiceService, PeerServiceService } from '../gen/herald/v1/peer_service.js';
+import { clusterServiceHandlers, peerServiceHandlers } from './peer-service.js';
 import type { NacosRequestCounts } from './nacos/nacos-api.js';
 import { EvictionLoop } from './eviction-loop.js';
 import { grpcError } from './grpc-errors.js';
@@ -33,6 +37,8 @@ export interface HeraldServerDeps {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly timers?: Timers;
+  /** Builds links to peers (tests wrap them to inject faults). */
+  readonly peerLinkFactory?: (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
 }
 
 /** A uniform float in [0, 1) from the CSPRNG (eviction victims should not be predictable). */
@@ -51,6 +57,10 @@ export class HeraldServer {
   /** The UDP pusher, when UDP push is on. */
   readonly udp: UdpPusher | undefined;
   private http: NacosHttpServer | undefined;
+  private cluster: Cluster | undefined;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly deps: HeraldServerDeps;
   private readonly streams = new Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>();
   private readonly logger: Logger;
   private boundPort = 0;
@@ -61,6 +71,9 @@ export class HeraldServer {
     this.logger = deps.logger;
     const clock = deps.clock ?? systemClock;
     const timers = deps.timers ?? nodeTimers;
+    this.clock = clock;
+    this.timers = timers;
+    this.deps = deps;
     const c = this.config;
     validateServerConfig(c);
     // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
@@ -115,6 +128,17 @@ export class HeraldServer {
             }),
       }),
     );
+    // The cluster starts once the port is bound (it must recognise itself in the peer list), so
+    // these services read its state per call.
+    const peerDeps = {
+      registry: this.registry,
+      nodeId: (): string => this.cluster?.nodeId ?? c.nodeId ?? '',
+      secret: c.clusterSecret,
+      logger: this.logger,
+      clusterStatus: () => ({ synced: this.cluster?.synced ?? false, peers: this.cluster?.status() ?? [] }),
+    };
+    this.grpc.addService(PeerServiceService, peerServiceHandlers(peerDeps));
+    this.grpc.addService(ClusterServiceService, clusterServiceHandlers(peerDeps));
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
@@ -137,6 +161,9 @@ export class HeraldServer {
     try {
       await server.udp?.start();
       if (server.config.nacosApi) server.http = await server.startHttp();
+      server.cluster = server.startCluster();
+      // NOT_SERVING until the start-up sync is over (bounded by --sync-timeout-ms).
+      await server.cluster.startupSync();
     } catch (e) {
       await server.close();
       throw e;
@@ -153,6 +180,42 @@ export class HeraldServer {
       'herald is serving',
     );
     return server;
+  }
+
+  private startCluster(): Cluster {
+    const c = this.config;
+    const cluster = new Cluster({
+      registry: this.registry,
+      ownPort: this.boundPort,
+      boundHost: c.host,
+      clock: this.clock,
+      timers: this.timers,
+      logger: this.logger.child({ component: 'cluster' }),
+      config: {
+        peers: c.peers,
+        secret: c.clusterSecret,
+        ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
+        syncTimeoutMs: c.syncTimeoutMs,
+        verifyIntervalMs: c.verifyIntervalMs,
+        callTimeoutMs: c.peerCallTimeoutMs,
+        dispatcher: {
+          maxBatchSize: c.replicationBatchSize,
+          batchDelayMs: c.replicationBatchDelayMs,
+          taskExpiryMs: c.replicationTaskExpiryMs,
+          maxQueueSize: c.replicationQueueSize,
+          retryBaseMs: Math.min(100, c.replicationRetryMaxMs),
+          retryMaxMs: c.replicationRetryMaxMs,
+        },
+      },
+      ...(this.deps.peerLinkFactory === undefined ? {} : { linkFactory: this.deps.peerLinkFactory }),
+    });
+    cluster.start();
+    return cluster;
+  }
+
+  /** The cluster (peers' replication state, anti-entropy); undefined before start. */
+  get clusterNode(): Cluster | undefined {
+    return this.cluster;
   }
 
   private startHttp(): Promise<NacosHttpServer> {
@@ -232,6 +295,7 @@ export class HeraldServer {
     this.setServing(false);
     this.eviction.stop();
     this.beatCheck.stop();
+    this.cluster?.close();
     await this.udp?.close();
     await this.http?.close();
     this.hub.close();

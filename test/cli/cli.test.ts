@@ -143,3 +143,36 @@ describe('herald list and watch', () => {
     expect(await json.exited).toBe(0);
   });
 });
+
+describe('herald serve --peers and herald cluster', () => {
+  it('two processes form a cluster: a registration on one is listed on the other; cluster shows the peer', async () => {
+    const { createServer } = await import('node:net');
+    const free = (): Promise<number> =>
+      new Promise((resolve) => {
+        const s = createServer();
+        s.listen(0, '127.0.0.1', () => {
+          const a = s.address();
+          s.close(() => {
+            resolve(typeof a === 'object' && a !== null ? a.port : 0);
+          });
+        });
+      });
+    const [p1, p2] = [await free(), await free()];
+    const peers = `127.0.0.1:${p1},127.0.0.1:${p2}`;
+    const env = { HERALD_CLUSTER_SECRET: 'shh', HERALD_PEERS: peers };
+    const n1 = herald(['serve', '--host', '127.0.0.1', '--port', String(p1), '--http-port', '0', '--node-id', 'node-1', '--sync-timeout-ms', '200'], env);
+    await n1.line(/herald is serving/);
+    const n2 = herald(['serve', '--host', '127.0.0.1', '--port', String(p2), '--http-port', '0', '--node-id', 'node-2'], env);
+    await n2.line(/herald is serving/);
+    await n2.line(/synced from peer/);
+    await connect(p1).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 80 } }));
+    await eventually(async () => (await heraldOnce(['list', '--server', `127.0.0.1:${p2}`, '--service', 'orders'])).stdout.includes('o-1'), 'replicated to node 2');
+    const status = await heraldOnce(['cluster', '--server', `127.0.0.1:${p1}`]);
+    expect(status.stdout.split('\n')[0]).toBe('node node-1  synced  1 peer(s)');
+    expect(status.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${p2}\\s+node-2\\s+up\\s+0`));
+    n1.proc.kill('SIGTERM');
+    n2.proc.kill('SIGTERM');
+    expect(await n1.exited).toBe(0);
+    expect(await n2.exited).toBe(0);
+  });
+});

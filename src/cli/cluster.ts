@@ -1,0 +1,61 @@
+/** `herald cluster`: a node's view of its cluster (peers, their state, queues, failures). */
+import { Command } from 'commander';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { ClusterServiceClient, PeerState, type GetClusterStatusResponse } from '../gen/herald/v1/peer_service.js';
+import { reason, serverOption } from './client-options.js';
+import { table } from './format.js';
+
+const STATE: Record<PeerState, string> = {
+  [PeerState.PEER_STATE_UNSPECIFIED]: 'unknown',
+  [PeerState.PEER_STATE_UP]: 'up',
+  [PeerState.PEER_STATE_DOWN]: 'down',
+};
+
+function status(address: string): Promise<GetClusterStatusResponse> {
+  const client = new ClusterServiceClient(address, credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.getClusterStatus({}, new Metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(r);
+    });
+  });
+}
+
+export function clusterCommand(): Command {
+  return new Command('cluster')
+    .description("show a node's peers: state, replication queue, last success, failures")
+    .option('--json', 'print JSON instead of a table')
+    .addOption(serverOption())
+    .action(async (flags: { json?: boolean; server: string[] }, cmd: Command) => {
+      const server = flags.server[0] ?? '';
+      let s: GetClusterStatusResponse;
+      try {
+        s = await status(server);
+      } catch (e) {
+        cmd.error(`herald: ${server}: ${reason(e)}`, { exitCode: 1 });
+      }
+      if (flags.json === true) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`node ${s.nodeId}  ${s.synced ? 'synced' : 'syncing'}  ${s.peers.length} peer(s)\n`);
+      if (s.peers.length === 0) return;
+      process.stdout.write(
+        table(
+          ['PEER', 'NODE', 'STATE', 'QUEUE', 'LAST SUCCESS', 'FAILURES', 'REPLICATED', 'DROPPED', 'LAST ERROR'],
+          s.peers.map((p) => [
+            p.address,
+            p.nodeId === '' ? '-' : p.nodeId,
+            STATE[p.state],
+            String(p.queueDepth),
+            p.lastSuccessAt === 0 ? 'never' : new Date(p.lastSuccessAt).toISOString(),
+            String(p.failures),
+            String(p.replicatedTasks),
+            String(p.droppedTasks),
+            p.lastError,
+          ]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,239 @@
+/**
+ * A node's part in an AP cluster (Eureka's peers, Nacos's Distro): every client-originated write is
+ * queued for each other peer in its batching dispatcher (never replicated again by the receiver);
+ * a conflict answer is adopted and a NOT_FOUND answer is followed by the registration; a starting
+ * node syncs from a peer; a periodic verify repairs what replication missed. Losing a peer never
+ * blocks or slows local writes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { Registry, WriteEvent } from '../core/registry.js';
+import { RegistryError } from '../core/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { Timers } from '../push/timers.js';
+import { ReplicationAction, ReplicationOutcome, type ReplicationTask } from '../gen/herald/v1/peer_service.js';
+import { InstanceStatus } from '../gen/herald/v1/model.js';
+import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
+import { verifyWithPeer } from './anti-entropy.js';
+import { otherPeers } from './peer-addresses.js';
+import { replicatedFromWire, replicatedToWire } from './peer-codec.js';
+import { GrpcPeerLink, type PeerLink } from './peer-link.js';
+import { syncFromPeers, type SyncReport } from './startup-sync.js';
+import { taskFor, taskKey, taskRef } from './replication-tasks.js';
+
+export interface ClusterConfig {
+  /** Every node of the cluster (host:port), this one included or not. */
+  readonly peers: readonly string[];
+  /** Shared secret peers must present; undefined = none. */
+  readonly secret: string | undefined;
+  /** This node's id; default a random UUID. */
+  readonly nodeId?: string;
+  readonly dispatcher: DispatcherOptions;
+  /** How long a starting node waits for a peer to sync from. */
+  readonly syncTimeoutMs: number;
+  /** How often each peer's checksums are compared (anti-entropy). */
+  readonly verifyIntervalMs: number;
+  /** Deadline of each peer call. */
+  readonly callTimeoutMs: number;
+}
+
+export interface ClusterDeps {
+  readonly registry: Registry;
+  readonly config: ClusterConfig;
+  /** The node's own gRPC port and bind host (to recognise itself in the peer list). */
+  readonly ownPort: number;
+  readonly boundHost: string;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  /** Builds the link to a peer (tests wrap it to inject faults). Default: gRPC. */
+  readonly linkFactory?: (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
+}
+
+export interface PeerView extends DispatcherStats {
+  readonly address: string;
+  readonly nodeId: string;
+}
+
+interface Peer {
+  readonly address: string;
+  readonly link: PeerLink;
+  readonly dispatcher: BatchingDispatcher<ReplicationTask>;
+  nodeId: string;
+  self: boolean;
+}
+
+export class Cluster {
+  readonly nodeId: string;
+  private readonly peers: Peer[];
+  private stopWrites: (() => void) | undefined;
+  private verifyTimer: unknown;
+  private verifying = false;
+  private syncedFlag = false;
+  private closed = false;
+
+  constructor(private readonly deps: ClusterDeps) {
+    const { config, logger } = deps;
+    this.nodeId = config.nodeId ?? randomUUID();
+    const { self, others } = otherPeers(config.peers, deps.ownPort, deps.boundHost);
+    if (self.length > 0) logger.info({ self }, 'skipping this node in the peer list');
+    const factory = deps.linkFactory ?? ((address, secret, timeout) => new GrpcPeerLink(address, secret, timeout));
+    this.peers = others.map((address) => this.makePeer(address, factory(address, config.secret, config.callTimeoutMs)));
+  }
+
+  private makePeer(address: string, link: PeerLink): Peer {
+    const { logger } = this.deps;
+    const peer: Peer = {
+      address,
+      link,
+      nodeId: '',
+      self: false,
+      dispatcher: new BatchingDispatcher<ReplicationTask>({
+        clock: this.deps.clock,
+        timers: this.deps.timers,
+        logger,
+        options: this.deps.config.dispatcher,
+        send: (batch) => this.sendBatch(peer, batch),
+        onStateChange: (state, error) => {
+          const s = peer.dispatcher.stats();
+          if (state === 'down') logger.warn({ peer: address, error, queueDepth: s.queueDepth, failures: s.failures }, 'peer unreachable; replication queued');
+          else logger.info({ peer: address, queueDepth: s.queueDepth, lastSuccessAt: s.lastSuccessAt }, 'peer reachable');
+        },
+      }),
+    };
+    return peer;
+  }
+
+  /** Starts replicating writes and the anti-entropy loop. */
+  start(): void {
+    this.stopWrites = this.deps.registry.onWrite((e) => {
+      this.onWrite(e);
+    });
+    this.scheduleVerify();
+  }
+
+  /** Pulls the registry from the first peer that answers, within the sync timeout. */
+  async startupSync(): Promise<SyncReport> {
+    const links = this.activePeers().map((p) => p.link);
+    const report = links.length === 0 ? { peer: undefined, instances: 0, services: 0 } : await syncFromPeers(this.deps.registry, links, this.nodeId, this.deps.config.syncTimeoutMs, this.deps.logger);
+    this.syncedFlag = true;
+    if (report.peer === undefined) {
+      this.deps.logger.info({ peers: this.peers.map((p) => p.address) }, links.length === 0 ? 'no peers: running alone' : 'no peer reachable: starting alone');
+    } else {
+      this.deps.logger.info({ peer: report.peer, instances: report.instances, services: report.services }, 'synced from peer');
+    }
+    return report;
+  }
+
+  /** True once the start-up sync is over. */
+  get synced(): boolean {
+    return this.syncedFlag;
+  }
+
+  /** Each peer's replication state. */
+  status(): PeerView[] {
+    return this.activePeers().map((p) => ({ address: p.address, nodeId: p.nodeId, ...p.dispatcher.stats() }));
+  }
+
+  /** Runs one anti-entropy pass against every peer now; resolves when done. */
+  async verifyNow(): Promise<void> {
+    if (this.verifying) return;
+    this.verifying = true;
+    try {
+      for (const p of this.activePeers()) {
+        try {
+          const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId);
+          if (r.adopted + r.removed > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');
+        } catch (e) {
+          this.deps.logger.debug({ peer: p.address, error: e instanceof Error ? e.message : String(e) }, 'anti-entropy: peer did not answer');
+        }
+      }
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  /** Stops everything and closes the links. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopWrites?.();
+    if (this.verifyTimer !== undefined) this.deps.timers.clearTimeout(this.verifyTimer);
+    for (const p of this.peers) {
+      p.dispatcher.close();
+      p.link.close();
+    }
+  }
+
+  private activePeers(): Peer[] {
+    return this.peers.filter((p) => !p.self);
+  }
+
+  private scheduleVerify(): void {
+    if (this.closed) return;
+    this.verifyTimer = this.deps.timers.setTimeout(() => {
+      void this.verifyNow().finally(() => {
+        this.scheduleVerify();
+      });
+    }, this.deps.config.verifyIntervalMs);
+  }
+
+  private onWrite(e: WriteEvent): void {
+    if (e.replication) return; // never replicate a replication
+    const task = taskFor(e);
+    const key = taskKey(task.action, e.ref);
+    for (const p of this.activePeers()) p.dispatcher.offer(key, task);
+  }
+
+  private async sendBatch(peer: Peer, batch: readonly ReplicationTask[]): Promise<void> {
+    const res = await peer.link.replicate({ nodeId: this.nodeId, tasks: [...batch] });
+    if (res.nodeId === this.nodeId) {
+      // Our own address under another name: stop talking to ourselves.
+      peer.self = true;
+      peer.dispatcher.close();
+      this.deps.logger.info({ peer: peer.address }, 'peer is this node; skipping it');
+      return;
+    }
+    peer.nodeId = res.nodeId;
+    res.results.forEach((r, i) => {
+      const task = batch[i];
+      if (task !== undefined) this.onResult(peer, task, r.outcome, r.message, r.serverCopy);
+    });
+  }
+
+  private onResult(peer: Peer, task: ReplicationTask, outcome: ReplicationOutcome, message: string, serverCopy: Parameters<typeof replicatedFromWire>[0] | undefined): void {
+    const { registry, logger } = this.deps;
+    const ref = taskRef(task);
+    switch (outcome) {
+      case ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT: {
+        // The peer's copy is newer (Eureka's 409): take it.
+        const parsed = serverCopy === undefined ? undefined : replicatedFromWire(serverCopy);
+        if (parsed !== undefined) {
+          try {
+            registry.adopt(parsed.address, parsed.state);
+          } catch (e) {
+            logger.warn({ peer: peer.address, instanceId: ref.instanceId, error: String(e) }, 'cannot adopt the peer copy');
+          }
+        }
+        return;
+      }
+      case ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND: {
+        if (task.action === ReplicationAction.REPLICATION_ACTION_CANCEL) return;
+        // The peer does not know the instance: send it the registration.
+        try {
+          const { record } = registry.getInstance(ref);
+          const register: ReplicationTask = { action: ReplicationAction.REPLICATION_ACTION_REGISTER, target: replicatedToWire(ref, record), lastDirtyTimestamp: 0, status: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED };
+          peer.dispatcher.offer(taskKey(register.action, ref), register);
+        } catch (e) {
+          if (!(e instanceof RegistryError)) throw e;
+        }
+        return;
+      }
+      case ReplicationOutcome.REPLICATION_OUTCOME_REJECTED:
+        logger.warn({ peer: peer.address, instanceId: ref.instanceId, message }, 'peer rejected a replication');
+        return;
+      default:
+        return;
+    }
+  }
+}

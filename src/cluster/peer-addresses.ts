@@ -1,0 +1,50 @@
+/**
+ * The peer list: `host:port` entries, the node's own entry skipped. An entry is this node when its
+ * port is the node's gRPC port and its host is one of the node's addresses (or a name for them); a
+ * peer that answers with this node's id is recognised later too (see Cluster).
+ */
+import { networkInterfaces } from 'node:os';
+
+/** Parses `host:port,host:port` (IPv6 in brackets). Throws RangeError naming a bad entry. */
+export function parsePeers(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
+    const port = Number(m?.[2]);
+    if (m === null || port < 1 || port > 65_535) throw new RangeError(`peer "${entry}" must be host:port`);
+    out.push(entry);
+  }
+  return [...new Set(out)];
+}
+
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i);
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
+/** The names and addresses this host answers to. */
+export function localHosts(boundHost: string): Set<string> {
+  const hosts = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::', boundHost]);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) hosts.add(a.address);
+  return hosts;
+}
+
+/** Splits the configured peers into the node itself and the others. */
+export function otherPeers(peers: readonly string[], ownPort: number, boundHost: string): { self: string[]; others: string[] } {
+  const local = localHosts(boundHost);
+  const self: string[] = [];
+  const others: string[] = [];
+  for (const p of peers) {
+    const h = hostOf(p);
+    const isSelf = portOf(p) === ownPort && (local.has(h) || h.startsWith('127.'));
+    (isSelf ? self : others).push(p);
+  }
+  return { self, others };
+}

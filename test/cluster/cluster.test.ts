@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
+import { ReplicationOutcome } from '../../src/gen/herald/v1/peer_service.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { connect, eventually, record, startServer } from '../support/server.js';
@@ -120,7 +121,7 @@ describe('cluster mode', () => {
         address,
         replicate: async (req) => {
           // A lost replication: the sender believes it was delivered.
-          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', results: req.tasks.map(() => ({ outcome: 1, message: '', serverCopy: undefined })) };
+          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', results: req.tasks.map(() => ({ outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined })) };
           return link.replicate(req);
         },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
@@ -164,7 +165,7 @@ describe('cluster mode', () => {
       return {
         address,
         replicate: async (req) =>
-          drop.has(port) ? { nodeId: '', results: req.tasks.map(() => ({ outcome: 1, message: '', serverCopy: undefined })) } : link.replicate(req),
+          drop.has(port) ? { nodeId: '', results: req.tasks.map(() => ({ outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined })) } : link.replicate(req),
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
         listChecksums: (id) => link.listChecksums(id),
         fetchServices: (req) => link.fetchServices(req),

@@ -24,8 +24,14 @@ export interface ServerConfig {
   readonly heartbeatCheckIntervalMs: number;
   /** Serve the Nacos v1 open API over HTTP. */
   readonly nacosApi: boolean;
-  /** HTTP port of the Nacos v1 open API; 0 picks a free one. */
+  /** HTTP port of the Nacos v1 and Eureka REST APIs; 0 picks a free one. */
   readonly httpPort: number;
+  /** Serve the Eureka REST API over HTTP. */
+  readonly eurekaApi: boolean;
+  /** Base path of the Eureka REST API (`<base>/v2` is served too). */
+  readonly eurekaBasePath: string;
+  /** Namespace Eureka apps live in (services of its default group). */
+  readonly eurekaNamespace: string;
   /** Beat interval asked of Nacos clients. */
   readonly nacosBeatIntervalMs: number;
   /** A Nacos-registered instance is shown unhealthy after this long without a beat. */
@@ -79,6 +85,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   heartbeatCheckIntervalMs: 5_000,
   nacosApi: true,
   httpPort: 8848,
+  eurekaApi: true,
+  eurekaBasePath: '/eureka',
+  eurekaNamespace: 'public',
   nacosBeatIntervalMs: 5_000,
   nacosBeatTimeoutMs: 15_000,
   nacosIpDeleteTimeoutMs: 30_000,
@@ -123,6 +132,7 @@ export function validateServerConfig(c: ServerConfig): void {
     throw new RangeError('nacosBeatIntervalMs must not exceed nacosBeatTimeoutMs, which must not exceed nacosIpDeleteTimeoutMs');
   }
   if (c.nacosBeatIntervalMs >= c.nacosIpDeleteTimeoutMs) throw new RangeError('nacosBeatIntervalMs must be shorter than nacosIpDeleteTimeoutMs');
+  if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(c.eurekaBasePath)) throw new RangeError('eurekaBasePath must be a path such as /eureka');
   const minLease = c.registry.minLeaseDurationMs ?? 1_000;
   if (c.nacosApi && c.nacosIpDeleteTimeoutMs < minLease) throw new RangeError('nacosIpDeleteTimeoutMs must be at least minLeaseDurationMs');
 }

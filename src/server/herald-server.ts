@@ -17,12 +17,13 @@ import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
 import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, type ServerConfig } from './config.js';
 import { UdpPusher } from '../push/udp-pusher.js';
 import { nacosServiceInfoJson } from '../common/nacos-json.js';
-import { NacosHttpServer } from './nacos/nacos-http-server.js';
+import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { PeerLink } from '../cluster/peer-link.js';
 import { ClusterServiceService, PeerServiceService } from '../gen/herald/v1/peer_service.js';
 import { clusterServiceHandlers, peerServiceHandlers } from './peer-service.js';
-import type { NacosRequestCounts } from './nacos/nacos-api.js';
+import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
+import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-api.js';
 import { EvictionLoop } from './eviction-loop.js';
 import { grpcError } from './grpc-errors.js';
 import { addReflection } from './reflection.js';
@@ -56,7 +57,9 @@ export class HeraldServer {
   private readonly beatCheck: EvictionLoop;
   /** The UDP pusher, when UDP push is on. */
   readonly udp: UdpPusher | undefined;
-  private http: NacosHttpServer | undefined;
+  private http: HttpServer | undefined;
+  private nacosCounts: NacosRequestCounts | undefined;
+  private eurekaCounts: EurekaRequestCounts | undefined;
   private cluster: Cluster | undefined;
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -160,7 +163,7 @@ export class HeraldServer {
     });
     try {
       await server.udp?.start();
-      if (server.config.nacosApi) server.http = await server.startHttp();
+      server.http = await server.startHttp();
       server.cluster = server.startCluster();
       // NOT_SERVING until the start-up sync is over (bounded by --sync-timeout-ms).
       await server.cluster.startupSync();
@@ -174,7 +177,7 @@ export class HeraldServer {
     server.logger.info(
       {
         address: formatAddress(server.config.host, server.boundPort),
-        ...(server.http === undefined ? {} : { nacosHttp: formatAddress(server.config.host, server.http.port) }),
+        ...(server.http === undefined ? {} : { http: formatAddress(server.config.host, server.http.port) }),
         ...(server.udp === undefined ? {} : { udpPush: formatAddress(server.config.host, server.udp.port) }),
       },
       'herald is serving',
@@ -218,36 +221,51 @@ export class HeraldServer {
     return this.cluster;
   }
 
-  private startHttp(): Promise<NacosHttpServer> {
+  /** Starts the HTTP server when an HTTP API is on. */
+  private async startHttp(): Promise<HttpServer | undefined> {
     const c = this.config;
     const udp = this.udp;
-    return NacosHttpServer.start(
-      { host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes },
-      {
-        registry: this.registry,
-        logger: this.logger,
-        timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
-        cacheMillis: () => this.registry.options.cacheMillis,
-        subscriberCount: () => this.hub.stats().subscribers,
-        ...(udp === undefined
-          ? {}
-          : {
-              onUdpPull: ({ ref, address, port, clusters, healthyOnly }) => {
-                udp.touch(ref, address, port, clusters, { clusters: clusters.split(','), healthyOnly });
-              },
-            }),
-      },
-    );
+    const registrars: RouteRegistrar[] = [];
+    if (c.nacosApi) {
+      registrars.push((app) => {
+        this.nacosCounts = registerNacosRoutes(app, {
+          registry: this.registry,
+          logger: this.logger,
+          timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
+          cacheMillis: () => this.registry.options.cacheMillis,
+          subscriberCount: () => this.hub.stats().subscribers,
+          ...(udp === undefined
+            ? {}
+            : {
+                onUdpPull: ({ ref, address, port, clusters, healthyOnly }) => {
+                  udp.touch(ref, address, port, clusters, { clusters: clusters.split(','), healthyOnly });
+                },
+              }),
+        });
+      });
+    }
+    if (c.eurekaApi) {
+      registrars.push((app) => {
+        this.eurekaCounts = registerEurekaRoutes(app, { registry: this.registry, logger: this.logger, basePath: c.eurekaBasePath, namespace: c.eurekaNamespace });
+      });
+    }
+    if (registrars.length === 0) return undefined;
+    return HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes }, registrars);
   }
 
-  /** The bound HTTP port of the Nacos API, or undefined when it is off. */
+  /** The bound HTTP port (Nacos and Eureka APIs), or undefined when both are off. */
   get httpPort(): number | undefined {
     return this.http?.port;
   }
 
   /** Nacos API requests served per route (undefined when the API is off). */
   get nacosRequests(): Readonly<NacosRequestCounts> | undefined {
-    return this.http?.requests;
+    return this.nacosCounts;
+  }
+
+  /** Eureka API requests served per route kind (undefined when the API is off). */
+  get eurekaRequests(): Readonly<EurekaRequestCounts> | undefined {
+    return this.eurekaCounts;
   }
 
   /** The bound gRPC port (useful when configured with port 0). */

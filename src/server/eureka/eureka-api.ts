@@ -1,0 +1,307 @@
+/**
+ * The Eureka REST API (seeds 001–003) over herald's registry, under a base path (default `/eureka`,
+ * `/eureka/v2` accepted too), JSON in and out: register, renew (with status, overriddenstatus and
+ * lastDirtyTimestamp; 409 with the server copy on a replication), cancel, status overrides,
+ * metadata, and the reads (all apps, delta, one app, one instance, VIPs). Apps are services of the
+ * default group in the Eureka namespace; app names are case-insensitive and answered upper-case.
+ * There is no read cache: a read after a write sees it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError, type RegistryErrorCode } from '../../core/errors.js';
+import { DEFAULT_GROUP, type InstanceRecord, type InstanceRef, type ServiceRef } from '../../core/model.js';
+import type { Registry } from '../../core/registry.js';
+import type { Logger } from '../../common/logger.js';
+import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
+import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+
+/** HTTP statuses of the registry's errors, as Eureka answers them. */
+const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  LIMIT_EXCEEDED: 400,
+};
+
+/** The header Eureka peers set on replicated requests. */
+const REPLICATION_HEADER = 'x-netflix-discovery-replication';
+
+export interface EurekaApiDeps {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Base path, e.g. `/eureka`; `<base>/v2` is served too. */
+  readonly basePath: string;
+  /** Namespace Eureka apps live in. */
+  readonly namespace: string;
+}
+
+/** Requests served per route kind, for stats and tests. */
+export type EurekaRequestCounts = Record<'register' | 'renew' | 'cancel' | 'status' | 'metadata' | 'full' | 'delta' | 'app' | 'instance' | 'vip', number>;
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | undefined> }>;
+
+function wantsXmlOnly(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  if (accept === undefined || accept === '') return false;
+  return accept.includes('xml') && !accept.includes('json') && !accept.includes('*/*');
+}
+
+function isReplication(req: FastifyRequest): boolean {
+  return req.headers[REPLICATION_HEADER] === 'true';
+}
+
+export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps): EurekaRequestCounts {
+  const { registry, namespace, logger } = deps;
+  const counts: EurekaRequestCounts = { register: 0, renew: 0, cancel: 0, status: 0, metadata: 0, full: 0, delta: 0, app: 0, instance: 0, vip: 0 };
+
+  /** The services an app name means: case-insensitive over the default group. */
+  const servicesOf = (appName: string): ServiceRef[] => {
+    const upper = appName.toUpperCase();
+    const out: ServiceRef[] = [];
+    let pageToken = '';
+    do {
+      const page = registry.listServices({ namespace, group: DEFAULT_GROUP, pageSize: 1000, pageToken });
+      for (const s of page.services) if (s.name.toUpperCase() === upper) out.push({ namespace, group: DEFAULT_GROUP, service: s.name });
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    return out;
+  };
+
+  const allServices = (): ServiceRef[] => {
+    const out: ServiceRef[] = [];
+    let pageToken = '';
+    do {
+      const page = registry.listServices({ namespace, group: DEFAULT_GROUP, pageSize: 1000, pageToken });
+      for (const s of page.services) if (s.instanceCount > 0) out.push({ namespace, group: DEFAULT_GROUP, service: s.name });
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    return out;
+  };
+
+  /** The instance `id` of app `appName`, or undefined. */
+  const findInstance = (appName: string, id: string): InstanceRef | undefined => {
+    for (const ref of servicesOf(appName)) {
+      if (registry.query(ref).hosts.some((h) => h.instanceId === id)) return { ...ref, instanceId: id };
+    }
+    return undefined;
+  };
+
+  /** Every app with its instances (InstanceInfo), grouped case-insensitively. */
+  const allApps = (keep: (i: EurekaInstance) => boolean = () => true): EurekaApplication[] => {
+    const byApp = new Map<string, EurekaInstance[]>();
+    for (const ref of allServices()) {
+      const name = ref.service.toUpperCase();
+      const list = byApp.get(name) ?? [];
+      for (const h of registry.query(ref).hosts) {
+        const i = eurekaInstance(ref.service, h);
+        if (keep(i)) list.push(i);
+      }
+      byApp.set(name, list);
+    }
+    return [...byApp].filter(([, list]) => list.length > 0).map(([name, instance]) => ({ name, instance }));
+  };
+
+  const version = (): number => {
+    let max = 0;
+    for (const ref of allServices()) max = Math.max(max, registry.query(ref).revision);
+    return max;
+  };
+
+  const send = (reply: FastifyReply, status: number, body?: unknown): FastifyReply => {
+    if (body === undefined) return reply.code(status).send();
+    return reply.code(status).type('application/json').send(JSON.stringify(body));
+  };
+
+  /** Runs a handler; answers registry errors with Eureka's statuses, anything else with 500. */
+  const handle = (req: FastifyRequest, reply: FastifyReply, fn: () => FastifyReply): FastifyReply => {
+    if (wantsXmlOnly(req)) return reply.code(406).type('text/plain').send("herald's Eureka API answers JSON only; send Accept: application/json");
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof EurekaBadRequest) return reply.code(400).type('text/plain').send(e.message);
+      if (e instanceof RegistryError) {
+        if (e.code === 'CONFLICT' && e.serverCopy !== undefined) {
+          const app = (req.params as Record<string, string | undefined>).app ?? '';
+          return send(reply, 409, eurekaInstance(app, e.serverCopy));
+        }
+        return reply.code(EUREKA_STATUS_OF[e.code]).type('text/plain').send(e.message);
+      }
+      logger.error({ err: e }, 'unexpected error in Eureka API');
+      return reply.code(500).type('text/plain').send('internal error');
+    }
+  };
+
+  const notFound = (what: string): RegistryError => RegistryError.notFound(`${what} is not registered`);
+
+  for (const base of [deps.basePath, `${deps.basePath}/v2`]) {
+    app.register(
+      (scope, _opts, done) => {
+        // Eureka's XML is not spoken: say so instead of failing to parse.
+        scope.addContentTypeParser(['application/xml', 'text/xml'], (_req, _payload, cb) => {
+          cb(Object.assign(new Error("herald's Eureka API accepts JSON only; send Content-Type: application/json"), { statusCode: 415 }), undefined);
+        });
+
+        scope.post('/apps/:app', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.register++;
+            registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req) });
+            return send(reply, 204);
+          }),
+        );
+
+        scope.put('/apps/:app/:id', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.renew++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
+            registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req) });
+            return send(reply, 200);
+          }),
+        );
+
+        scope.delete('/apps/:app/:id', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.cancel++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            registry.cancel(ref, { replication: isReplication(req) });
+            return send(reply, 200);
+          }),
+        );
+
+        scope.put('/apps/:app/:id/status', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.status++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
+            registry.setStatus(
+              { ...ref, status: req.query.value ?? '', lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined },
+              { replication: isReplication(req) },
+            );
+            return send(reply, 200);
+          }),
+        );
+
+        scope.delete('/apps/:app/:id/status', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.status++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req) });
+            return send(reply, 200);
+          }),
+        );
+
+        scope.put('/apps/:app/:id/metadata', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.metadata++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const { record } = registry.getInstance(ref);
+            const added = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].startsWith('eureka.')));
+            reregister(registry, ref, record, { ...record.metadata, ...added });
+            return send(reply, 200);
+          }),
+        );
+
+        scope.get('/apps', (req, reply) =>
+          handle(req, reply, () => {
+            counts.full++;
+            const apps = allApps();
+            return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
+          }),
+        );
+
+        scope.get('/apps/delta', (req, reply) =>
+          handle(req, reply, () => {
+            counts.delta++;
+            const byApp = new Map<string, EurekaInstance[]>();
+            for (const c of registry.fetchDelta(namespace).changes) {
+              if (c.group !== DEFAULT_GROUP) continue;
+              const name = c.service.toUpperCase();
+              const list = byApp.get(name) ?? [];
+              list.push(eurekaInstance(c.service, c.record, 0, c.action));
+              byApp.set(name, list);
+            }
+            const hash = appsHashCode(allApps().flatMap((a) => a.instance));
+            return send(reply, 200, applications([...byApp].map(([name, instance]) => ({ name, instance })), hash, version()));
+          }),
+        );
+
+        scope.get('/apps/:app', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.app++;
+            const name = (req.params.app ?? '').toUpperCase();
+            const instance = servicesOf(name).flatMap((ref) => registry.query(ref).hosts.map((h) => eurekaInstance(ref.service, h)));
+            if (instance.length === 0) throw notFound(`application ${name}`);
+            return send(reply, 200, { application: { name, instance } });
+          }),
+        );
+
+        scope.get('/apps/:app/:id', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.instance++;
+            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
+            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const { record, lastRenewalMs } = registry.getInstance(ref);
+            return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
+          }),
+        );
+
+        scope.get('/instances/:id', (req: Req, reply) =>
+          handle(req, reply, () => {
+            counts.instance++;
+            const id = req.params.id ?? '';
+            for (const ref of allServices()) {
+              const h = registry.query(ref).hosts.find((x) => x.instanceId === id);
+              if (h !== undefined) return send(reply, 200, { instance: eurekaInstance(ref.service, h, registry.getInstance({ ...ref, instanceId: id }).lastRenewalMs) });
+            }
+            throw notFound(`instance ${id}`);
+          }),
+        );
+
+        for (const [path, field] of [
+          ['/vips/:vip', 'vipAddress'],
+          ['/svips/:vip', 'secureVipAddress'],
+        ] as const) {
+          scope.get(path, (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.vip++;
+              const vip = req.params.vip ?? '';
+              const apps = allApps((i) => i[field].split(',').includes(vip));
+              if (apps.length === 0) throw notFound(`VIP ${vip}`);
+              return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
+            }),
+          );
+        }
+        done();
+      },
+      { prefix: base },
+    );
+  }
+  return counts;
+}
+
+/** Registers an instance again with new metadata, marked dirty now (Eureka's metadata update). */
+function reregister(registry: Registry, ref: InstanceRef, r: InstanceRecord, metadata: Record<string, string>): void {
+  registry.register({
+    ...ref,
+    instance: {
+      instanceId: ref.instanceId,
+      ip: r.ip,
+      port: r.port,
+      weight: r.weight,
+      healthy: r.reportedHealthy,
+      enabled: r.enabled,
+      ephemeral: r.ephemeral,
+      cluster: r.cluster,
+      metadata,
+      status: r.registeredStatus,
+      lastDirtyTimestamp: Math.max(Date.now(), r.lastDirtyTimestamp + 1),
+      leaseDurationMs: r.leaseDurationMs,
+      renewalIntervalMs: r.renewalIntervalMs,
+      unhealthyAfterMs: r.unhealthyAfterMs,
+    },
+  });
+}

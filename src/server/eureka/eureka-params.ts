@@ -1,0 +1,101 @@
+/**
+ * A Eureka registration body (InstanceInfo, wrapped as `{"instance": …}` or not) to a core
+ * RegisterInput. Eureka's own checks come first, with its messages (Missing instanceId, …), then
+ * herald's validation runs in the core.
+ */
+import { DEFAULT_GROUP, isInstanceStatus } from '../../core/model.js';
+import type { RegisterInput } from '../../core/validate.js';
+import { EUREKA_META } from './eureka-json.js';
+
+/** A Eureka-level validation failure (answered 400 with the message, as Eureka does). */
+export class EurekaBadRequest extends Error {
+  override readonly name = 'EurekaBadRequest';
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+const blank = (v: unknown): boolean => {
+  const s = str(v);
+  return s === undefined || s.trim() === '';
+};
+
+/** `{"$": 8080, "@enabled": "true"}`, `8080` or `"8080"`. */
+function portOf(v: unknown): { port: number | undefined; enabled: string | undefined } {
+  if (isObject(v)) return { port: Number(v.$), enabled: str(v['@enabled']) };
+  const n = Number(v);
+  return { port: Number.isFinite(n) ? n : undefined, enabled: undefined };
+}
+
+function timestamp(v: unknown): number | undefined {
+  const n = Number(v);
+  return v === undefined || v === null || !Number.isFinite(n) ? undefined : n;
+}
+
+/** The InstanceInfo of a body, unwrapped. */
+export function instanceInfo(body: unknown): Json {
+  if (isObject(body) && isObject(body.instance)) return body.instance;
+  if (isObject(body)) return body;
+  throw new EurekaBadRequest('Missing instance');
+}
+
+export function registrationFromEureka(appFromPath: string, body: unknown, namespace: string): RegisterInput {
+  const info = instanceInfo(body);
+  if (blank(info.instanceId)) throw new EurekaBadRequest('Missing instanceId');
+  if (blank(info.hostName)) throw new EurekaBadRequest('Missing hostname');
+  if (blank(info.ipAddr)) throw new EurekaBadRequest('Missing ip address');
+  if (blank(info.app)) throw new EurekaBadRequest('Missing appName');
+  const app = (str(info.app) ?? '').toUpperCase();
+  const expected = appFromPath.toUpperCase();
+  if (app !== expected) throw new EurekaBadRequest(`Mismatched appName, expecting ${expected} but was ${app}`);
+  if (!isObject(info.dataCenterInfo)) throw new EurekaBadRequest('Missing dataCenterInfo');
+  if (blank(info.dataCenterInfo.name)) throw new EurekaBadRequest('Missing dataCenterInfo Name');
+
+  const { port, enabled: portEnabled } = portOf(info.port);
+  const secure = portOf(info.securePort);
+  const metadata: Record<string, string> = {};
+  if (isObject(info.metadata)) {
+    for (const [k, v] of Object.entries(info.metadata)) if (k !== '@class' && str(v) !== undefined) metadata[k] = str(v) ?? '';
+  }
+  const keep = (key: string, v: unknown): void => {
+    const s = str(v);
+    if (s !== undefined && s !== '') metadata[key] = s;
+  };
+  keep(EUREKA_META.hostName, info.hostName);
+  keep(EUREKA_META.vipAddress, info.vipAddress);
+  keep(EUREKA_META.secureVipAddress, info.secureVipAddress);
+  keep(EUREKA_META.homePageUrl, info.homePageUrl);
+  keep(EUREKA_META.statusPageUrl, info.statusPageUrl);
+  keep(EUREKA_META.healthCheckUrl, info.healthCheckUrl);
+  keep(EUREKA_META.secureHealthCheckUrl, info.secureHealthCheckUrl);
+  keep(EUREKA_META.portEnabled, portEnabled);
+  if (secure.port !== undefined) keep(EUREKA_META.securePort, secure.port);
+  keep(EUREKA_META.securePortEnabled, secure.enabled);
+  metadata[EUREKA_META.dataCenterInfo] = JSON.stringify(info.dataCenterInfo);
+
+  const lease = isObject(info.leaseInfo) ? info.leaseInfo : {};
+  const seconds = (v: unknown): number | undefined => {
+    const n = Number(v);
+    return v === undefined || !Number.isFinite(n) || n <= 0 ? undefined : Math.round(n * 1000);
+  };
+  const overridden = str(info.overriddenStatus) ?? str(info.overriddenstatus);
+  const status = str(info.status);
+  return {
+    namespace,
+    group: DEFAULT_GROUP,
+    service: app,
+    instance: {
+      instanceId: str(info.instanceId),
+      ip: str(info.ipAddr),
+      port,
+      cluster: undefined,
+      metadata,
+      status,
+      overriddenStatus: overridden !== undefined && isInstanceStatus(overridden) && overridden !== 'UNKNOWN' ? overridden : undefined,
+      lastDirtyTimestamp: timestamp(info.lastDirtyTimestamp),
+      leaseDurationMs: seconds(lease.durationInSecs),
+      renewalIntervalMs: seconds(lease.renewalIntervalInSecs),
+    },
+  };
+}

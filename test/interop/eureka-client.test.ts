@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
+import type { HeraldServer } from '../../src/server/herald-server.js';
+import { connect, eventually, onCleanup, record, startServer } from '../support/server.js';
+
+/** The parts of eureka-js-client's (untyped, CommonJS) client the test uses. */
+interface EurekaInstanceJson {
+  instanceId: string;
+  app: string;
+  hostName: string;
+  status: string;
+  port: { $: number };
+}
+interface EurekaClient {
+  start(cb: (err?: Error) => void): void;
+  stop(cb: (err?: Error) => void): void;
+  getInstancesByAppId(app: string): EurekaInstanceJson[];
+  getInstancesByVipAddress(vip: string): EurekaInstanceJson[];
+  cache: { app: Record<string, EurekaInstanceJson[]> };
+}
+type EurekaCtor = new (config: unknown) => EurekaClient;
+
+const { Eureka } = createRequire(import.meta.url)('eureka-js-client') as { Eureka: EurekaCtor };
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function eurekaClient(server: HeraldServer, app: string, id: string, port: number, extra: { registerWithEureka?: boolean } = {}): EurekaClient {
+  const client = new Eureka({
+    logger: quiet,
+    shouldUseDelta: true,
+    instance: {
+      app,
+      instanceId: id,
+      hostName: `${id}.local`,
+      ipAddr: '10.0.0.1',
+      port: { $: port, '@enabled': true },
+      vipAddress: `${app}.vip`,
+      dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
+    },
+    eureka: {
+      host: '127.0.0.1',
+      port: server.httpPort,
+      servicePath: '/eureka/v2/apps/',
+      registryFetchInterval: 100,
+      heartbeatInterval: 200,
+      maxRetries: 0,
+      ...extra,
+    },
+  });
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        client.stop(() => {
+          resolve();
+        });
+      }),
+  );
+  return client;
+}
+
+const start = (c: EurekaClient): Promise<void> =>
+  new Promise((resolve, reject) => {
+    c.start((e) => {
+      if (e) reject(e);
+      else resolve();
+    });
+  });
+
+/** Eureka's reconcile hash of a client's cache. */
+function cacheHash(c: EurekaClient): string {
+  const counts = new Map<string, number>();
+  for (const list of Object.values(c.cache.app)) for (const i of list) counts.set(i.status, (counts.get(i.status) ?? 0) + 1);
+  return [...counts.keys()].sort().map((s) => `${s}_${String(counts.get(s))}_`).join('');
+}
+
+async function serverHash(server: HeraldServer): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka/apps`, { headers: { accept: 'application/json' } });
+  return ((await res.json()) as { applications: { apps__hashcode: string } }).applications.apps__hashcode;
+}
+
+describe('the public eureka-js-client against herald', () => {
+  it('two clients register and discover each other by app and VIP, with consistent delta fetches; a stopped one disappears', async () => {
+    const server = await startServer();
+    const alpha = eurekaClient(server, 'alpha', 'alpha-1', 8081);
+    const beta = eurekaClient(server, 'beta', 'beta-1', 8082);
+    await start(alpha);
+    await start(beta);
+    await eventually(() => alpha.getInstancesByAppId('beta').length === 1 && beta.getInstancesByAppId('ALPHA').length === 1, 'each sees the other');
+    expect(alpha.getInstancesByVipAddress('beta.vip').map((i) => i.instanceId)).toEqual(['beta-1']);
+    expect(beta.getInstancesByVipAddress('alpha.vip')[0]).toMatchObject({ app: 'ALPHA', hostName: 'alpha-1.local', port: { $: 8081 } });
+    // Deltas are in use and keep the cache consistent with the server's reconcile hash.
+    await eventually(() => (server.eurekaRequests?.delta ?? 0) >= 2, 'delta fetches');
+    await eventually(async () => cacheHash(alpha) === (await serverHash(server)), 'hash matches');
+    expect(cacheHash(alpha)).toBe('UP_2_');
+    // beta stops (deregisters): it leaves alpha's view, through a delta.
+    await new Promise<void>((resolve) => {
+      beta.stop(() => {
+        resolve();
+      });
+    });
+    await eventually(() => alpha.getInstancesByAppId('beta').length === 0, 'beta gone from alpha');
+    await eventually(async () => cacheHash(alpha) === (await serverHash(server)), 'hash matches after removal');
+    expect(server.registry.query({ service: 'BETA' }).hosts).toEqual([]);
+  });
+
+  it('a Eureka-registered instance reaches gRPC subscribers, and a gRPC-registered one is visible to Eureka clients', async () => {
+    const server = await startServer({ mergeWindowMs: 2 });
+    const grpc = connect(server);
+    const pushes = record(grpc.subscribe(SubscribeRequest.fromPartial({ service: 'ALPHA' })));
+    const alpha = eurekaClient(server, 'alpha', 'alpha-1', 8081);
+    await start(alpha);
+    await eventually(() => pushes.values.at(-1)?.hosts[0]?.instanceId === 'alpha-1', 'gRPC subscriber sees the Eureka instance');
+    await grpc.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.2.2.2', port: 9000 } }));
+    await eventually(() => alpha.getInstancesByAppId('orders').length === 1, 'Eureka client sees the gRPC instance');
+    expect(alpha.getInstancesByAppId('ORDERS')[0]).toMatchObject({ instanceId: 'o-1', app: 'ORDERS', status: 'UP', port: { $: 9000 } });
+    expect(alpha.getInstancesByVipAddress('orders').map((i) => i.instanceId)).toEqual(['o-1']);
+  });
+});

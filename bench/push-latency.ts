@@ -6,6 +6,9 @@
  * never saw because a newer snapshot replaced it is counted as skipped, not timed.
  *
  * Processes: this one (driver and coordinator), the server, and --load-procs subscriber processes.
+ * Subscribers are `light` by default (gRPC over node:http2, tag read from the bytes), so the load
+ * processes take as little of the 2 cores as possible; `--client transport` uses RegistryTransport
+ * (grpc-js + full decode), i.e. what an application pays, with 1000 of them sharing one core here.
  *
  *   npm run build                      # once: generates src/gen
  *   npx tsx bench/push-latency.ts      # 3 runs of each scenario, ~2.5 min
@@ -13,20 +16,25 @@
  *   npx tsx bench/push-latency.ts --scenarios 1000@100 --runs 1 --profile   # server CPU profile
  *   (--profile-load profiles the subscriber processes instead; summarise with bench/profile-summary.ts)
  *
- * Writes bench/results/push-latency.json.
+ * Writes bench/results/push-latency.json (push-latency-transport.json with --client transport).
  */
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { RegistryTransport } from '../src/client/registry-transport.js';
+import { parseClientKind } from './lib/bench-client.js';
 import { ChildHandle } from './lib/child-handle.js';
 import { estimateClockOffset } from './lib/clock-offset.js';
 import { separateTransport } from './lib/connections.js';
 import { intFlag, numberFlag } from './lib/flags.js';
-import { usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
+import { machineBusyPercent, sampleMachineCpu } from './lib/machine-load.js';
+import { sampleUsage, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
+import type { MachineInfo } from './lib/machine.js';
 import { printChecks, printHeader, printTable, writeResults, type TargetCheck } from './lib/report.js';
+import { BACKGROUND_INTERVAL_MS, quietServerConfig } from './lib/quiet-server-config.js';
 import { ServerProcess } from './lib/server-process.js';
 import { medianOf, summarize, type LatencySummary } from './lib/stats.js';
+import { undisturbed } from './lib/undisturbed.js';
 import { armWatchdog } from './lib/watchdog.js';
 import { derivedInstanceId, registration } from './lib/workload.js';
 import { tagMetadata } from './push-latency/change-tag.js';
@@ -74,7 +82,15 @@ interface RunResult {
   readonly driverAckP99Ms: number;
   readonly driverErrors: number;
   readonly server: UsageDelta;
+  /** Snapshots the server handed to subscribers during the measured phase. */
+  readonly pushes: number;
+  /** Server CPU time per push during the measured phase, µs (includes the driver's Register calls). */
+  readonly serverCpuPerPushUs: number;
   readonly loads: readonly UsageDelta[];
+  /** This process (the driver) over the measured phase. */
+  readonly driver: UsageDelta;
+  /** CPU used by processes other than this benchmark's during the measured phase, % of one core. */
+  readonly otherCpuPercent: number;
   /** Largest |clock offset| between this process and a load process, ms (± half the probe RTT). */
   readonly maxClockOffsetMs: number;
   readonly openMs: number;
@@ -101,15 +117,13 @@ function readSettings(): Settings {
       'merge-window-ms': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-load': { type: 'boolean', default: false },
-      client: { type: 'string', default: 'light' },
+      client: { type: 'string' },
     },
     strict: true,
   });
   const quick = values.quick;
-  const client = values.client;
-  if (client !== 'light' && client !== 'transport') throw new Error(`--client must be light or transport (got ${client})`);
   return {
-    client,
+    client: parseClientKind(values.client, 'light'),
     scenarios: parseScenarios(values.scenarios ?? '100@10,1000@10,1000@100'),
     runs: intFlag('runs', values.runs, quick ? 1 : 3),
     warmupS: numberFlag('warmup-s', values['warmup-s'], quick ? 1 : 2),
@@ -128,14 +142,14 @@ async function prepareService(transport: RegistryTransport, hosts: number): Prom
   await Promise.all(Array.from({ length: hosts - 1 }, (_, i) => transport.register(registration(SERVICE, i + 1))));
 }
 
-async function runOnce(settings: Settings, scenario: Scenario, run: number): Promise<RunResult> {
+async function runOnce(settings: Settings, machine: MachineInfo, scenario: Scenario, run: number): Promise<RunResult> {
   const warmupChanges = Math.max(1, Math.round(settings.warmupS * scenario.ratePerSecond));
   const measuredChanges = Math.max(1, Math.round(settings.measureS * scenario.ratePerSecond));
   const firstMeasured = warmupChanges + 1;
   const lastMeasured = warmupChanges + measuredChanges;
 
   const server = await ServerProcess.start({
-    config: { mergeWindowMs: settings.mergeWindowMs, evictionIntervalMs: 3_600_000, registry: { selfPreservation: false } },
+    config: quietServerConfig({ mergeWindowMs: settings.mergeWindowMs }),
     ...(settings.profileDir === undefined || settings.profileLoad ? {} : { cpuProfileDir: settings.profileDir }),
   });
   const driver = separateTransport(server.address);
@@ -174,6 +188,9 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
     const warm = await driveChanges({ transport: driver, service: SERVICE, taggedIndex: TAGGED_INDEX, ratePerSecond: scenario.ratePerSecond, fromSeq: 1, toSeq: warmupChanges });
     const sample = (): Promise<[ProcessUsage, ...ProcessUsage[]]> =>
       Promise.all([server.usage(), ...loads.map((l) => l.request('usage', undefined))] as const).then(([s, ...l]) => [s, ...l]);
+    const statsBefore = await server.stats();
+    const machineBefore = sampleMachineCpu();
+    const driverBefore = sampleUsage();
     const before = await sample();
     const measured = await driveChanges({
       transport: driver,
@@ -184,6 +201,14 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
       toSeq: lastMeasured,
     });
     const after = await sample();
+    const driverAfter = sampleUsage();
+    const machineAfter = sampleMachineCpu();
+    const statsAfter = await server.stats();
+    const pushes = statsAfter.delivered - statsBefore.delivered;
+    const serverUsage = usageDelta(before[0], after[0]);
+    const loadUsage = loads.map((_, i) => usageDelta(before[i + 1] ?? before[0], after[i + 1] ?? after[0]));
+    const driverUsage = usageDelta(driverBefore, driverAfter);
+    const ours = serverUsage.cpuPercent + driverUsage.cpuPercent + loadUsage.reduce((n, l) => n + l.cpuPercent, 0);
     const results: SubscriberLoadResult[] = await Promise.all(loads.map((l) => l.request('collect', { untilSeq: lastMeasured, timeoutMs: 3_000 })));
 
     const latencies = new Float64Array(results.reduce((n, r) => n + r.latenciesMs.length, 0));
@@ -212,8 +237,12 @@ async function runOnce(settings: Settings, scenario: Scenario, run: number): Pro
       driverLatenessP99Ms: summarize(measured.latenessMs).p99,
       driverAckP99Ms: summarize(measured.ackMs).p99,
       driverErrors: warm.errors + measured.errors,
-      server: usageDelta(before[0], after[0]),
-      loads: loads.map((_, i) => usageDelta(before[i + 1] ?? before[0], after[i + 1] ?? after[0])),
+      server: serverUsage,
+      pushes,
+      serverCpuPerPushUs: pushes > 0 ? serverUsage.cpuUs / pushes : Number.NaN,
+      loads: loadUsage,
+      driver: driverUsage,
+      otherCpuPercent: Math.max(0, machineBusyPercent(machineBefore, machineAfter, machine.cores) - ours),
       maxClockOffsetMs: Math.max(...offsets.map((o) => Math.abs(o.offsetMs))),
       openMs: Math.max(...opened.map((o) => o.openMs)),
     };
@@ -249,21 +278,22 @@ async function main(): Promise<void> {
     hostsInService: settings.hosts,
     mergeWindowMs: settings.mergeWindowMs,
     maxPushesInFlight: 1,
+    evictionAndHeartbeatCheckIntervalMs: BACKGROUND_INTERVAL_MS,
     connections: 'one per subscriber',
   });
 
   const runs: RunResult[] = [];
   for (const scenario of settings.scenarios) {
     for (let run = 1; run <= settings.runs; run++) {
-      const r = await runOnce(settings, scenario, run);
+      const r = await undisturbed(`${label(scenario)} run ${run}`, () => runOnce(settings, machine, scenario, run));
       runs.push(r);
       console.log(
         `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
           `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
           `first receipt p50 ${r.perChange.firstMs.p50.toFixed(1)} ms, fan-out p50 ${r.perChange.fanOutMs.p50.toFixed(1)} / max ${r.perChange.fanOutMs.max.toFixed(1)} ms, ` +
-          `server CPU ${r.server.cpuPercent.toFixed(0)} % (loop stall max ${r.server.loopDelayMaxMs.toFixed(0)} ms), ` +
-          `load CPU ${loadCpu(r).toFixed(0)} % (loop stall max ${Math.max(...r.loads.map((l) => l.loopDelayMaxMs)).toFixed(0)} ms), ` +
-          `driver ack p99 ${r.driverAckP99Ms.toFixed(1)} ms, lateness p99 ${r.driverLatenessP99Ms.toFixed(1)} ms`,
+          `server CPU ${r.server.cpuPercent.toFixed(0)} % (${r.serverCpuPerPushUs.toFixed(1)} µs/push, kernel ${(r.server.systemShare * 100).toFixed(0)} %, loop stall max ${r.server.loopDelayMaxMs.toFixed(0)} ms, GC max ${r.server.gcMaxPauseMs.toFixed(0)} ms), ` +
+          `load CPU ${loadCpu(r).toFixed(0)} % (loop stall max ${Math.max(...r.loads.map((l) => l.loopDelayMaxMs)).toFixed(0)} ms, GC max ${Math.max(...r.loads.map((l) => l.gcMaxPauseMs)).toFixed(0)} ms), ` +
+          `driver ack p99 ${r.driverAckP99Ms.toFixed(1)} ms, lateness p99 ${r.driverLatenessP99Ms.toFixed(1)} ms, other CPU ${r.otherCpuPercent.toFixed(0)} %`,
       );
     }
   }
@@ -271,7 +301,7 @@ async function main(): Promise<void> {
 
   printTable(
     'Every run (latency in ms; CPU in % of one core over the measured phase):',
-    ['scenario', 'run', 'p50', 'p90', 'p99', 'max', 'received %', 'skipped', 'missing', 'server CPU %', 'load CPU %', 'clock offset ms'],
+    ['scenario', 'run', 'p50', 'p90', 'p99', 'max', 'received %', 'skipped', 'missing', 'server CPU %', 'µs/push', 'load CPU %', 'other CPU %', 'clock offset ms'],
     runs.map((r) => [
       label(r),
       r.run,
@@ -283,7 +313,9 @@ async function main(): Promise<void> {
       r.skipped,
       r.missing,
       r.server.cpuPercent,
+      r.serverCpuPerPushUs,
       loadCpu(r),
+      r.otherCpuPercent,
       r.maxClockOffsetMs,
     ]),
   );
@@ -303,7 +335,16 @@ async function main(): Promise<void> {
       receivedPercent: medianOf(rs, (r) => pct(r.received, r.expected)),
       skipped: medianOf(rs, (r) => r.skipped),
       missing: medianOf(rs, (r) => r.missing),
+      firstReceiptP50Ms: medianOf(rs, (r) => r.perChange.firstMs.p50),
+      fanOutP50Ms: medianOf(rs, (r) => r.perChange.fanOutMs.p50),
+      fanOutMaxMs: medianOf(rs, (r) => r.perChange.fanOutMs.max),
       serverCpuPercent: medianOf(rs, (r) => r.server.cpuPercent),
+      serverCpuPerPushUs: medianOf(rs, (r) => r.serverCpuPerPushUs),
+      serverKernelShare: medianOf(rs, (r) => r.server.systemShare),
+      serverLoopStallMaxMs: medianOf(rs, (r) => r.server.loopDelayMaxMs),
+      serverGcMaxPauseMs: medianOf(rs, (r) => r.server.gcMaxPauseMs),
+      otherCpuPercent: medianOf(rs, (r) => r.otherCpuPercent),
+      p99RangeMs: [Math.min(...rs.map((r) => r.latencyMs.p99)), Math.max(...rs.map((r) => r.latencyMs.p99))],
       serverEventLoopUtilization: medianOf(rs, (r) => r.server.eventLoopUtilization),
       loadCpuPercent: medianOf(rs, loadCpu),
       loadEventLoopUtilizationMax: medianOf(rs, loadElu),
@@ -329,6 +370,21 @@ async function main(): Promise<void> {
       s.loadEventLoopUtilizationMax,
     ]),
   );
+  printTable(
+    'Where the time goes (medians; per change: first receipt = issue to the first subscriber, fan-out = first to last subscriber):',
+    ['scenario', 'first receipt p50 ms', 'fan-out p50 ms', 'fan-out max ms', 'server µs/push', 'server kernel %', 'server loop stall max ms', 'server GC max ms', 'other CPU %'],
+    summary.map((s) => [
+      s.scenario,
+      s.firstReceiptP50Ms,
+      s.fanOutP50Ms,
+      s.fanOutMaxMs,
+      s.serverCpuPerPushUs,
+      s.serverKernelShare * 100,
+      s.serverLoopStallMaxMs,
+      s.serverGcMaxPauseMs,
+      s.otherCpuPercent,
+    ]),
+  );
 
   const checks: TargetCheck[] = [];
   const find = (n: number, rate: number): (typeof summary)[number] | undefined => summary.find((s) => s.subscribers === n && s.ratePerSecond === rate);
@@ -340,7 +396,7 @@ async function main(): Promise<void> {
 
   const anomalies = runs.filter((r) => r.regressions > 0 || r.streamErrors > 0 || r.driverErrors > 0);
   if (anomalies.length > 0) console.log(`WARNING: ${anomalies.length} run(s) had regressions, stream errors or driver errors (see JSON)`);
-  const file = await writeResults('push-latency', { machine, settings, summary, checks, runs });
+  const file = await writeResults(settings.client === 'light' ? 'push-latency' : 'push-latency-' + settings.client, { machine, settings, summary, checks, runs });
   console.log(`wrote ${file}`);
   if (settings.profileDir !== undefined) console.log(`server CPU profiles in ${settings.profileDir}`);
 }

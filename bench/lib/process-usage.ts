@@ -1,10 +1,10 @@
 /**
  * CPU time and event-loop utilisation of a process, sampled at two moments and differenced: how
  * busy the server and each load process were during a measured phase (on 2 cores they compete).
- * Each sample also carries the event-loop delay since the previous one, so the later sample of a
- * pair tells the longest stall within the phase.
+ * Each sample also carries the event-loop delay and GC pauses since the previous one, so the later
+ * sample of a pair tells the longest stall within the phase and how much of it was the collector.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface ProcessUsage {
   /** Wall clock of the sample (ms since the Unix epoch). */
@@ -19,6 +19,9 @@ export interface ProcessUsage {
   /** Event-loop delay since the previous sample (how late a 10 ms timer fired), ms. */
   readonly loopDelayP99Ms: number;
   readonly loopDelayMaxMs: number;
+  /** Garbage-collection pauses since the previous sample: the longest and their sum, ms. */
+  readonly gcMaxPauseMs: number;
+  readonly gcTotalPauseMs: number;
 }
 
 export interface UsageDelta {
@@ -27,16 +30,29 @@ export interface UsageDelta {
   readonly cpuUs: number;
   /** CPU time as a share of one core (100 = one core fully busy). */
   readonly cpuPercent: number;
+  /** Share of the CPU time spent in the kernel (system time), 0 to 1. */
+  readonly systemShare: number;
   /** Share of wall time the event loop was busy (0 to 1). */
   readonly eventLoopUtilization: number;
   /** The longest event-loop delay within the interval, ms. */
   readonly loopDelayMaxMs: number;
   readonly loopDelayP99Ms: number;
+  readonly gcMaxPauseMs: number;
+  readonly gcTotalPauseMs: number;
 }
 
 const LOOP_DELAY_RESOLUTION_MS = 10;
 const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
 loopDelay.enable();
+
+let gcMax = 0;
+let gcTotal = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMax = Math.max(gcMax, e.duration);
+    gcTotal += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** Samples this process; also restarts the event-loop delay histogram. */
 export function sampleUsage(): ProcessUsage {
@@ -46,6 +62,10 @@ export function sampleUsage(): ProcessUsage {
   const delayP99 = Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS);
   const delayMax = Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS);
   loopDelay.reset();
+  const gcMaxPauseMs = gcMax;
+  const gcTotalPauseMs = gcTotal;
+  gcMax = 0;
+  gcTotal = 0;
   return {
     atMs: performance.timeOrigin + performance.now(),
     cpuUserUs: cpu.user,
@@ -55,6 +75,8 @@ export function sampleUsage(): ProcessUsage {
     rssBytes: process.memoryUsage.rss(),
     loopDelayP99Ms: delayP99,
     loopDelayMaxMs: delayMax,
+    gcMaxPauseMs,
+    gcTotalPauseMs,
   };
 }
 
@@ -67,8 +89,11 @@ export function usageDelta(before: ProcessUsage, after: ProcessUsage): UsageDelt
     wallMs,
     cpuUs,
     cpuPercent: wallMs > 0 ? (cpuUs / 1000 / wallMs) * 100 : Number.NaN,
+    systemShare: cpuUs > 0 ? (after.cpuSystemUs - before.cpuSystemUs) / cpuUs : Number.NaN,
     eventLoopUtilization: active + idle > 0 ? active / (active + idle) : Number.NaN,
     loopDelayMaxMs: after.loopDelayMaxMs,
     loopDelayP99Ms: after.loopDelayP99Ms,
+    gcMaxPauseMs: after.gcMaxPauseMs,
+    gcTotalPauseMs: after.gcTotalPauseMs,
   };
 }

@@ -3,6 +3,7 @@
  * and bench/results/<name>.json with the same data plus the raw per-run numbers.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { codeRevision, revisionText } from './code-revision.js';
 import { machineInfo, machineLine, type MachineInfo } from './machine.js';
 import { formatNumber, formatTable, type Cell } from './table.js';
 
@@ -31,11 +32,12 @@ export function verdict(check: TargetCheck): string {
   return `MISS (${ratio.toFixed(1)}x)`;
 }
 
-/** Prints the machine line and the settings; returns the machine for the JSON. */
+/** Prints the machine, the code revision and the settings; returns the machine for the JSON. */
 export function printHeader(title: string, settings: Readonly<Record<string, unknown>>): MachineInfo {
   const machine = machineInfo();
   console.log(`\n# ${title}\n`);
   console.log(`machine:  ${machineLine(machine)}`);
+  console.log(`code:     ${revisionText(codeRevision())}`);
   console.log(`settings: ${Object.entries(settings).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`);
   return machine;
 }
@@ -57,6 +59,6 @@ export async function writeResults(name: string, data: Readonly<Record<string, u
   const dir = new URL('../results/', import.meta.url);
   await mkdir(dir, { recursive: true });
   const file = new URL(`${name}.json`, dir);
-  await writeFile(file, `${JSON.stringify({ benchmark: name, finishedAt: new Date().toISOString(), ...data }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ benchmark: name, finishedAt: new Date().toISOString(), code: codeRevision(), ...data }, null, 2)}\n`);
   return file.pathname;
 }

@@ -2,8 +2,8 @@
 import type { RegistryOptions } from '../../src/core/options.js';
 import type { ServerConfig } from '../../src/server/config.js';
 
-/** A server configuration that travels over IPC (plain data). Host is always 127.0.0.1, port 0. */
-export type BenchServerConfig = Partial<Omit<ServerConfig, 'host' | 'port' | 'registry'>> & {
+/** A server configuration that travels over IPC (plain data). Host is always 127.0.0.1, ports 0. */
+export type BenchServerConfig = Partial<Omit<ServerConfig, 'host' | 'port' | 'httpPort' | 'registry'>> & {
   readonly registry?: Partial<RegistryOptions>;
 };
 
@@ -13,6 +13,8 @@ export interface MemorySample {
   readonly heapTotalBytes: number;
   readonly externalBytes: number;
   readonly arrayBuffersBytes: number;
+  /** V8 heap spaces (v8.getHeapSpaceStatistics): reserved size and used bytes of each. */
+  readonly spaces: readonly { readonly name: string; readonly sizeBytes: number; readonly usedBytes: number }[];
 }
 
 export interface ServerStatsSample {

@@ -3,6 +3,7 @@
  * driven over IPC (start, memory, stats, usage, exit). Started by server-process.ts, never by hand.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import v8 from 'node:v8';
 import { silentLogger } from '../../src/common/logger.js';
 import { HeraldServer } from '../../src/server/herald-server.js';
 import { serveCommands } from './command-loop.js';
@@ -26,14 +27,16 @@ async function memory(gcRounds: number): Promise<MemorySample> {
     }
   }
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
+  const spaces = v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, sizeBytes: s.space_size, usedBytes: s.space_used_size }));
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, spaces };
 }
 
 serveCommands<ServerCommands>(
   {
     start: async (config) => {
       if (server !== undefined) throw new Error('server already started');
-      server = await HeraldServer.start({ logger: silentLogger, config: { ...config, host: '127.0.0.1', port: 0 } });
+      // Every listener on 127.0.0.1 with a free port (the Nacos HTTP API defaults to 8848).
+      server = await HeraldServer.start({ logger: silentLogger, config: { ...config, host: '127.0.0.1', port: 0, httpPort: 0 } });
       return { port: server.port };
     },
     memory: ({ gcRounds }) => memory(gcRounds),

@@ -27,22 +27,22 @@ const MAP_VALUE_TAG = 0x12;
  * The value that follows `key` in an encoded map entry: `0x0a len key 0x12 len value`. Tag values
  * are short ASCII, so their length is one varint byte.
  */
-function mapValueAfter(frame: Buffer, key: Buffer): string | undefined {
-  const at = frame.indexOf(key);
-  if (at < 1 || frame[at - 1] !== key.length) return undefined;
+function mapValueAfter(message: Buffer, key: Buffer): string | undefined {
+  const at = message.indexOf(key);
+  if (at < 1 || message[at - 1] !== key.length) return undefined;
   const tagAt = at + key.length;
-  const len = frame[tagAt + 1];
-  if (frame[tagAt] !== MAP_VALUE_TAG || len === undefined || len >= 0x80) return undefined;
-  return frame.toString('latin1', tagAt + 2, tagAt + 2 + len);
+  const len = message[tagAt + 1];
+  if (message[tagAt] !== MAP_VALUE_TAG || len === undefined || len >= 0x80) return undefined;
+  return message.toString('latin1', tagAt + 2, tagAt + 2 + len);
 }
 
 /**
  * The tag read straight from an encoded SubscribeResponse, without decoding it: only one host
  * carries the tag keys. Used by the light subscriber so the load generator costs less CPU.
  */
-export function readTagFromFrame(frame: Buffer): ChangeTag | undefined {
-  const seq = mapValueAfter(frame, SEQ_KEY);
-  const issued = mapValueAfter(frame, ISSUED_KEY);
+export function readTagFromMessage(message: Buffer): ChangeTag | undefined {
+  const seq = mapValueAfter(message, SEQ_KEY);
+  const issued = mapValueAfter(message, ISSUED_KEY);
   if (seq === undefined || issued === undefined) return undefined;
   return { seq: Number(seq), issuedAtMs: Number(issued) };
 }

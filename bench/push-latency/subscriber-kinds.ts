@@ -3,15 +3,17 @@
  *
  * - `transport`: the project's RegistryTransport (grpc-js + full ServiceInfo decode + RxJS), i.e.
  *   what an application pays per push;
- * - `light`: the same gRPC stream through grpc-js, but the frame stays bytes and only the change
- *   tag is read out of it, so the load generator costs less CPU and the server is measured more.
+ * - `light`: the same Subscribe stream over LightGrpcConnection (node:http2); the message stays
+ *   bytes and only the change tag is read out of it, so the load generator costs less CPU and
+ *   more of the machine is left to the server under test.
  */
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { RegistryServiceService, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
+import type { ClientKind } from '../lib/bench-client.js';
 import { separateTransport } from '../lib/connections.js';
-import { readTag, readTagFromFrame, type ChangeTag } from './change-tag.js';
+import { LightGrpcConnection } from '../lib/light-grpc-connection.js';
+import { readTag, readTagFromMessage, type ChangeTag } from './change-tag.js';
 
-export type SubscriberKind = 'transport' | 'light';
+export type SubscriberKind = ClientKind;
 
 export interface SubscriberEvents {
   /** A snapshot arrived at `nowMs` (its tag, if it has one). */
@@ -48,26 +50,19 @@ function openTransport(address: string, service: string, taggedInstanceId: strin
 const subscribeMethod = RegistryServiceService.subscribe;
 
 function openLight(address: string, service: string, events: SubscriberEvents): OpenSubscriber {
-  const client = new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-  const call = client.makeServerStreamRequest(
-    subscribeMethod.path,
-    subscribeMethod.requestSerialize,
-    (frame: Buffer): Buffer => frame,
-    SubscribeRequest.fromPartial({ service }),
-    new Metadata(),
-  );
-  let closed = false;
-  call.on('data', (frame: Buffer) => {
-    events.onSnapshot(readTagFromFrame(frame));
-  });
-  call.on('error', (e: ServiceError) => {
-    if (!closed) events.onError(e);
+  const connection = new LightGrpcConnection(address);
+  const cancel = connection.serverStream(subscribeMethod.path, subscribeMethod.requestSerialize(SubscribeRequest.fromPartial({ service })), {
+    onMessage: (message) => {
+      events.onSnapshot(readTagFromMessage(message));
+    },
+    onEnd: (error) => {
+      events.onError(error ?? new Error('stream ended'));
+    },
   });
   return {
     close: () => {
-      closed = true;
-      call.cancel();
-      client.close();
+      cancel();
+      connection.close();
     },
   };
 }

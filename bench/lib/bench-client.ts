@@ -1,0 +1,59 @@
+/**
+ * The client a unary benchmark drives the server with, on its own connection:
+ *
+ * - `transport`: the project's RegistryTransport (grpc-js, ts-proto encode and decode), i.e. what
+ *   an application pays per call;
+ * - `light`: LightGrpcConnection (node:http2, requests encoded by the generated code, responses
+ *   left as bytes), so the load generator leaves more of a 2-core machine to the server.
+ */
+import { RegistryServiceService, type GetServiceRequest, type RegisterRequest, type RenewRequest } from '../../src/gen/herald/v1/registry_service.js';
+import { separateTransport } from './connections.js';
+import { LightGrpcConnection } from './light-grpc-connection.js';
+
+export type ClientKind = 'transport' | 'light';
+
+export function parseClientKind(value: string | undefined, fallback: ClientKind): ClientKind {
+  const v = value ?? fallback;
+  if (v !== 'transport' && v !== 'light') throw new Error(`--client must be light or transport (got ${v})`);
+  return v;
+}
+
+export interface BenchClient {
+  register(req: RegisterRequest): Promise<void>;
+  renew(req: RenewRequest): Promise<void>;
+  /** Resolves with the number of hosts (transport) or the response size in bytes (light). */
+  getService(req: GetServiceRequest): Promise<number>;
+  close(): void;
+}
+
+export function openBenchClient(kind: ClientKind, address: string): BenchClient {
+  if (kind === 'transport') {
+    const t = separateTransport(address);
+    return {
+      register: async (req) => {
+        await t.register(req);
+      },
+      renew: async (req) => {
+        await t.renew(req);
+      },
+      getService: async (req) => (await t.getService(req)).serviceInfo?.hosts.length ?? 0,
+      close: () => {
+        t.close();
+      },
+    };
+  }
+  const c = new LightGrpcConnection(address);
+  const s = RegistryServiceService;
+  return {
+    register: async (req) => {
+      await c.unary(s.register.path, s.register.requestSerialize(req));
+    },
+    renew: async (req) => {
+      await c.unary(s.renew.path, s.renew.requestSerialize(req));
+    },
+    getService: async (req) => (await c.unary(s.getService.path, s.getService.requestSerialize(req))).length,
+    close: () => {
+      c.close();
+    },
+  };
+}

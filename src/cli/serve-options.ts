@@ -73,6 +73,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('host', '--host <address>', 'HERALD_HOST', 'interface to listen on', (v) => v),
   server('port', '--port <port>', 'HERALD_PORT', 'gRPC port (0 picks a free one)', integer(0, 65_535)),
   server('mergeWindowMs', '--merge-window-ms <ms>', 'HERALD_MERGE_WINDOW_MS', 'changes to a service within this window become one push', integer(0, 10_000)),
+  server('fanOutSliceSize', '--fan-out-slice-size <n>', 'HERALD_FAN_OUT_SLICE_SIZE', 'subscribers pushed to per event-loop turn during a fan-out', integer(1, 1_000_000)),
   registry('defaultLeaseDurationMs', '--lease-duration-ms <ms>', 'HERALD_LEASE_DURATION_MS', 'lease duration when a registrant gives none', integer(1, MAX_MS)),
   registry('defaultRenewalIntervalMs', '--renewal-interval-ms <ms>', 'HERALD_RENEWAL_INTERVAL_MS', 'renewal interval when a registrant gives none', integer(1, MAX_MS)),
   registry('minLeaseDurationMs', '--min-lease-duration-ms <ms>', 'HERALD_MIN_LEASE_DURATION_MS', 'shortest lease a registrant may ask for', integer(1, MAX_MS)),

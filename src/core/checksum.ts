@@ -18,14 +18,21 @@ export type ChecksumHost = Pick<
   'instanceId' | 'ip' | 'port' | 'weight' | 'healthy' | 'enabled' | 'ephemeral' | 'cluster' | 'status' | 'overriddenStatus' | 'metadata'
 >;
 
+/** Lines of immutable hosts (records): a rebuild after one change formats one line, not all. */
+const lines = new WeakMap<ChecksumHost, string>();
+
 function hostLine(h: ChecksumHost): string {
-  const meta = Object.keys(h.metadata)
-    .sort()
-    .map((k) => [k, h.metadata[k]]);
-  return (
-    `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
-    `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${JSON.stringify(meta)}\n`
-  );
+  let line = lines.get(h);
+  if (line === undefined) {
+    const meta = Object.keys(h.metadata)
+      .sort()
+      .map((k) => [k, h.metadata[k]]);
+    line =
+      `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
+      `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${JSON.stringify(meta)}\n`;
+    if (Object.isFrozen(h)) lines.set(h, line);
+  }
+  return line;
 }
 
 export function serviceChecksum(hosts: readonly ChecksumHost[]): string {

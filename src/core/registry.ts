@@ -194,6 +194,8 @@ export class Registry {
   private lastRevision = 0;
   private expectedPerMinute = 0;
   private leaseBound = 0;
+  /** Instances with a heartbeat timeout (Nacos-style); the beat check is free while there are none. */
+  private heartbeatChecked = 0;
   private instanceCount = 0;
 
   constructor(deps: RegistryDeps) {
@@ -509,7 +511,8 @@ export class Registry {
   planEviction(compensationMs = 0, scope: EvictionScope = 'all'): EvictionPlan {
     const now = this.clock.nowMs();
     const expired: InstanceRef[] = [];
-    for (const ns of this.namespaces.values()) {
+    const walk = scope === 'all' || this.heartbeatChecked > 0;
+    for (const ns of walk ? this.namespaces.values() : []) {
       for (const svc of ns.services.values()) {
         for (const entry of svc.instances.values()) {
           if ((scope === 'all' || entry.record.unhealthyAfterMs > 0) && isLeaseExpired(entry, now, compensationMs)) {
@@ -540,6 +543,7 @@ export class Registry {
    * healthy (Nacos's beat check). Changes nothing.
    */
   planHeartbeatTimeouts(): InstanceRef[] {
+    if (this.heartbeatChecked === 0) return [];
     const now = this.clock.nowMs();
     const overdue: InstanceRef[] = [];
     for (const ns of this.namespaces.values()) {
@@ -704,6 +708,7 @@ export class Registry {
 
   /** Expected-renewals bookkeeping (recomputed on every register and cancel). */
   private trackLease(record: InstanceRecord, sign: 1 | -1): void {
+    if (record.unhealthyAfterMs > 0) this.heartbeatChecked += sign;
     if (!record.ephemeral) return;
     this.leaseBound += sign;
     this.expectedPerMinute += sign * expectedRenewsPerMinute(record.renewalIntervalMs);

@@ -2,7 +2,9 @@
  * Fans registry changes out to subscribers. Changes to one service inside the merge window become
  * one push; at flush time the service is viewed once per distinct filter (the registry memoises the
  * view per revision, and encoders cache bytes per view), and every target gets that same object.
- * Targets must not block: each owns a bounded sink.
+ * Targets must not block: each owns a bounded sink. A large fan-out is delivered in slices across
+ * event-loop turns, so HTTP/2 sends the first subscribers' bytes while the rest are queued and
+ * other calls are served in between.
  */
 import type { ServiceChange, ServiceChangeListener } from '../core/registry.js';
 import { filterKey } from '../core/service-view.js';
@@ -28,6 +30,8 @@ export interface PushHubDeps {
   readonly timers: Timers;
   /** Changes to a service within this window become one push. 0 = flush on the next turn. */
   readonly mergeWindowMs: number;
+  /** Targets delivered per event-loop turn during a fan-out. */
+  readonly fanOutSliceSize: number;
   readonly logger: Logger;
 }
 
@@ -38,6 +42,9 @@ interface Topic {
   timer: unknown;
   size: number;
 }
+
+/** A pending delivery: the target, the view, and the set it must still belong to. */
+type Delivery = readonly [PushTarget, ServiceView, ReadonlySet<PushTarget>];
 
 function topicKey(ref: ServiceRef): string {
   return `${ref.namespace}\u0000${ref.group}\u0000${ref.service}`;
@@ -123,6 +130,7 @@ export class PushHub {
   }
 
   private flush(topic: Topic): void {
+    const deliveries: Delivery[] = [];
     for (const targets of topic.byFilter.values()) {
       const first = targets.values().next();
       if (first.done === true) continue;
@@ -133,10 +141,25 @@ export class PushHub {
         this.deps.logger.error({ err: e, service: topic.ref.service }, 'push: cannot view service');
         continue;
       }
-      for (const target of targets) {
-        this.delivered++;
-        target.deliver(view);
-      }
+      for (const target of targets) deliveries.push([target, view, targets]);
+    }
+    this.deliver(deliveries, 0);
+  }
+
+  /** Delivers one slice, then yields to the event loop before the next. */
+  private deliver(deliveries: readonly Delivery[], from: number): void {
+    const end = Math.min(deliveries.length, from + this.deps.fanOutSliceSize);
+    for (let i = from; i < end; i++) {
+      const d = deliveries[i];
+      // Skip targets that unsubscribed since the fan-out began.
+      if (d === undefined || !d[2].has(d[0])) continue;
+      this.delivered++;
+      d[0].deliver(d[1]);
+    }
+    if (end < deliveries.length) {
+      setImmediate(() => {
+        if (!this.closed) this.deliver(deliveries, end);
+      });
     }
   }
 }

@@ -221,6 +221,7 @@ export class UdpPusher {
   }
 
   private onDeliver(t: UdpTarget, view: ServiceView): void {
+    if (this.targets.get(t.key) !== t) return; // dropped while a sliced fan-out was under way
     if (!t.initialSkipped) {
       // The subscription's first view is what the caller just pulled.
       t.initialSkipped = true;

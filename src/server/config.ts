@@ -8,6 +8,8 @@ export interface ServerConfig {
   readonly port: number;
   /** Changes to one service within this window become one push. */
   readonly mergeWindowMs: number;
+  /** Subscribers pushed to per event-loop turn during a fan-out. */
+  readonly fanOutSliceSize: number;
   /** How often the eviction task runs. */
   readonly evictionIntervalMs: number;
   /** Largest request message accepted, in bytes. */
@@ -76,6 +78,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   host: '0.0.0.0',
   port: 7070,
   mergeWindowMs: 5,
+  fanOutSliceSize: 64,
   evictionIntervalMs: 60_000,
   maxMessageBytes: 4 * 1024 * 1024,
   maxPushesInFlight: 1,

@@ -84,7 +84,7 @@ export class HeraldServer {
     const configuredCacheMillis = c.registry.cacheMillis ?? 10_000;
     const cacheMillis = c.udpPush ? Math.min(configuredCacheMillis, Math.floor(c.udpTargetExpiryMs / 2)) : configuredCacheMillis;
     this.registry = new Registry({ clock, random: deps.random ?? secureRandom, options: { ...c.registry, cacheMillis } });
-    this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, logger: this.logger });
+    this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger: this.logger });
     this.eviction = new EvictionLoop({ registry: this.registry, clock, intervalMs: c.evictionIntervalMs, logger: this.logger });
     this.beatCheck = new EvictionLoop({
       registry: this.registry,

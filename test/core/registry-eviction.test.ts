@@ -213,3 +213,19 @@ describe('heartbeat timeouts (Nacos beat check)', () => {
     );
   });
 });
+
+describe('heartbeat bookkeeping', () => {
+  it('skips the walk when no instance has a heartbeat timeout, and tracks adds and removals', () => {
+    const { registry, clock } = makeRegistry({ selfPreservation: false });
+    registry.register({ service: 'a', instance: inst({ instanceId: 'plain', leaseDurationMs: 2_000 }) });
+    clock.advance(5_000);
+    expect(registry.planHeartbeatTimeouts()).toEqual([]);
+    expect(registry.planEviction(0, 'heartbeat').expiredCount).toBe(0);
+    expect(registry.planEviction(0, 'all').expiredCount).toBe(1);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'beat', leaseDurationMs: 30_000, renewalIntervalMs: 5_000, unhealthyAfterMs: 15_000 }) });
+    clock.advance(16_000);
+    expect(registry.planHeartbeatTimeouts().map((r) => r.instanceId)).toEqual(['beat']);
+    registry.cancel({ service: 'a', instanceId: 'beat' });
+    expect(registry.planHeartbeatTimeouts()).toEqual([]);
+  });
+});

@@ -118,7 +118,8 @@ export class Cluster {
     const report = links.length === 0 ? { peer: undefined, instances: 0, services: 0 } : await syncFromPeers(this.deps.registry, links, this.nodeId, this.deps.config.syncTimeoutMs, this.deps.logger);
     this.syncedFlag = true;
     if (report.peer === undefined) {
-      this.deps.logger.info({ peers: this.peers.map((p) => p.address) }, links.length === 0 ? 'no peers: running alone' : 'no peer reachable: starting alone');
+      if (links.length === 0) this.deps.logger.debug({}, 'no peers configured: standalone');
+      else this.deps.logger.info({ peers: this.peers.map((p) => p.address) }, 'no peer reachable: starting alone');
     } else {
       this.deps.logger.info({ peer: report.peer, instances: report.instances, services: report.services }, 'synced from peer');
     }

@@ -22,7 +22,7 @@ export class HttpServer {
   ) {}
 
   static async start(options: HttpServerOptions, registrars: readonly RouteRegistrar[]): Promise<HttpServer> {
-    const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, ignoreTrailingSlash: true, forceCloseConnections: true });
+    const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, routerOptions: { ignoreTrailingSlash: true }, forceCloseConnections: true });
     // Nacos clients send form bodies (or nothing) with every method; fastify's JSON default would reject them.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8'))));

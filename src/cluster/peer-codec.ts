@@ -4,7 +4,6 @@ import type { InstanceRecord, InstanceStatus, ServiceRef } from '../core/model.j
 import { statusNameFromWire, statusToWire } from '../common/wire-status.js';
 import { instanceToWire } from '../server/grpc-codec.js';
 import type { ReplicatedInstance } from '../gen/herald/v1/peer_service.js';
-import type { RegisterInput } from '../core/validate.js';
 
 export function replicatedToWire(ref: ServiceRef, record: InstanceRecord): ReplicatedInstance {
   return {
@@ -46,28 +45,3 @@ export function replicatedFromWire(r: ReplicatedInstance): { address: InstanceAd
   };
 }
 
-/** A replicated instance as a registration the receiver applies (Eureka's replicated register). */
-export function registrationFromState(address: InstanceAddress, state: InstanceState): RegisterInput {
-  return {
-    namespace: address.namespace,
-    group: address.group,
-    service: address.service,
-    instance: {
-      instanceId: address.instanceId,
-      ip: state.ip,
-      port: state.port,
-      weight: state.weight,
-      healthy: state.reportedHealthy,
-      enabled: state.enabled,
-      ephemeral: state.ephemeral,
-      cluster: state.cluster,
-      metadata: state.metadata,
-      status: state.registeredStatus,
-      overriddenStatus: state.overriddenStatus,
-      lastDirtyTimestamp: state.lastDirtyTimestamp,
-      leaseDurationMs: state.leaseDurationMs,
-      renewalIntervalMs: state.renewalIntervalMs,
-      unhealthyAfterMs: state.unhealthyAfterMs,
-    },
-  };
-}

@@ -417,32 +417,7 @@ export class Registry {
    */
   adopt(address: InstanceAddress, state: InstanceState): InstanceRecord {
     const now = this.clock.nowMs();
-    const reg = normalizeRegistration(
-      {
-        namespace: address.namespace,
-        group: address.group,
-        service: address.service,
-        instance: {
-          instanceId: address.instanceId,
-          ip: state.ip,
-          port: state.port,
-          weight: state.weight,
-          healthy: state.reportedHealthy,
-          enabled: state.enabled,
-          ephemeral: state.ephemeral,
-          cluster: state.cluster,
-          metadata: state.metadata,
-          status: state.registeredStatus,
-          overriddenStatus: state.overriddenStatus,
-          lastDirtyTimestamp: state.lastDirtyTimestamp,
-          leaseDurationMs: state.leaseDurationMs,
-          renewalIntervalMs: state.renewalIntervalMs,
-          unhealthyAfterMs: state.unhealthyAfterMs,
-        },
-      },
-      this.options,
-      now,
-    );
+    const reg = normalizeRegistration(registrationOf(address, state), this.options, now);
     const effective = normalizeStatus('instance.status', state.status, true) as InstanceStatus;
     const { ref } = reg;
     const key = serviceKey(ref.group, ref.service);
@@ -812,6 +787,36 @@ export class Registry {
     const change: ServiceChange = { namespace: svc.namespace, group: svc.group, service: svc.name, revision };
     for (const l of this.listeners) l(change);
   }
+}
+
+/**
+ * The registration that reproduces an instance's state (its registered status and reported health,
+ * its override, dirty timestamp and lease settings): how peers, adoption and metadata updates
+ * register an instance as it is.
+ */
+export function registrationOf(address: InstanceAddress, state: InstanceState): RegisterInput {
+  return {
+    namespace: address.namespace,
+    group: address.group,
+    service: address.service,
+    instance: {
+      instanceId: address.instanceId,
+      ip: state.ip,
+      port: state.port,
+      weight: state.weight,
+      healthy: state.reportedHealthy,
+      enabled: state.enabled,
+      ephemeral: state.ephemeral,
+      cluster: state.cluster,
+      metadata: state.metadata,
+      status: state.registeredStatus,
+      overriddenStatus: state.overriddenStatus,
+      lastDirtyTimestamp: state.lastDirtyTimestamp,
+      leaseDurationMs: state.leaseDurationMs,
+      renewalIntervalMs: state.renewalIntervalMs,
+      unhealthyAfterMs: state.unhealthyAfterMs,
+    },
+  };
 }
 
 function heartbeatOverdue(e: InstanceEntry, now: number): boolean {

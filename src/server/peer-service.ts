@@ -8,14 +8,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type Metadata, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { RegistryError } from '../core/errors.js';
-import type { Registry } from '../core/registry.js';
+import { registrationOf, type Registry } from '../core/registry.js';
 import { configuredServices, exportInstances, serviceChecksums, serviceState } from '../core/replica-state.js';
 import { normalizeServiceRef } from '../core/validate.js';
 import type { Logger } from '../common/logger.js';
 import { statusFromWire } from '../common/wire-status.js';
 import { grpcError } from './grpc-errors.js';
 import { CLUSTER_SECRET_HEADER } from '../cluster/peer-link.js';
-import { registrationFromState, replicatedFromWire, replicatedToWire } from '../cluster/peer-codec.js';
+import { replicatedFromWire, replicatedToWire } from '../cluster/peer-codec.js';
 import { taskRef } from '../cluster/replication-tasks.js';
 import type { PeerView } from '../cluster/cluster.js';
 import {
@@ -67,7 +67,7 @@ function apply(registry: Registry, task: ReplicationTask, logger: Logger): Repli
       case ReplicationAction.REPLICATION_ACTION_REGISTER: {
         const parsed = task.target === undefined ? undefined : replicatedFromWire(task.target);
         if (parsed === undefined) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: 'target.instance is required', serverCopy: undefined };
-        registry.register(registrationFromState(parsed.address, parsed.state), ctx);
+        registry.register(registrationOf(parsed.address, parsed.state), ctx);
         return ok;
       }
       case ReplicationAction.REPLICATION_ACTION_HEARTBEAT:

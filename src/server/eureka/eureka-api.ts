@@ -8,8 +8,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, type RegistryErrorCode } from '../../core/errors.js';
-import { DEFAULT_GROUP, type InstanceRecord, type InstanceRef, type ServiceRef } from '../../core/model.js';
-import type { Registry } from '../../core/registry.js';
+import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/model.js';
+import { registrationOf, type Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
 import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
@@ -85,6 +85,15 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
     return undefined;
   };
 
+  /** The instance a request's `:app/:id` names; NOT_FOUND (404) when there is none. */
+  const requireInstance = (req: Req): InstanceRef => {
+    const appName = req.params.app ?? '';
+    const id = req.params.id ?? '';
+    const ref = findInstance(appName, id);
+    if (ref === undefined) throw RegistryError.notFound(`instance ${id} of ${appName.toUpperCase()} is not registered`);
+    return ref;
+  };
+
   /** Every app with its instances (InstanceInfo), grouped case-insensitively. */
   const allApps = (keep: (i: EurekaInstance) => boolean = () => true): EurekaApplication[] => {
     const byApp = new Map<string, EurekaInstance[]>();
@@ -151,8 +160,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.put('/apps/:app/:id', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.renew++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
             registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req) });
             return send(reply, 200);
@@ -162,8 +170,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.delete('/apps/:app/:id', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.cancel++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             registry.cancel(ref, { replication: isReplication(req) });
             return send(reply, 200);
           }),
@@ -172,8 +179,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.put('/apps/:app/:id/status', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.status++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
             registry.setStatus(
               { ...ref, status: req.query.value ?? '', lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined },
@@ -186,8 +192,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.delete('/apps/:app/:id/status', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.status++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req) });
             return send(reply, 200);
           }),
@@ -196,11 +201,13 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.put('/apps/:app/:id/metadata', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.metadata++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             const { record } = registry.getInstance(ref);
             const added = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].startsWith('eureka.')));
-            reregister(registry, ref, record, { ...record.metadata, ...added });
+            // Eureka's metadata update: the instance as it is, with the new metadata, marked dirty now.
+            registry.register(
+              registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(Date.now(), record.lastDirtyTimestamp + 1) }),
+            );
             return send(reply, 200);
           }),
         );
@@ -242,8 +249,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.get('/apps/:app/:id', (req: Req, reply) =>
           handle(req, reply, () => {
             counts.instance++;
-            const ref = findInstance(req.params.app ?? '', req.params.id ?? '');
-            if (ref === undefined) throw notFound(`instance ${req.params.id ?? ''} of ${(req.params.app ?? '').toUpperCase()}`);
+            const ref = requireInstance(req);
             const { record, lastRenewalMs } = registry.getInstance(ref);
             return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
           }),
@@ -281,27 +287,4 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
     );
   }
   return counts;
-}
-
-/** Registers an instance again with new metadata, marked dirty now (Eureka's metadata update). */
-function reregister(registry: Registry, ref: InstanceRef, r: InstanceRecord, metadata: Record<string, string>): void {
-  registry.register({
-    ...ref,
-    instance: {
-      instanceId: ref.instanceId,
-      ip: r.ip,
-      port: r.port,
-      weight: r.weight,
-      healthy: r.reportedHealthy,
-      enabled: r.enabled,
-      ephemeral: r.ephemeral,
-      cluster: r.cluster,
-      metadata,
-      status: r.registeredStatus,
-      lastDirtyTimestamp: Math.max(Date.now(), r.lastDirtyTimestamp + 1),
-      leaseDurationMs: r.leaseDurationMs,
-      renewalIntervalMs: r.renewalIntervalMs,
-      unhealthyAfterMs: r.unhealthyAfterMs,
-    },
-  });
 }

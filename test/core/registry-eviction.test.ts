@@ -229,3 +229,17 @@ describe('heartbeat bookkeeping', () => {
     expect(registry.planHeartbeatTimeouts()).toEqual([]);
   });
 });
+
+describe('replicated writes and self-preservation', () => {
+  it('counts replicated renewals and registrations like local ones (each node evicts on its own leases)', () => {
+    const { registry, clock } = makeRegistry({ selfPreservationMinInstances: 0 });
+    for (let i = 0; i < 4; i++) registry.register({ service: 'a', instance: inst({ instanceId: `r${i}` }) }, { replication: true });
+    expect(registry.stats()).toMatchObject({ leaseBoundInstances: 4, expectedRenewsPerMinute: 8 });
+    clock.advance(30_000);
+    for (let i = 0; i < 4; i++) registry.renew({ service: 'a', instanceId: `r${i}` }, { replication: true });
+    clock.advance(29_000);
+    for (let i = 0; i < 4; i++) registry.renew({ service: 'a', instanceId: `r${i}` }, { replication: true });
+    // 8 renewals in the last minute against a threshold of floor(8 × 0.85) = 6: no self-preservation.
+    expect(registry.stats()).toMatchObject({ renewsLastMinute: 8, selfPreservation: { renewsThreshold: 6, active: false } });
+  });
+});

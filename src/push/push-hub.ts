@@ -41,6 +41,8 @@ interface Topic {
   readonly byFilter: Map<string, Set<PushTarget>>;
   timer: unknown;
   size: number;
+  /** Bumped by every flush: the slices left of an older fan-out stop, the newer view covers them. */
+  generation: number;
 }
 
 /** A pending delivery: the target, the view, and the set it must still belong to. */
@@ -75,7 +77,7 @@ export class PushHub {
     const key = topicKey(ref);
     let topic = this.topics.get(key);
     if (topic === undefined) {
-      topic = { ref, byFilter: new Map(), timer: undefined, size: 0 };
+      topic = { ref, byFilter: new Map(), timer: undefined, size: 0, generation: 0 };
       this.topics.set(key, topic);
     }
     const fk = filterKey(target.filter);
@@ -143,11 +145,15 @@ export class PushHub {
       }
       for (const target of targets) deliveries.push([target, view, targets]);
     }
-    this.deliver(deliveries, 0);
+    this.deliver(topic, ++topic.generation, deliveries, 0);
   }
 
-  /** Delivers one slice, then yields to the event loop before the next. */
-  private deliver(deliveries: readonly Delivery[], from: number): void {
+  /**
+   * Delivers one slice, then yields to the event loop before the next, unless a newer flush of the
+   * topic has begun: latest wins here too, so an overloaded server never writes stale snapshots.
+   */
+  private deliver(topic: Topic, generation: number, deliveries: readonly Delivery[], from: number): void {
+    if (topic.generation !== generation) return;
     const end = Math.min(deliveries.length, from + this.deps.fanOutSliceSize);
     for (let i = from; i < end; i++) {
       const d = deliveries[i];
@@ -158,7 +164,7 @@ export class PushHub {
     }
     if (end < deliveries.length) {
       setImmediate(() => {
-        if (!this.closed) this.deliver(deliveries, end);
+        if (!this.closed) this.deliver(topic, generation, deliveries, end);
       });
     }
   }

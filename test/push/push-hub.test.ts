@@ -68,3 +68,29 @@ describe('PushHub', () => {
     expect(h.stats().subscribers).toBe(34);
   });
 });
+
+describe('PushHub under overload', () => {
+  it('a newer flush stops the rest of an older sliced fan-out: late targets get only the newer view', async () => {
+    const { registry, hub: h } = hub(0, 10);
+    const targets = Array.from({ length: 30 }, () => new Recorder());
+    for (const t of targets) h.subscribe({ service: 'a' }, t);
+    const first = targets[0] as Recorder;
+    const deliver = first.deliver.bind(first);
+    let changedAgain = false;
+    first.deliver = (view) => {
+      deliver(view);
+      // During the first slice of the first fan-out, the service changes again.
+      if (!changedAgain && view.hosts.length === 1) {
+        changedAgain = true;
+        registry.register({ service: 'a', instance: inst({ instanceId: 'y' }) });
+      }
+    };
+    registry.register({ service: 'a', instance: inst({ instanceId: 'x' }) });
+    await eventually(() => targets.every((t) => t.views.at(-1)?.hosts.length === 2), 'newest view everywhere');
+    // The first slice got both views. The old fan-out's next slice may still go out before the newer
+    // flush's timer fires; once that flush begins, the old fan-out's remaining slices stop, so the
+    // last slice never receives the stale view.
+    expect(targets.slice(0, 10).every((t) => t.views.length === 3)).toBe(true);
+    expect(targets.slice(20).every((t) => t.views.length === 2 && t.views[1]?.hosts.length === 2)).toBe(true);
+  });
+});

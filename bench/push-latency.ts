@@ -3,7 +3,9 @@
  * re-registers one of its instances at a fixed rate with a change number and the issue time in its
  * metadata. Every subscriber timestamps each snapshot on arrival: latency = arrival − issue, across
  * processes on one machine clock (checked: the clock offsets are printed). A change a subscriber
- * never saw because a newer snapshot replaced it is counted as skipped, not timed.
+ * never saw because a newer snapshot replaced it is counted as skipped, not timed. "Freshness"
+ * times every change, received or skipped: until the subscriber holds it or a newer one, which
+ * shows subscribers that are updated rarely; it is also broken down by place in the fan-out.
  *
  * Processes: this one (driver and coordinator), the server, and --load-procs subscriber processes.
  * Subscribers are `light` by default (gRPC over node:http2, tag read from the bytes), so the load
@@ -15,8 +17,10 @@
  *   npx tsx bench/push-latency.ts --quick
  *   npx tsx bench/push-latency.ts --scenarios 1000@100 --runs 1 --profile   # server CPU profile
  *   (--profile-load profiles the subscriber processes instead; summarise with bench/profile-summary.ts)
+ *   npx tsx bench/push-latency.ts --scenarios 1000@100 --fan-out-slice-size 1000000   # one slice: no yielding
  *
- * Writes bench/results/push-latency.json (push-latency-transport.json with --client transport).
+ * Writes bench/results/push-latency.json (push-latency-transport.json with --client transport,
+ * push-latency-slice-<n>.json with --fan-out-slice-size).
  */
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -40,6 +44,8 @@ import { derivedInstanceId, registration } from './lib/workload.js';
 import { tagMetadata } from './push-latency/change-tag.js';
 import { driveChanges } from './push-latency/change-driver.js';
 import { changeSpread, type ChangeSpread } from './push-latency/change-spread.js';
+import { freshness, type Freshness } from './push-latency/freshness.js';
+import { positionHeaders, positionSpread, positionText } from './push-latency/position-spread.js';
 import type { SubscriberCommands, SubscriberLoadResult } from './push-latency/subscriber-commands.js';
 import type { SubscriberKind } from './push-latency/subscriber-kinds.js';
 
@@ -59,6 +65,8 @@ interface Settings {
   readonly loadProcs: number;
   readonly hosts: number;
   readonly mergeWindowMs: number;
+  /** The server's fanOutSliceSize; undefined = its default (64). */
+  readonly fanOutSliceSize: number | undefined;
   readonly profileDir: string | undefined;
   readonly profileLoad: boolean;
   readonly client: SubscriberKind;
@@ -78,6 +86,10 @@ interface RunResult {
   readonly latencyMs: LatencySummary;
   /** Per change: first receipt, last receipt, and the spread between them. */
   readonly perChange: ChangeSpread;
+  /** Latency of each tenth of the subscribers, in subscription order (the order a fan-out walks). */
+  readonly byPosition: readonly LatencySummary[];
+  /** Time until each subscriber holds each measured change or a newer one (received or skipped). */
+  readonly freshness: Freshness;
   readonly driverLatenessP99Ms: number;
   readonly driverAckP99Ms: number;
   readonly driverErrors: number;
@@ -115,6 +127,7 @@ function readSettings(): Settings {
       'load-procs': { type: 'string' },
       hosts: { type: 'string' },
       'merge-window-ms': { type: 'string' },
+      'fan-out-slice-size': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-load': { type: 'boolean', default: false },
       client: { type: 'string' },
@@ -131,6 +144,7 @@ function readSettings(): Settings {
     loadProcs: intFlag('load-procs', values['load-procs'], 2),
     hosts: intFlag('hosts', values.hosts, 10),
     mergeWindowMs: Number(values['merge-window-ms'] ?? 5),
+    fanOutSliceSize: values['fan-out-slice-size'] === undefined ? undefined : intFlag('fan-out-slice-size', values['fan-out-slice-size'], 64),
     profileDir: values.profile || values['profile-load'] ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined,
     profileLoad: values['profile-load'],
   };
@@ -149,7 +163,7 @@ async function runOnce(settings: Settings, machine: MachineInfo, scenario: Scena
   const lastMeasured = warmupChanges + measuredChanges;
 
   const server = await ServerProcess.start({
-    config: quietServerConfig({ mergeWindowMs: settings.mergeWindowMs }),
+    config: quietServerConfig({ mergeWindowMs: settings.mergeWindowMs, ...(settings.fanOutSliceSize === undefined ? {} : { fanOutSliceSize: settings.fanOutSliceSize }) }),
     ...(settings.profileDir === undefined || settings.profileLoad ? {} : { cpuProfileDir: settings.profileDir }),
   });
   const driver = separateTransport(server.address);
@@ -234,6 +248,8 @@ async function runOnce(settings: Settings, machine: MachineInfo, scenario: Scena
       streamErrors: sum((r) => r.streamErrors),
       latencyMs: summarize(latencies),
       perChange: changeSpread(results),
+      byPosition: positionSpread(results),
+      freshness: freshness(results, (seq) => measured.issuedAtMs[seq - firstMeasured] ?? Number.NaN, firstMeasured, lastMeasured),
       driverLatenessP99Ms: summarize(measured.latenessMs).p99,
       driverAckP99Ms: summarize(measured.ackMs).p99,
       driverErrors: warm.errors + measured.errors,
@@ -277,6 +293,7 @@ async function main(): Promise<void> {
     subscriberClient: settings.client,
     hostsInService: settings.hosts,
     mergeWindowMs: settings.mergeWindowMs,
+    fanOutSliceSize: settings.fanOutSliceSize ?? 'server default (64)',
     maxPushesInFlight: 1,
     evictionAndHeartbeatCheckIntervalMs: BACKGROUND_INTERVAL_MS,
     connections: 'one per subscriber',
@@ -291,6 +308,9 @@ async function main(): Promise<void> {
         `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
           `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
           `first receipt p50 ${r.perChange.firstMs.p50.toFixed(1)} ms, fan-out p50 ${r.perChange.fanOutMs.p50.toFixed(1)} / max ${r.perChange.fanOutMs.max.toFixed(1)} ms, ` +
+          `p50 by subscriber position ${positionText(r.byPosition)}, ` +
+          `holds it or newer p50 ${r.freshness.allMs.p50.toFixed(1)} / p99 ${r.freshness.allMs.p99.toFixed(1)} / max ${r.freshness.allMs.max.toFixed(0)} ms, ` +
+          `received by position ${r.freshness.receivedByPositionPercent.map((x) => x.toFixed(0)).join('/')} %, ` +
           `server CPU ${r.server.cpuPercent.toFixed(0)} % (${r.serverCpuPerPushUs.toFixed(1)} µs/push, kernel ${(r.server.systemShare * 100).toFixed(0)} %, loop stall max ${r.server.loopDelayMaxMs.toFixed(0)} ms, GC max ${r.server.gcMaxPauseMs.toFixed(0)} ms), ` +
           `load CPU ${loadCpu(r).toFixed(0)} % (loop stall max ${Math.max(...r.loads.map((l) => l.loopDelayMaxMs)).toFixed(0)} ms, GC max ${Math.max(...r.loads.map((l) => l.gcMaxPauseMs)).toFixed(0)} ms), ` +
           `driver ack p99 ${r.driverAckP99Ms.toFixed(1)} ms, lateness p99 ${r.driverLatenessP99Ms.toFixed(1)} ms, other CPU ${r.otherCpuPercent.toFixed(0)} %`,
@@ -338,6 +358,13 @@ async function main(): Promise<void> {
       firstReceiptP50Ms: medianOf(rs, (r) => r.perChange.firstMs.p50),
       fanOutP50Ms: medianOf(rs, (r) => r.perChange.fanOutMs.p50),
       fanOutMaxMs: medianOf(rs, (r) => r.perChange.fanOutMs.max),
+      p50ByPositionMs: positionHeaders().map((_, i) => medianOf(rs, (r) => r.byPosition[i]?.p50 ?? Number.NaN)),
+      freshP50Ms: medianOf(rs, (r) => r.freshness.allMs.p50),
+      freshP90Ms: medianOf(rs, (r) => r.freshness.allMs.p90),
+      freshP99Ms: medianOf(rs, (r) => r.freshness.allMs.p99),
+      freshMaxMs: medianOf(rs, (r) => r.freshness.allMs.max),
+      freshP99ByPositionMs: positionHeaders().map((_, i) => medianOf(rs, (r) => r.freshness.byPositionMs[i]?.p99 ?? Number.NaN)),
+      receivedByPositionPercent: positionHeaders().map((_, i) => medianOf(rs, (r) => r.freshness.receivedByPositionPercent[i] ?? Number.NaN)),
       serverCpuPercent: medianOf(rs, (r) => r.server.cpuPercent),
       serverCpuPerPushUs: medianOf(rs, (r) => r.serverCpuPerPushUs),
       serverKernelShare: medianOf(rs, (r) => r.server.systemShare),
@@ -386,6 +413,28 @@ async function main(): Promise<void> {
     ]),
   );
 
+  printTable(
+    'p50 latency (ms) by place in the fan-out: each load process\'s subscribers in tenths of their subscription order (medians of runs):',
+    ['scenario', ...positionHeaders()],
+    summary.map((s) => [s.scenario, ...s.p50ByPositionMs]),
+  );
+
+  printTable(
+    'Freshness (medians): time from a change until a subscriber holds it or a newer one, over every subscriber and change, received or skipped (ms):',
+    ['scenario', 'p50', 'p90', 'p99', 'max'],
+    summary.map((s) => [s.scenario, s.freshP50Ms, s.freshP90Ms, s.freshP99Ms, s.freshMaxMs]),
+  );
+  printTable(
+    'Share of the measured changes received, by place in the fan-out (%, medians of runs):',
+    ['scenario', ...positionHeaders()],
+    summary.map((s) => [s.scenario, ...s.receivedByPositionPercent]),
+  );
+  printTable(
+    'Freshness p99 by place in the fan-out (ms, medians of runs):',
+    ['scenario', ...positionHeaders()],
+    summary.map((s) => [s.scenario, ...s.freshP99ByPositionMs]),
+  );
+
   const checks: TargetCheck[] = [];
   const find = (n: number, rate: number): (typeof summary)[number] | undefined => summary.find((s) => s.subscribers === n && s.ratePerSecond === rate);
   const at10 = find(1000, 10);
@@ -396,7 +445,8 @@ async function main(): Promise<void> {
 
   const anomalies = runs.filter((r) => r.regressions > 0 || r.streamErrors > 0 || r.driverErrors > 0);
   if (anomalies.length > 0) console.log(`WARNING: ${anomalies.length} run(s) had regressions, stream errors or driver errors (see JSON)`);
-  const file = await writeResults(settings.client === 'light' ? 'push-latency' : 'push-latency-' + settings.client, { machine, settings, summary, checks, runs });
+  const name = `push-latency${settings.client === 'light' ? '' : `-${settings.client}`}${settings.fanOutSliceSize === undefined ? '' : `-slice-${settings.fanOutSliceSize}`}`;
+  const file = await writeResults(name, { machine, settings, summary, checks, runs });
   console.log(`wrote ${file}`);
   if (settings.profileDir !== undefined) console.log(`server CPU profiles in ${settings.profileDir}`);
 }

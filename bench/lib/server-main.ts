@@ -1,15 +1,109 @@
 /**
- * The benchmark's server process: one HeraldServer on 127.0.0.1 port 0 with a silent logger,
- * driven over IPC (start, memory, stats, usage, exit). Started by server-process.ts, never by hand.
+ * The benchmark's server process: one HeraldServer on 127.0.0.1 (port 0, or a reserved port for a
+ * cluster node) with a silent logger, driven over IPC (start, memory, stats, udp, cluster, writes,
+ * usage, exit). Started by server-process.ts, never by hand.
+ *
+ * Peer links are the real GrpcPeerLink, wrapped (through the server's peerLinkFactory hook) to count
+ * Replicate calls, their batch sizes and durations; the wrapper adds two clock reads per batch.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import v8 from 'node:v8';
+import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
 import { silentLogger } from '../../src/common/logger.js';
+import type { WriteEvent } from '../../src/core/registry.js';
+import type { ReplicateRequest, ReplicateResponse } from '../../src/gen/herald/v1/peer_service.js';
 import { HeraldServer } from '../../src/server/herald-server.js';
 import { serveCommands } from './command-loop.js';
-import type { MemorySample, ServerCommands } from './server-commands.js';
+import type { ClusterSample, MemorySample, ReplicateCallStats, ServerCommands, WriteCounts } from './server-commands.js';
 
 let server: HeraldServer | undefined;
+
+/** Per-peer record of Replicate calls. */
+class CallRecord {
+  calls = 0;
+  failedCalls = 0;
+  tasks = 0;
+  maxBatch = 0;
+  callMs: number[] = [];
+  batchSizes: number[] = [];
+
+  constructor(readonly address: string) {}
+
+  reset(): void {
+    this.calls = 0;
+    this.failedCalls = 0;
+    this.tasks = 0;
+    this.maxBatch = 0;
+    this.callMs = [];
+    this.batchSizes = [];
+  }
+
+  snapshot(): ReplicateCallStats {
+    return {
+      address: this.address,
+      calls: this.calls,
+      failedCalls: this.failedCalls,
+      tasks: this.tasks,
+      maxBatch: this.maxBatch,
+      callMs: Float64Array.from(this.callMs),
+      batchSizes: Int32Array.from(this.batchSizes),
+    };
+  }
+}
+
+const callRecords: CallRecord[] = [];
+
+/** A GrpcPeerLink whose Replicate calls are counted and timed. */
+function countingLink(address: string, secret: string | undefined, callTimeoutMs: number): PeerLink {
+  const inner = new GrpcPeerLink(address, secret, callTimeoutMs);
+  const record = new CallRecord(address);
+  callRecords.push(record);
+  return {
+    address,
+    replicate: async (req: ReplicateRequest): Promise<ReplicateResponse> => {
+      const t0 = performance.now();
+      try {
+        const res = await inner.replicate(req);
+        record.calls++;
+        record.tasks += req.tasks.length;
+        record.maxBatch = Math.max(record.maxBatch, req.tasks.length);
+        record.callMs.push(performance.now() - t0);
+        record.batchSizes.push(req.tasks.length);
+        return res;
+      } catch (e) {
+        record.failedCalls++;
+        throw e;
+      }
+    },
+    syncRegistry: (nodeId, deadlineMs) => inner.syncRegistry(nodeId, deadlineMs),
+    listChecksums: (nodeId) => inner.listChecksums(nodeId),
+    fetchServices: (req) => inner.fetchServices(req),
+    close: () => {
+      inner.close();
+    },
+  };
+}
+
+const writes = { register: 0, renew: 0, other: 0, replicatedRegister: 0, replicatedRenew: 0, replicatedOther: 0 };
+
+function countWrite(e: WriteEvent): void {
+  if (e.kind === 'register') {
+    if (e.replication) writes.replicatedRegister++;
+    else writes.register++;
+  } else if (e.kind === 'renew') {
+    if (e.replication) writes.replicatedRenew++;
+    else writes.renew++;
+  } else if (e.replication) writes.replicatedOther++;
+  else writes.other++;
+}
+
+function clusterSample(resetCalls: boolean): ClusterSample {
+  const s = running();
+  const node = s.clusterNode;
+  const sample = { nodeId: node?.nodeId ?? '', peers: node?.status() ?? [], replicateCalls: callRecords.map((r) => r.snapshot()) };
+  if (resetCalls) for (const r of callRecords) r.reset();
+  return sample;
+}
 
 function running(): HeraldServer {
   if (server === undefined) throw new Error('server not started');
@@ -33,11 +127,16 @@ async function memory(gcRounds: number): Promise<MemorySample> {
 
 serveCommands<ServerCommands>(
   {
-    start: async (config) => {
+    start: async ({ config, port = 0, countWrites = false }) => {
       if (server !== undefined) throw new Error('server already started');
-      // Every listener on 127.0.0.1 with a free port (the Nacos HTTP API defaults to 8848).
-      server = await HeraldServer.start({ logger: silentLogger, config: { ...config, host: '127.0.0.1', port: 0, httpPort: 0 } });
-      return { port: server.port };
+      // Every listener on 127.0.0.1; the HTTP API on a free port (it defaults to 8848).
+      server = await HeraldServer.start({
+        logger: silentLogger,
+        config: { ...config, host: '127.0.0.1', port, httpPort: 0 },
+        peerLinkFactory: countingLink,
+      });
+      if (countWrites) server.registry.onWrite(countWrite);
+      return { port: server.port, udpPort: server.udp?.port ?? 0 };
     },
     memory: ({ gcRounds }) => memory(gcRounds),
     stats: () => {
@@ -46,6 +145,9 @@ serveCommands<ServerCommands>(
       const reg = s.registry.stats();
       return { instances: reg.instances, services: reg.services, subscribers: hub.subscribers, streams: hub.streams, delivered: s.hub.delivered };
     },
+    udp: () => running().udp?.stats(),
+    cluster: ({ resetCalls }) => clusterSample(resetCalls),
+    writes: (): WriteCounts => ({ ...writes }),
   },
   {
     beforeExit: async () => {

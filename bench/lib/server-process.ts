@@ -1,10 +1,17 @@
 /** Starts the benchmark server in its own process and wraps its commands. */
 import { ChildHandle } from './child-handle.js';
 import type { ProcessUsage } from './process-usage.js';
-import type { BenchServerConfig, MemorySample, ServerCommands, ServerStatsSample } from './server-commands.js';
+import type { UdpPushStats } from '../../src/push/udp-pusher.js';
+import type { BenchServerConfig, ClusterSample, MemorySample, ServerCommands, ServerStatsSample, WriteCounts } from './server-commands.js';
 
 export interface ServerProcessOptions {
   readonly config: BenchServerConfig;
+  /** gRPC port to bind (reserved beforehand); default any free port. */
+  readonly port?: number;
+  /** Count registry write events (see `writes()`). */
+  readonly countWrites?: boolean;
+  /** Shown in errors (default "server"). */
+  readonly name?: string;
   /** Start node with --expose-gc (memory measurements). */
   readonly exposeGc?: boolean;
   /** Write a V8 CPU profile of the server into this directory when it exits (node --cpu-prof). */
@@ -15,20 +22,31 @@ export class ServerProcess {
   private constructor(
     private readonly child: ChildHandle<ServerCommands>,
     readonly port: number,
+    /** The UDP push socket's port (0 when UDP push is off). */
+    readonly udpPort: number,
   ) {}
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const nodeArgs: string[] = [];
     if (options.exposeGc === true) nodeArgs.push('--expose-gc');
     if (options.cpuProfileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-    const child = await ChildHandle.spawn<ServerCommands>({ name: 'server', script: new URL('./server-main.ts', import.meta.url), nodeArgs });
+    const child = await ChildHandle.spawn<ServerCommands>({ name: options.name ?? 'server', script: new URL('./server-main.ts', import.meta.url), nodeArgs });
     try {
-      const { port } = await child.request('start', options.config);
-      return new ServerProcess(child, port);
+      const { port, udpPort } = await child.request('start', {
+        config: options.config,
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.countWrites === undefined ? {} : { countWrites: options.countWrites }),
+      });
+      return new ServerProcess(child, port, udpPort);
     } catch (e) {
       await child.exit();
       throw e;
     }
+  }
+
+  /** The server process's id (names its CPU profile file). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get address(): string {
@@ -45,6 +63,19 @@ export class ServerProcess {
 
   stats(): Promise<ServerStatsSample> {
     return this.child.request('stats', undefined);
+  }
+
+  udpStats(): Promise<UdpPushStats | undefined> {
+    return this.child.request('udp', undefined);
+  }
+
+  /** Replication state; `resetCalls` clears the per-call records after reading them. */
+  cluster(resetCalls = false): Promise<ClusterSample> {
+    return this.child.request('cluster', { resetCalls });
+  }
+
+  writes(): Promise<WriteCounts> {
+    return this.child.request('writes', undefined);
   }
 
   /** Graceful close of the server, then the process exits (writing its CPU profile, if any). */

@@ -28,11 +28,12 @@ export interface DriveResult {
   readonly latenessMs: Float64Array;
   /** Issue to Register response, ms. */
   readonly ackMs: Float64Array;
+  /** Wall-clock issue time of each change (index seq − fromSeq), ms: the time in its tag. */
+  readonly issuedAtMs: Float64Array;
 }
 
-/** Issues one tagged change now; resolves with its acknowledgement time in ms. */
-export async function issueChange(transport: RegistryTransport, service: string, taggedIndex: number, seq: number): Promise<number> {
-  const issuedAtMs = wallNowMs();
+/** Issues one tagged change, stamped `issuedAtMs` (default now); resolves with its acknowledgement time in ms. */
+export async function issueChange(transport: RegistryTransport, service: string, taggedIndex: number, seq: number, issuedAtMs = wallNowMs()): Promise<number> {
   await transport.register(registration(service, taggedIndex, tagMetadata({ seq, issuedAtMs })));
   return wallNowMs() - issuedAtMs;
 }
@@ -42,6 +43,7 @@ export async function driveChanges(options: DriveOptions): Promise<DriveResult> 
   const periodMs = 1000 / ratePerSecond;
   const lateness: number[] = [];
   const acks: number[] = [];
+  const issued = new Float64Array(toSeq - fromSeq + 1);
   const inFlight: Promise<void>[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -51,8 +53,10 @@ export async function driveChanges(options: DriveOptions): Promise<DriveResult> 
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
     lateness.push(performance.now() - due);
+    const issuedAtMs = wallNowMs();
+    issued[seq - fromSeq] = issuedAtMs;
     inFlight.push(
-      issueChange(transport, service, taggedIndex, seq).then(
+      issueChange(transport, service, taggedIndex, seq, issuedAtMs).then(
         (ackMs) => {
           acks.push(ackMs);
         },
@@ -64,5 +68,5 @@ export async function driveChanges(options: DriveOptions): Promise<DriveResult> 
     );
   }
   await Promise.all(inFlight);
-  return { issued: toSeq - fromSeq + 1, errors, firstError, latenessMs: Float64Array.from(lateness), ackMs: Float64Array.from(acks) };
+  return { issued: toSeq - fromSeq + 1, errors, firstError, latenessMs: Float64Array.from(lateness), ackMs: Float64Array.from(acks), issuedAtMs: issued };
 }

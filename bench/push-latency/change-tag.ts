@@ -47,11 +47,16 @@ export function readTagFromMessage(message: Buffer): ChangeTag | undefined {
   return { seq: Number(seq), issuedAtMs: Number(issued) };
 }
 
+/** The tag in an instance's metadata, or undefined when it is untagged. */
+export function tagOfMetadata(metadata: Readonly<Record<string, unknown>>): ChangeTag | undefined {
+  const seq = metadata[SEQ];
+  const issued = metadata[ISSUED];
+  if (typeof seq !== 'string' || typeof issued !== 'string') return undefined;
+  return { seq: Number(seq), issuedAtMs: Number(issued) };
+}
+
 /** The tag of `instanceId` in a snapshot, or undefined when it is absent or untagged. */
 export function readTag(info: ServiceInfo, instanceId: string): ChangeTag | undefined {
   const host = info.hosts.find((h) => h.instanceId === instanceId);
-  const seq = host?.metadata[SEQ];
-  const issued = host?.metadata[ISSUED];
-  if (seq === undefined || issued === undefined) return undefined;
-  return { seq: Number(seq), issuedAtMs: Number(issued) };
+  return host === undefined ? undefined : tagOfMetadata(host.metadata);
 }

@@ -18,12 +18,15 @@ export interface TallyResult {
   readonly latenciesMs: Float64Array;
   /** The change number of each latency sample (same order), for per-change analysis. */
   readonly latencySeqs: Int32Array;
+  /** The subscriber of each latency sample (same order), for per-position analysis. */
+  readonly latencySubs: Int32Array;
 }
 
 export class SubscriberTally {
   private readonly last: Int32Array;
   private readonly latencies: number[] = [];
   private readonly seqs: number[] = [];
+  private readonly subs: number[] = [];
   private received = 0;
   private skipped = 0;
   private regressions = 0;
@@ -57,6 +60,7 @@ export class SubscriberTally {
       this.received++;
       this.latencies.push(nowMs - issuedAtMs);
       this.seqs.push(seq);
+      this.subs.push(sub);
     }
     this.last[sub] = seq;
   }
@@ -64,7 +68,7 @@ export class SubscriberTally {
   finish(): TallyResult {
     let missing = 0;
     for (const seen of this.last) missing += this.measuredBetween(Math.max(seen, 0) + 1, this.lastMeasured);
-    return { received: this.received, skipped: this.skipped, missing, regressions: this.regressions, latenciesMs: Float64Array.from(this.latencies), latencySeqs: Int32Array.from(this.seqs) };
+    return { received: this.received, skipped: this.skipped, missing, regressions: this.regressions, latenciesMs: Float64Array.from(this.latencies), latencySeqs: Int32Array.from(this.seqs), latencySubs: Int32Array.from(this.subs) };
   }
 
   /** How many change numbers in [from, to] are measured ones. */

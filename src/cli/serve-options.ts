@@ -152,6 +152,13 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   ),
   server('udpAckTimeoutMs', '--udp-ack-timeout-ms <ms>', 'HERALD_UDP_ACK_TIMEOUT_MS', 'wait this long for a UDP push ack before sending again', integer(10, MAX_MS)),
   server('udpMaxRetries', '--udp-max-retries <n>', 'HERALD_UDP_MAX_RETRIES', 'resends of an unacked UDP push before it counts as failed', integer(0, 100)),
+  server(
+    'udpReceiveBufferBytes',
+    '--udp-receive-buffer-bytes <n>',
+    'HERALD_UDP_RECEIVE_BUFFER_BYTES',
+    'receive buffer of the UDP push socket, where acks queue (the kernel may cap it)',
+    integer(65_536, 1_073_741_824),
+  ),
   server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", peerList, '(none)'),
   server('clusterSecret', '--cluster-secret <secret>', 'HERALD_CLUSTER_SECRET', 'secret every peer call must carry', (v) => v, '(none)'),
   server('nodeId', '--node-id <id>', 'HERALD_NODE_ID', "this node's id in the cluster", (v) => v, '(random)'),

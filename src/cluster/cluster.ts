@@ -106,6 +106,7 @@ export class Cluster {
 
   /** Starts replicating writes and the anti-entropy loop. */
   start(): void {
+    if (this.peers.length === 0) return; // standalone: nothing to replicate or verify
     this.stopWrites = this.deps.registry.onWrite((e) => {
       this.onWrite(e);
     });
@@ -181,9 +182,16 @@ export class Cluster {
 
   private onWrite(e: WriteEvent): void {
     if (e.replication) return; // never replicate a replication
-    const task = taskFor(e);
-    const key = taskKey(task.action, e.ref);
-    for (const p of this.activePeers()) p.dispatcher.offer(key, task);
+    let task: ReplicationTask | undefined;
+    let key = '';
+    for (const p of this.peers) {
+      if (p.self) continue;
+      if (task === undefined) {
+        task = taskFor(e);
+        key = taskKey(task.action, e.ref);
+      }
+      p.dispatcher.offer(key, task);
+    }
   }
 
   private async sendBatch(peer: Peer, batch: readonly ReplicationTask[]): Promise<void> {

@@ -5,6 +5,11 @@
  * Targets must not block: each owns a bounded sink. A large fan-out is delivered in slices across
  * event-loop turns, so HTTP/2 sends the first subscribers' bytes while the rest are queued and
  * other calls are served in between.
+ *
+ * Fairness under load: each service has at most one walk over its subscribers. A change during a
+ * walk does not restart it (which would starve the end of the list) nor queue a second one (which
+ * would write stale snapshots): the walk takes the newer views and goes on for one full cycle from
+ * where it is, so every subscriber gets the newest view within one cycle, whatever its position.
  */
 import type { ServiceChange, ServiceChangeListener } from '../core/registry.js';
 import { filterKey } from '../core/service-view.js';
@@ -35,18 +40,25 @@ export interface PushHubDeps {
   readonly logger: Logger;
 }
 
+/** A walk over a topic's subscribers, delivering the newest view of each one's filter. */
+interface Walk {
+  /** [target, its filter key, the set it must still belong to]. */
+  targets: (readonly [PushTarget, string, ReadonlySet<PushTarget>])[];
+  views: Map<string, ServiceView>;
+  /** Next index in `targets` (a ring). */
+  pos: number;
+  /** Deliveries left before the walk ends. */
+  remaining: number;
+}
+
 interface Topic {
   readonly ref: ServiceRef;
   /** Targets grouped by filter key, so each distinct filter is viewed once per flush. */
   readonly byFilter: Map<string, Set<PushTarget>>;
   timer: unknown;
   size: number;
-  /** Bumped by every flush: the slices left of an older fan-out stop, the newer view covers them. */
-  generation: number;
+  walk: Walk | undefined;
 }
-
-/** A pending delivery: the target, the view, and the set it must still belong to. */
-type Delivery = readonly [PushTarget, ServiceView, ReadonlySet<PushTarget>];
 
 function topicKey(ref: ServiceRef): string {
   return `${ref.namespace}\u0000${ref.group}\u0000${ref.service}`;
@@ -77,7 +89,7 @@ export class PushHub {
     const key = topicKey(ref);
     let topic = this.topics.get(key);
     if (topic === undefined) {
-      topic = { ref, byFilter: new Map(), timer: undefined, size: 0, generation: 0 };
+      topic = { ref, byFilter: new Map(), timer: undefined, size: 0, walk: undefined };
       this.topics.set(key, topic);
     }
     const fk = filterKey(target.filter);
@@ -132,40 +144,56 @@ export class PushHub {
   }
 
   private flush(topic: Topic): void {
-    const deliveries: Delivery[] = [];
-    for (const targets of topic.byFilter.values()) {
-      const first = targets.values().next();
+    const views = new Map<string, ServiceView>();
+    const targets: Walk['targets'] = [];
+    for (const [fk, group] of topic.byFilter) {
+      const first = group.values().next();
       if (first.done === true) continue;
-      let view: ServiceView;
       try {
-        view = this.deps.registry.query(topic.ref, first.value.filter);
+        views.set(fk, this.deps.registry.query(topic.ref, first.value.filter));
       } catch (e) {
         this.deps.logger.error({ err: e, service: topic.ref.service }, 'push: cannot view service');
         continue;
       }
-      for (const target of targets) deliveries.push([target, view, targets]);
+      for (const target of group) targets.push([target, fk, group]);
     }
-    this.deliver(topic, ++topic.generation, deliveries, 0);
+    const walk = topic.walk;
+    if (walk !== undefined) {
+      // A walk is under way: it carries on from where it is with the newer views, for a full cycle.
+      walk.targets = targets;
+      walk.views = views;
+      walk.pos = targets.length === 0 ? 0 : walk.pos % targets.length;
+      walk.remaining = targets.length;
+      return;
+    }
+    topic.walk = { targets, views, pos: 0, remaining: targets.length };
+    this.step(topic);
   }
 
-  /**
-   * Delivers one slice, then yields to the event loop before the next, unless a newer flush of the
-   * topic has begun: latest wins here too, so an overloaded server never writes stale snapshots.
-   */
-  private deliver(topic: Topic, generation: number, deliveries: readonly Delivery[], from: number): void {
-    if (topic.generation !== generation) return;
-    const end = Math.min(deliveries.length, from + this.deps.fanOutSliceSize);
-    for (let i = from; i < end; i++) {
-      const d = deliveries[i];
-      // Skip targets that unsubscribed since the fan-out began.
-      if (d === undefined || !d[2].has(d[0])) continue;
+  /** Delivers one slice of the topic's walk, then yields to the event loop before the next. */
+  private step(topic: Topic): void {
+    const walk = topic.walk;
+    if (walk === undefined || this.closed) return;
+    let n = Math.min(walk.remaining, this.deps.fanOutSliceSize);
+    while (n > 0 && walk.targets.length > 0) {
+      const entry = walk.targets[walk.pos];
+      walk.pos = (walk.pos + 1) % walk.targets.length;
+      walk.remaining--;
+      n--;
+      if (entry === undefined) continue;
+      const [target, fk, group] = entry;
+      const view = walk.views.get(fk);
+      // Skip targets that unsubscribed since the walk began.
+      if (view === undefined || !group.has(target)) continue;
       this.delivered++;
-      d[0].deliver(d[1]);
+      target.deliver(view);
     }
-    if (end < deliveries.length) {
+    if (walk.remaining > 0 && walk.targets.length > 0) {
       setImmediate(() => {
-        if (!this.closed) this.deliver(topic, generation, deliveries, end);
+        this.step(topic);
       });
+    } else {
+      topic.walk = undefined;
     }
   }
 }

@@ -28,6 +28,8 @@ export interface UdpPushOptions {
   readonly maxRetries: number;
   /** Packets sent per event-loop turn. */
   readonly sendBatchSize: number;
+  /** Receive buffer of the push socket, where acks queue (the kernel may cap it). */
+  readonly receiveBufferBytes: number;
 }
 
 export const DEFAULT_UDP_PUSH_OPTIONS: UdpPushOptions = Object.freeze({
@@ -35,6 +37,7 @@ export const DEFAULT_UDP_PUSH_OPTIONS: UdpPushOptions = Object.freeze({
   ackTimeoutMs: 1_000,
   maxRetries: 3,
   sendBatchSize: 256,
+  receiveBufferBytes: 4 * 1024 * 1024,
 });
 
 export interface UdpPusherDeps {
@@ -56,6 +59,8 @@ export interface UdpPushStats {
   readonly resent: number;
   readonly acked: number;
   readonly failed: number;
+  /** Unacked pushes replaced by a newer push to the same target before their ack came. */
+  readonly superseded: number;
   readonly expiredTargets: number;
 }
 
@@ -111,7 +116,7 @@ export class UdpPusher {
   private draining = false;
   private sweeper: unknown;
   private closed = false;
-  private counters = { sent: 0, resent: 0, acked: 0, failed: 0, expiredTargets: 0 };
+  private counters = { sent: 0, resent: 0, acked: 0, failed: 0, superseded: 0, expiredTargets: 0 };
 
   constructor(private readonly deps: UdpPusherDeps) {}
 
@@ -186,6 +191,12 @@ export class UdpPusher {
       socket.once('error', reject);
       socket.bind({ address: host, port: 0 }, () => {
         socket.off('error', reject);
+        try {
+          // Acks from a large fan-out arrive together; the default buffer (~208 KiB) drops some.
+          socket.setRecvBufferSize(this.deps.options.receiveBufferBytes);
+        } catch (e) {
+          this.deps.logger.warn({ err: e, bytes: this.deps.options.receiveBufferBytes }, 'cannot enlarge the UDP receive buffer');
+        }
         socket.on('error', (e) => {
           this.deps.logger.warn({ err: e }, 'udp push socket error');
         });
@@ -267,7 +278,11 @@ export class UdpPusher {
 
   private async sendNew({ target: t, packet, pushId }: Queued): Promise<void> {
     if (this.closed || !this.targets.has(t.key)) return;
-    if (t.pendingKey !== undefined) this.clearPending(t.pendingKey); // superseded by this newer push
+    if (t.pendingKey !== undefined) {
+      // Replaced by this newer push before its ack came.
+      this.counters.superseded++;
+      this.clearPending(t.pendingKey);
+    }
     const key = `${t.address}\u0000${t.port}\u0000${String(pushId)}`;
     const looseKey = `${t.port}\u0000${String(pushId)}`;
     const p: Pending = { target: t, packet, looseKey, attempts: 0, timer: undefined };

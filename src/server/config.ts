@@ -48,6 +48,8 @@ export interface ServerConfig {
   readonly udpAckTimeoutMs: number;
   /** Resends of an unacked UDP push before it counts as failed. */
   readonly udpMaxRetries: number;
+  /** Receive buffer of the UDP push socket, where acks queue (the kernel may cap it). */
+  readonly udpReceiveBufferBytes: number;
   /** The cluster's nodes (host:port, gRPC); this node's own entry is skipped. Empty = standalone. */
   readonly peers: readonly string[];
   /** Secret every peer call must carry; undefined = no authentication between peers. */
@@ -98,6 +100,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   udpTargetExpiryMs: 10_000,
   udpAckTimeoutMs: 1_000,
   udpMaxRetries: 3,
+  udpReceiveBufferBytes: 4 * 1024 * 1024,
   peers: [],
   clusterSecret: undefined,
   nodeId: undefined,

@@ -101,7 +101,13 @@ export class HeraldServer {
           timers,
           logger: this.logger,
           bindHost: c.host,
-          options: { targetExpiryMs: c.udpTargetExpiryMs, ackTimeoutMs: c.udpAckTimeoutMs, maxRetries: c.udpMaxRetries, sendBatchSize: 256 },
+          options: {
+            targetExpiryMs: c.udpTargetExpiryMs,
+            ackTimeoutMs: c.udpAckTimeoutMs,
+            maxRetries: c.udpMaxRetries,
+            sendBatchSize: 256,
+            receiveBufferBytes: c.udpReceiveBufferBytes,
+          },
           encodeServiceInfo: (view, clusters) => nacosServiceInfoJson(view, clusters, cacheMillis),
         })
       : undefined;

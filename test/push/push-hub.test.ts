@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { PushHub, type PushTarget } from '../../src/push/push-hub.js';
-import { nodeTimers } from '../../src/push/timers.js';
+import { nodeTimers, type Timers } from '../../src/push/timers.js';
 import type { ServiceFilter, ServiceView } from '../../src/core/model.js';
 import { inst, makeRegistry } from '../core/helpers.js';
 import { eventually, onCleanup } from '../support/server.js';
@@ -69,28 +69,58 @@ describe('PushHub', () => {
   });
 });
 
+/** Timers fired by hand, so a test decides when a merge window ends. */
+class HandTimers implements Timers {
+  private pending = new Map<number, () => void>();
+  private next = 0;
+  setTimeout(fn: () => void): unknown {
+    const id = this.next++;
+    this.pending.set(id, fn);
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+  fire(): void {
+    const due = [...this.pending.values()];
+    this.pending.clear();
+    for (const fn of due) fn();
+  }
+}
+
+const turn = (): Promise<void> =>
+  new Promise((r) => {
+    setImmediate(r);
+  });
+
 describe('PushHub under overload', () => {
-  it('a newer flush stops the rest of an older sliced fan-out: late targets get only the newer view', async () => {
-    const { registry, hub: h } = hub(0, 10);
-    const targets = Array.from({ length: 30 }, () => new Recorder());
-    for (const t of targets) h.subscribe({ service: 'a' }, t);
-    const first = targets[0] as Recorder;
-    const deliver = first.deliver.bind(first);
-    let changedAgain = false;
-    first.deliver = (view) => {
-      deliver(view);
-      // During the first slice of the first fan-out, the service changes again.
-      if (!changedAgain && view.hosts.length === 1) {
-        changedAgain = true;
-        registry.register({ service: 'a', instance: inst({ instanceId: 'y' }) });
-      }
-    };
+  it('a change during a walk carries it on from where it is with the newer view, then around: nothing stale after, no one starved', async () => {
+    const { registry } = makeRegistry();
+    const timers = new HandTimers();
+    const h = new PushHub({ registry, timers, mergeWindowMs: 5, fanOutSliceSize: 10, logger: silentLogger });
+    onCleanup(() => {
+      h.close();
+    });
+    const newest: number[] = [];
+    const targets = Array.from({ length: 30 }, (_, i) => {
+      const t = new Recorder();
+      const deliver = t.deliver.bind(t);
+      t.deliver = (view) => {
+        deliver(view);
+        if (view.hosts.length === 2) newest.push(i);
+      };
+      h.subscribe({ service: 'a' }, t);
+      return t;
+    });
     registry.register({ service: 'a', instance: inst({ instanceId: 'x' }) });
-    await eventually(() => targets.every((t) => t.views.at(-1)?.hosts.length === 2), 'newest view everywhere');
-    // The first slice got both views. The old fan-out's next slice may still go out before the newer
-    // flush's timer fires; once that flush begins, the old fan-out's remaining slices stop, so the
-    // last slice never receives the stale view.
-    expect(targets.slice(0, 10).every((t) => t.views.length === 3)).toBe(true);
-    expect(targets.slice(20).every((t) => t.views.length === 2 && t.views[1]?.hosts.length === 2)).toBe(true);
+    timers.fire(); // flush 1: the first slice (0..9) goes out now
+    await turn(); // the second slice (10..19)
+    registry.register({ service: 'a', instance: inst({ instanceId: 'y' }) });
+    timers.fire(); // flush 2 while the walk is at 20
+    for (let i = 0; i < 5; i++) await turn();
+    expect(newest).toEqual([...Array.from({ length: 10 }, (_, i) => 20 + i), ...Array.from({ length: 20 }, (_, i) => i)]);
+    const hosts = (t: Recorder) => t.views.map((v) => v.hosts.length);
+    expect(targets.slice(0, 20).every((t) => hosts(t).join() === '0,1,2')).toBe(true);
+    expect(targets.slice(20).every((t) => hosts(t).join() === '0,2')).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { decimal, integer, oneOf, onOff } from './parse.js';
 import { parsePeers } from '../cluster/peer-addresses.js';
+import { parseEurekaPeers } from '../cluster/eureka-peer-link.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type TopLevelKey = Exclude<keyof ServerConfig, 'registry'>;
@@ -36,6 +37,14 @@ const MAX_MS = 2_147_483_647;
 function peerList(value: string): string[] {
   try {
     return parsePeers(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function eurekaPeerList(value: string): string[] {
+  try {
+    return parseEurekaPeers(value);
   } catch (e) {
     throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
   }
@@ -160,6 +169,14 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     integer(65_536, 1_073_741_824),
   ),
   server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", peerList, '(none)'),
+  server(
+    'eurekaPeers',
+    '--eureka-peers <url,...>',
+    'HERALD_EUREKA_PEERS',
+    'Eureka servers (service URLs such as http://host:8761/eureka) that get changes to Eureka apps in peer batches',
+    eurekaPeerList,
+    '(none)',
+  ),
   server('clusterSecret', '--cluster-secret <secret>', 'HERALD_CLUSTER_SECRET', 'secret every peer call must carry', (v) => v, '(none)'),
   server('nodeId', '--node-id <id>', 'HERALD_NODE_ID', "this node's id in the cluster", (v) => v, '(random)'),
   server('replicationBatchSize', '--replication-batch-size <n>', 'HERALD_REPLICATION_BATCH_SIZE', 'most replication tasks per batch', integer(1, 10_000)),

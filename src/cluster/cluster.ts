@@ -15,7 +15,9 @@ import { ReplicationAction, ReplicationOutcome, type ReplicationTask } from '../
 import { InstanceStatus } from '../gen/herald/v1/model.js';
 import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
 import { verifyWithPeer } from './anti-entropy.js';
-import { otherPeers } from './peer-addresses.js';
+import { otherEurekaPeers, otherPeers } from './peer-addresses.js';
+import { EurekaPeerLink } from './eureka-peer-link.js';
+import { DEFAULT_NAMESPACE } from '../core/model.js';
 import { replicatedFromWire, replicatedToWire } from './peer-codec.js';
 import { GrpcPeerLink, type PeerLink } from './peer-link.js';
 import { syncFromPeers, type SyncReport } from './startup-sync.js';
@@ -24,6 +26,10 @@ import { taskFor, taskKey, taskRef } from './replication-tasks.js';
 export interface ClusterConfig {
   /** Every node of the cluster (host:port), this one included or not. */
   readonly peers: readonly string[];
+  /** Eureka servers to replicate to over Eureka's REST API (service URLs); default none. */
+  readonly eurekaPeers?: readonly string[];
+  /** Namespace whose default-group services are Eureka apps (what Eureka peers receive). */
+  readonly eurekaNamespace?: string;
   /** Shared secret peers must present; undefined = none. */
   readonly secret: string | undefined;
   /** This node's id; default a random UUID. */
@@ -43,6 +49,8 @@ export interface ClusterDeps {
   /** The node's own gRPC port and bind host (to recognise itself in the peer list). */
   readonly ownPort: number;
   readonly boundHost: string;
+  /** The node's own HTTP port (to recognise itself among the Eureka peers); undefined = none. */
+  readonly ownHttpPort?: number | undefined;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly logger: Logger;
@@ -79,6 +87,10 @@ export class Cluster {
     if (self.length > 0) logger.info({ self }, 'skipping this node in the peer list');
     const factory = deps.linkFactory ?? ((address, secret, timeout) => new GrpcPeerLink(address, secret, timeout));
     this.peers = others.map((address) => this.makePeer(address, factory(address, config.secret, config.callTimeoutMs)));
+    const eureka = otherEurekaPeers(config.eurekaPeers ?? [], deps.ownHttpPort, deps.boundHost);
+    if (eureka.self.length > 0) logger.info({ self: eureka.self }, 'skipping this node in the Eureka peer list');
+    const namespace = config.eurekaNamespace ?? DEFAULT_NAMESPACE;
+    for (const url of eureka.others) this.peers.push(this.makePeer(url, new EurekaPeerLink(url, namespace, config.callTimeoutMs)));
   }
 
   private makePeer(address: string, link: PeerLink): Peer {
@@ -143,6 +155,7 @@ export class Cluster {
     this.verifying = true;
     try {
       for (const p of this.activePeers()) {
+        if (p.link.antiEntropy === false) continue;
         try {
           const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId);
           if (r.adopted + r.removed > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');

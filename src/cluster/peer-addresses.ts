@@ -1,7 +1,8 @@
 /**
- * The peer list: `host:port` entries, the node's own entry skipped. An entry is this node when its
- * port is the node's gRPC port and its host is one of the node's addresses (or a name for them); a
- * peer that answers with this node's id is recognised later too (see Cluster).
+ * The peer lists: `host:port` entries (herald's gRPC peers) and Eureka service URLs, the node's own
+ * entry skipped. An entry is this node when its port is the node's gRPC (or HTTP) port and its host
+ * is one of the node's addresses (or a name for them); a peer that answers with this node's id is
+ * recognised later too (see Cluster).
  */
 import { networkInterfaces } from 'node:os';
 
@@ -34,6 +35,21 @@ export function localHosts(boundHost: string): Set<string> {
   const hosts = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::', boundHost]);
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) hosts.add(a.address);
   return hosts;
+}
+
+/** Splits Eureka service URLs into the node's own (its HTTP port on a local host) and the others. */
+export function otherEurekaPeers(urls: readonly string[], ownHttpPort: number | undefined, boundHost: string): { self: string[]; others: string[] } {
+  const local = localHosts(boundHost);
+  const self: string[] = [];
+  const others: string[] = [];
+  for (const u of urls) {
+    const url = new URL(u);
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const isSelf = ownHttpPort !== undefined && port === ownHttpPort && (local.has(host) || host.startsWith('127.'));
+    (isSelf ? self : others).push(u);
+  }
+  return { self, others };
 }
 
 /** Splits the configured peers into the node itself and the others. */

@@ -17,6 +17,8 @@ export const CLUSTER_SECRET_HEADER = 'x-herald-cluster-secret';
 
 export interface PeerLink {
   readonly address: string;
+  /** false when the peer cannot answer checksums (a Eureka server): anti-entropy skips it. */
+  readonly antiEntropy?: boolean;
   replicate(req: ReplicateRequest): Promise<ReplicateResponse>;
   /** Every chunk of the peer's registry, or a rejection. */
   syncRegistry(nodeId: string, deadlineMs: number): AsyncIterable<SyncRegistryResponse>;

@@ -52,6 +52,8 @@ export interface ServerConfig {
   readonly udpReceiveBufferBytes: number;
   /** The cluster's nodes (host:port, gRPC); this node's own entry is skipped. Empty = standalone. */
   readonly peers: readonly string[];
+  /** Eureka servers (service URLs) that receive this node's changes to Eureka apps in peer batches. */
+  readonly eurekaPeers: readonly string[];
   /** Secret every peer call must carry; undefined = no authentication between peers. */
   readonly clusterSecret: string | undefined;
   /** This node's id in the cluster; undefined = a random UUID per start. */
@@ -102,6 +104,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   udpMaxRetries: 3,
   udpReceiveBufferBytes: 4 * 1024 * 1024,
   peers: [],
+  eurekaPeers: [],
   clusterSecret: undefined,
   nodeId: undefined,
   replicationBatchSize: 250,

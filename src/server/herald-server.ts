@@ -197,11 +197,14 @@ export class HeraldServer {
       registry: this.registry,
       ownPort: this.boundPort,
       boundHost: c.host,
+      ownHttpPort: this.http?.port,
       clock: this.clock,
       timers: this.timers,
       logger: this.logger.child({ component: 'cluster' }),
       config: {
         peers: c.peers,
+        eurekaPeers: c.eurekaPeers,
+        eurekaNamespace: c.eurekaNamespace,
         secret: c.clusterSecret,
         ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
         syncTimeoutMs: c.syncTimeoutMs,
@@ -252,7 +255,13 @@ export class HeraldServer {
     }
     if (c.eurekaApi) {
       registrars.push((app) => {
-        this.eurekaCounts = registerEurekaRoutes(app, { registry: this.registry, logger: this.logger, basePath: c.eurekaBasePath, namespace: c.eurekaNamespace });
+        this.eurekaCounts = registerEurekaRoutes(app, {
+          registry: this.registry,
+          logger: this.logger,
+          basePath: c.eurekaBasePath,
+          namespace: c.eurekaNamespace,
+          nodeId: () => this.cluster?.nodeId ?? c.nodeId ?? '',
+        });
       });
     }
     if (registrars.length === 0) return undefined;

@@ -2,8 +2,9 @@
  * The Eureka REST API (seeds 001–003) over herald's registry, under a base path (default `/eureka`,
  * `/eureka/v2` accepted too), JSON in and out: register, renew (with status, overriddenstatus and
  * lastDirtyTimestamp; 409 with the server copy on a replication), cancel, status overrides,
- * metadata, and the reads (all apps, delta, one app, one instance, VIPs). Apps are services of the
- * default group in the Eureka namespace; app names are case-insensitive and answered upper-case.
+ * metadata, the reads (all apps, delta, one app, one instance, VIPs), and peer batches from Eureka
+ * servers (eureka-replication.ts). Apps are services of the default group in the Eureka namespace;
+ * app names are case-insensitive and answered upper-case.
  * There is no read cache: a read after a write sees it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +14,7 @@ import { registrationOf, type Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
 import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+import { applyReplicationBatch, HERALD_NODE_HEADER } from './eureka-replication.js';
 
 /** HTTP statuses of the registry's errors, as Eureka answers them. */
 const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
@@ -32,10 +34,12 @@ export interface EurekaApiDeps {
   readonly basePath: string;
   /** Namespace Eureka apps live in. */
   readonly namespace: string;
+  /** This node's cluster id, sent with batch answers so a herald peer recognises itself. */
+  readonly nodeId?: () => string;
 }
 
 /** Requests served per route kind, for stats and tests. */
-export type EurekaRequestCounts = Record<'register' | 'renew' | 'cancel' | 'status' | 'metadata' | 'full' | 'delta' | 'app' | 'instance' | 'vip', number>;
+export type EurekaRequestCounts = Record<'register' | 'renew' | 'cancel' | 'status' | 'metadata' | 'full' | 'delta' | 'app' | 'instance' | 'vip' | 'batch', number>;
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | undefined> }>;
 
@@ -51,7 +55,7 @@ function isReplication(req: FastifyRequest): boolean {
 
 export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps): EurekaRequestCounts {
   const { registry, namespace, logger } = deps;
-  const counts: EurekaRequestCounts = { register: 0, renew: 0, cancel: 0, status: 0, metadata: 0, full: 0, delta: 0, app: 0, instance: 0, vip: 0 };
+  const counts: EurekaRequestCounts = { register: 0, renew: 0, cancel: 0, status: 0, metadata: 0, full: 0, delta: 0, app: 0, instance: 0, vip: 0, batch: 0 };
 
   /** The services an app name means: case-insensitive over the default group. */
   const servicesOf = (appName: string): ServiceRef[] => {
@@ -209,6 +213,17 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
               registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(Date.now(), record.lastDirtyTimestamp + 1) }),
             );
             return send(reply, 200);
+          }),
+        );
+
+        // A Eureka server that lists herald as a peer sends its replications here, in batches.
+        scope.post('/peerreplication/batch', (req, reply) =>
+          handle(req, reply, () => {
+            counts.batch++;
+            const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance });
+            const nodeId = deps.nodeId?.() ?? '';
+            if (nodeId !== '') void reply.header(HERALD_NODE_HEADER, nodeId);
+            return send(reply, 200, answer);
           }),
         );
 

@@ -3,7 +3,8 @@
  * RegisterInput. Eureka's own checks come first, with its messages (Missing instanceId, …), then
  * herald's validation runs in the core.
  */
-import { DEFAULT_GROUP, isInstanceStatus } from '../../core/model.js';
+import { DEFAULT_CLUSTER, DEFAULT_GROUP, isInstanceStatus } from '../../core/model.js';
+import type { InstanceAddress, InstanceState } from '../../core/registry.js';
 import type { RegisterInput } from '../../core/validate.js';
 import { EUREKA_META } from './eureka-json.js';
 
@@ -96,6 +97,41 @@ export function registrationFromEureka(appFromPath: string, body: unknown, names
       lastDirtyTimestamp: timestamp(info.lastDirtyTimestamp),
       leaseDurationMs: seconds(lease.durationInSecs),
       renewalIntervalMs: seconds(lease.renewalIntervalInSecs),
+    },
+  };
+}
+
+/**
+ * A peer's InstanceInfo (a Eureka server's 409 copy or its registry) as the core's address and
+ * state: what `adopt` takes. Eureka has no weight, health flag, cluster or ephemeral flag, so an
+ * instance learned this way has herald's defaults for them. Throws EurekaBadRequest like a register.
+ */
+export function replicaFromEureka(info: unknown, namespace: string): { address: InstanceAddress; state: InstanceState } {
+  const raw = instanceInfo(info);
+  const reg = registrationFromEureka(str(raw.app) ?? '', raw, namespace);
+  const i = reg.instance ?? {};
+  const status = str(raw.status);
+  const effective = status !== undefined && isInstanceStatus(status) ? status : 'UP';
+  return {
+    address: { namespace, group: DEFAULT_GROUP, service: reg.service, instanceId: i.instanceId },
+    state: {
+      ip: i.ip ?? '',
+      port: i.port ?? 0,
+      weight: 1,
+      healthy: true,
+      reportedHealthy: true,
+      unhealthyAfterMs: 0,
+      enabled: true,
+      ephemeral: true,
+      cluster: DEFAULT_CLUSTER,
+      metadata: i.metadata ?? {},
+      status: effective,
+      overriddenStatus: i.overriddenStatus !== undefined && isInstanceStatus(i.overriddenStatus) ? i.overriddenStatus : undefined,
+      registeredStatus: effective,
+      lastDirtyTimestamp: i.lastDirtyTimestamp ?? 0,
+      lastUpdatedTimestamp: timestamp(raw.lastUpdatedTimestamp) ?? 0,
+      leaseDurationMs: i.leaseDurationMs ?? 0,
+      renewalIntervalMs: i.renewalIntervalMs ?? 0,
     },
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * Eureka's peer batches, received: `POST <base>/peerreplication/batch` carries a ReplicationList
+ * (`{"replicationList": [{appName, id, lastDirtyTimestamp, overriddenStatus, status, instanceInfo,
+ * action}]}`) from a Eureka server that lists herald as a peer. Each item is applied as a
+ * replication (never replicated again) and answered on its own in a ReplicationListResponse
+ * (`{"responseList": [{statusCode, responseEntity?}]}`), as Eureka's PeerReplicationResource does:
+ * Register 200 (400 when invalid), Heartbeat 200 / 404 / 409 with the newer server copy,
+ * Cancel, StatusUpdate and DeleteStatusOverride 200 / 404. A bad item changes nothing and does not
+ * stop the others.
+ */
+import { RegistryError } from '../../core/errors.js';
+import type { InstanceRef } from '../../core/model.js';
+import type { Registry } from '../../core/registry.js';
+import { eurekaInstance, type EurekaInstance } from './eureka-json.js';
+import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+
+/** Header herald adds to a batch answer: its cluster node id, so a herald peer recognises itself. */
+export const HERALD_NODE_HEADER = 'x-herald-node-id';
+
+/** The replication actions of Eureka's batches (PeerAwareInstanceRegistryImpl.Action). */
+export const EUREKA_ACTIONS = ['Register', 'Heartbeat', 'Cancel', 'StatusUpdate', 'DeleteStatusOverride'] as const;
+export type EurekaAction = (typeof EUREKA_ACTIONS)[number];
+
+/** One item of a ReplicationList. */
+export interface EurekaReplicationItem {
+  readonly appName: string;
+  readonly id: string;
+  readonly lastDirtyTimestamp?: number | null;
+  readonly overriddenStatus?: string | null;
+  readonly status?: string | null;
+  readonly instanceInfo?: unknown;
+  readonly action: EurekaAction;
+}
+
+/** One item of a ReplicationListResponse. */
+export interface EurekaReplicationResult {
+  readonly statusCode: number;
+  readonly responseEntity?: EurekaInstance;
+}
+
+export interface EurekaReplicationDeps {
+  readonly registry: Registry;
+  readonly namespace: string;
+  /** The instance `id` of app `appName`, or undefined. */
+  readonly findInstance: (appName: string, id: string) => InstanceRef | undefined;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The items of a batch body; a body that is not a ReplicationList is a 400 for the whole batch. */
+export function replicationItems(body: unknown): unknown[] {
+  if (!isObject(body) || !Array.isArray(body.replicationList)) throw new EurekaBadRequest('Missing replicationList: expected {"replicationList": [...]}');
+  return body.replicationList;
+}
+
+const STATUS_OF: Readonly<Record<RegistryError['code'], number>> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, CONFLICT: 409, LIMIT_EXCEEDED: 400 };
+
+const isAction = (v: unknown): v is EurekaAction => typeof v === 'string' && (EUREKA_ACTIONS as readonly string[]).includes(v);
+
+function optionalString(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function dirtyOf(v: unknown): number | undefined {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** Applies one item; what Eureka would answer for it. */
+export function applyReplicationItem(raw: unknown, deps: EurekaReplicationDeps): EurekaReplicationResult {
+  const { registry, namespace } = deps;
+  const replication = { replication: true } as const;
+  try {
+    if (!isObject(raw)) throw new EurekaBadRequest('replication item must be an object');
+    const action = raw.action;
+    const appName = typeof raw.appName === 'string' ? raw.appName : '';
+    const id = typeof raw.id === 'string' ? raw.id : '';
+    if (!isAction(action)) {
+      throw new EurekaBadRequest(`Unknown action ${String(action)}: expected one of ${EUREKA_ACTIONS.join(', ')}`);
+    }
+    if (action === 'Register') {
+      registry.register(registrationFromEureka(appName, raw.instanceInfo, namespace), replication);
+      return { statusCode: 200 };
+    }
+    const ref = deps.findInstance(appName, id);
+    if (ref === undefined) return { statusCode: 404 };
+    const lastDirtyTimestamp = dirtyOf(raw.lastDirtyTimestamp);
+    switch (action) {
+      case 'Heartbeat':
+        registry.renew({ ...ref, lastDirtyTimestamp }, replication);
+        return { statusCode: 200 };
+      case 'Cancel':
+        registry.cancel(ref, replication);
+        return { statusCode: 200 };
+      case 'StatusUpdate':
+        registry.setStatus({ ...ref, status: optionalString(raw.status) ?? '', lastDirtyTimestamp }, replication);
+        return { statusCode: 200 };
+      case 'DeleteStatusOverride':
+        registry.deleteStatusOverride({ ...ref, status: optionalString(raw.status) }, replication);
+        return { statusCode: 200 };
+    }
+  } catch (e) {
+    if (e instanceof EurekaBadRequest) return { statusCode: 400 };
+    if (e instanceof RegistryError) {
+      if (e.code === 'CONFLICT' && e.serverCopy !== undefined && isObject(raw)) {
+        return { statusCode: 409, responseEntity: eurekaInstance(typeof raw.appName === 'string' ? raw.appName : '', e.serverCopy) };
+      }
+      return { statusCode: STATUS_OF[e.code] };
+    }
+    throw e;
+  }
+}
+
+/** Applies a whole batch body in order. */
+export function applyReplicationBatch(body: unknown, deps: EurekaReplicationDeps): { responseList: EurekaReplicationResult[] } {
+  return { responseList: replicationItems(body).map((item) => applyReplicationItem(item, deps)) };
+}

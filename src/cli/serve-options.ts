@@ -34,20 +34,15 @@ export interface ServeOption {
 
 const MAX_MS = 2_147_483_647;
 
-function peerList(value: string): string[] {
-  try {
-    return parsePeers(value);
-  } catch (e) {
-    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
-  }
-}
-
-function eurekaPeerList(value: string): string[] {
-  try {
-    return parseEurekaPeers(value);
-  } catch (e) {
-    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
-  }
+/** A list parser whose RangeError becomes commander's error for the flag. */
+function listOf(parse: (value: string) => string[]): (value: string) => string[] {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
 }
 
 function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => unknown, shown?: string): ServeOption {
@@ -168,13 +163,13 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     'receive buffer of the UDP push socket, where acks queue (the kernel may cap it)',
     integer(65_536, 1_073_741_824),
   ),
-  server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", peerList, '(none)'),
+  server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", listOf(parsePeers), '(none)'),
   server(
     'eurekaPeers',
     '--eureka-peers <url,...>',
     'HERALD_EUREKA_PEERS',
     'Eureka servers (service URLs such as http://host:8761/eureka) that get changes to Eureka apps in peer batches',
-    eurekaPeerList,
+    listOf(parseEurekaPeers),
     '(none)',
   ),
   server('clusterSecret', '--cluster-secret <secret>', 'HERALD_CLUSTER_SECRET', 'secret every peer call must carry', (v) => v, '(none)'),

@@ -2,26 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { connect, eventually, record, startServer } from '../support/server.js';
+import { eurekaInstanceInfo } from '../support/eureka.js';
 
 type Json = Record<string, unknown>;
 
-function instance(app: string, id: string, extra: Json = {}): Json {
-  return {
-    instanceId: id,
-    hostName: `${id}.local`,
-    app,
-    ipAddr: '10.0.0.9',
-    status: 'UP',
-    port: { $: 8080, '@enabled': 'true' },
-    securePort: { $: 8443, '@enabled': 'false' },
-    vipAddress: `${app.toLowerCase()}.vip`,
-    dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
-    leaseInfo: { renewalIntervalInSecs: 30, durationInSecs: 90 },
-    metadata: { zone: 'a' },
-    lastDirtyTimestamp: '1000',
-    ...extra,
-  };
-}
+const instance = eurekaInstanceInfo;
 
 async function call(server: HeraldServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: () => Json }> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka${path}`, {

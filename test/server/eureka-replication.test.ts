@@ -7,28 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { connect, eventually, record, startServer } from '../support/server.js';
+import { eurekaInstanceInfo } from '../support/eureka.js';
 
 type Json = Record<string, unknown>;
 
-function info(app: string, id: string, extra: Json = {}): Json {
-  return {
-    instanceId: id,
-    hostName: `${id}.local`,
-    app,
-    ipAddr: '10.0.0.7',
-    status: 'UP',
-    overriddenStatus: 'UNKNOWN',
-    port: { $: 8080, '@enabled': 'true' },
-    securePort: { $: 443, '@enabled': 'false' },
-    vipAddress: app.toLowerCase(),
-    dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
-    leaseInfo: { renewalIntervalInSecs: 30, durationInSecs: 90 },
-    metadata: { zone: 'b' },
-    lastUpdatedTimestamp: '1000',
-    lastDirtyTimestamp: '1000',
-    ...extra,
-  };
-}
+const info = eurekaInstanceInfo;
 
 const register = (app: string, id: string, extra: Json = {}): Json => ({
   appName: app,
@@ -72,7 +55,7 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
     expect(codes(r)).toEqual([200, 200, 400]);
     const app = (await get(server, '/apps/ORDERS')).json.application as { instance: Json[] };
     expect(app.instance.map((i) => i.instanceId).sort()).toEqual(['o-1', 'o-2']);
-    expect(app.instance[0]).toMatchObject({ hostName: expect.stringMatching(/\.local$/) as unknown, metadata: { zone: 'b' }, lastDirtyTimestamp: '1000' });
+    expect(app.instance[0]).toMatchObject({ hostName: expect.stringMatching(/\.local$/) as unknown, metadata: { zone: 'a' }, lastDirtyTimestamp: '1000' });
     expect(server.eurekaRequests?.batch).toBe(1);
     // Jersey's path has a trailing slash; the v2 form and no slash are served too.
     expect((await batch(server, [], '/eureka/v2/peerreplication/batch')).status).toBe(200);

@@ -8,21 +8,13 @@
  * There is no read cache: a read after a write sees it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError, type RegistryErrorCode } from '../../core/errors.js';
+import { RegistryError } from '../../core/errors.js';
 import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/model.js';
 import { registrationOf, type Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
-import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+import { EUREKA_STATUS_OF, EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
 import { applyReplicationBatch, HERALD_NODE_HEADER } from './eureka-replication.js';
-
-/** HTTP statuses of the registry's errors, as Eureka answers them. */
-const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  LIMIT_EXCEEDED: 400,
-};
 
 /** The header Eureka peers set on replicated requests. */
 const REPLICATION_HEADER = 'x-netflix-discovery-replication';

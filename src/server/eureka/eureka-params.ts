@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CLUSTER, DEFAULT_GROUP, isInstanceStatus } from '../../core/model.js';
 import type { InstanceAddress, InstanceState } from '../../core/registry.js';
+import type { RegistryErrorCode } from '../../core/errors.js';
 import type { RegisterInput } from '../../core/validate.js';
 import { EUREKA_META } from './eureka-json.js';
 
@@ -15,7 +16,15 @@ export class EurekaBadRequest extends Error {
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** HTTP statuses of the registry's errors, as Eureka answers them. */
+export const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  LIMIT_EXCEEDED: 400,
+};
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 const blank = (v: unknown): boolean => {
   const s = str(v);

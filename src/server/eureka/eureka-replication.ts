@@ -12,7 +12,7 @@ import { RegistryError } from '../../core/errors.js';
 import type { InstanceRef } from '../../core/model.js';
 import type { Registry } from '../../core/registry.js';
 import { eurekaInstance, type EurekaInstance } from './eureka-json.js';
-import { EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+import { EUREKA_STATUS_OF, EurekaBadRequest, isObject, registrationFromEureka } from './eureka-params.js';
 
 /** Header herald adds to a batch answer: its cluster node id, so a herald peer recognises itself. */
 export const HERALD_NODE_HEADER = 'x-herald-node-id';
@@ -45,16 +45,12 @@ export interface EurekaReplicationDeps {
   readonly findInstance: (appName: string, id: string) => InstanceRef | undefined;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The items of a batch body; a body that is not a ReplicationList is a 400 for the whole batch. */
 export function replicationItems(body: unknown): unknown[] {
   if (!isObject(body) || !Array.isArray(body.replicationList)) throw new EurekaBadRequest('Missing replicationList: expected {"replicationList": [...]}');
   return body.replicationList;
 }
-
-const STATUS_OF: Readonly<Record<RegistryError['code'], number>> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, CONFLICT: 409, LIMIT_EXCEEDED: 400 };
 
 const isAction = (v: unknown): v is EurekaAction => typeof v === 'string' && (EUREKA_ACTIONS as readonly string[]).includes(v);
 
@@ -106,7 +102,7 @@ export function applyReplicationItem(raw: unknown, deps: EurekaReplicationDeps):
       if (e.code === 'CONFLICT' && e.serverCopy !== undefined && isObject(raw)) {
         return { statusCode: 409, responseEntity: eurekaInstance(typeof raw.appName === 'string' ? raw.appName : '', e.serverCopy) };
       }
-      return { statusCode: STATUS_OF[e.code] };
+      return { statusCode: EUREKA_STATUS_OF[e.code] };
     }
     throw e;
   }

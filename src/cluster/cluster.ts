@@ -3,7 +3,8 @@
  * queued for each other peer in its batching dispatcher (never replicated again by the receiver);
  * a conflict answer is adopted and a NOT_FOUND answer is followed by the registration; a starting
  * node syncs from a peer; a periodic verify repairs what replication missed. Losing a peer never
- * blocks or slows local writes.
+ * blocks or slows local writes. Peers are herald nodes (gRPC) or Eureka servers (Eureka's REST
+ * batches, no verify).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';

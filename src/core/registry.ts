@@ -561,6 +561,23 @@ export class Registry {
 
   // ---------------------------------------------------------------- reads
 
+  /** Whether the instance is registered; a lookup in O(1), for adapters that resolve names. */
+  hasInstance(address: InstanceAddress): boolean {
+    return this.find(normalizeInstanceRef(address, this.options)) !== undefined;
+  }
+
+  /**
+   * The names of a namespace's services that have instances, in one group (or every group), in no
+   * particular order. O(services): nothing is counted or built, unlike listServices.
+   */
+  serviceNames(namespace: string | undefined, group: string | undefined): { group: string; service: string }[] {
+    const ns = this.namespaces.get(normalizeNamespace(namespace, this.options));
+    const wanted = normalizeGroupFilter(group, this.options);
+    const out: { group: string; service: string }[] = [];
+    for (const s of ns?.services.values() ?? []) if (s.instances.size > 0 && (wanted === undefined || s.group === wanted)) out.push({ group: s.group, service: s.name });
+    return out;
+  }
+
   /** One instance with its live renewal time. NOT_FOUND when unknown. */
   getInstance(address: InstanceAddress): { record: InstanceRecord; lastRenewalMs: number; leaseExpiresAt: number } {
     const ref = normalizeInstanceRef(address, this.options);

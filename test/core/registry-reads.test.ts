@@ -185,6 +185,28 @@ describe('listServices', () => {
   });
 });
 
+describe('hasInstance and serviceNames (lookups for adapters)', () => {
+  it('answers existence without throwing, and names only services that have instances', () => {
+    const { registry } = makeRegistry();
+    registry.register({ service: 'api', instance: inst({ instanceId: 'a' }) });
+    registry.register({ group: 'G', service: 'web', instance: inst({ instanceId: 'w' }) });
+    registry.register({ group: 'G', service: 'gone', instance: inst({ instanceId: 'g' }) });
+    registry.cancel({ group: 'G', service: 'gone', instanceId: 'g' });
+    registry.updateService({ service: 'configured-only', protectThreshold: 0.5 });
+
+    expect(registry.hasInstance({ service: 'api', instanceId: 'a' })).toBe(true);
+    expect(registry.hasInstance({ service: 'api', instanceId: 'b' })).toBe(false);
+    expect(registry.hasInstance({ service: 'API', instanceId: 'a' })).toBe(false); // names are case-sensitive
+    expect(registry.hasInstance({ namespace: 'elsewhere', service: 'api', instanceId: 'a' })).toBe(false);
+    expect(() => registry.hasInstance({ service: 'bad name!', instanceId: 'a' })).toThrow('service');
+
+    const names = (ns?: string, g?: string) => registry.serviceNames(ns, g).map((s) => `${s.group}/${s.service}`).sort();
+    expect(names()).toEqual(['DEFAULT_GROUP/api', 'G/web']);
+    expect(names(undefined, 'G')).toEqual(['G/web']);
+    expect(names('elsewhere')).toEqual([]);
+  });
+});
+
 describe('updateService', () => {
   it('validates the threshold and metadata and pushes a change', () => {
     const { registry } = makeRegistry();

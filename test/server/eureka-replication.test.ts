@@ -3,8 +3,8 @@
  * ReplicationList to <base>/peerreplication/batch; each item is applied as a replication and
  * answered on its own, as Eureka's PeerReplicationResource answers.
  */
-import { describe, expect, it } from 'vitest';
-import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
+import { describe, expect, it, vi } from 'vitest';
+import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { connect, eventually, record, startServer } from '../support/server.js';
 import { eurekaInstanceInfo } from '../support/eureka.js';
@@ -77,6 +77,23 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
     const after = (await get(server, '/apps/ORDERS/o-1')).json.instance as { leaseInfo: { lastRenewalTimestamp: number }; lastDirtyTimestamp: string };
     expect(after.leaseInfo.lastRenewalTimestamp).toBeGreaterThan(before.leaseInfo.lastRenewalTimestamp);
     expect(after.lastDirtyTimestamp).toBe('5000'); // neither 404 nor 409 changed the record
+  });
+
+  it('finds the instance of a heartbeat without walking the registry (batch and PUT)', async () => {
+    const server = await startServer();
+    await batch(server, [register('ORDERS', 'o-1'), register('PAYMENTS', 'p-1')]);
+    // A gRPC-registered service in lower case is an app too.
+    await connect(server).register(RegisterRequest.fromPartial({ service: 'stock', instance: { instanceId: 's-1', ip: '10.0.0.2', port: 80 } }));
+    const walks = [vi.spyOn(server.registry, 'listServices'), vi.spyOn(server.registry, 'query'), vi.spyOn(server.registry, 'serviceNames')];
+    const hb = (app: string, id: string): Json => ({ appName: app, id, lastDirtyTimestamp: null, overriddenStatus: null, status: null, action: 'Heartbeat' });
+    expect(codes(await batch(server, [hb('orders', 'o-1'), hb('STOCK', 's-1'), hb('stock', 's-1')]))).toEqual([200, 200, 200]);
+    const put = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka/apps/ORDERS/o-1`, { method: 'PUT' });
+    expect(put.status).toBe(200);
+    for (const w of walks) expect(w).not.toHaveBeenCalled();
+    // An app spelled another way still resolves, through the service names (not the instances).
+    expect(codes(await batch(server, [hb('Stock', 's-1'), hb('orders', 'nope')]))).toEqual([200, 404]);
+    expect(walks[0]).not.toHaveBeenCalled();
+    expect(walks[1]).not.toHaveBeenCalled();
   });
 
   it('status update, delete override and cancel: 200, or 404 for an unknown instance', async () => {

@@ -49,34 +49,32 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
   const { registry, namespace, logger } = deps;
   const counts: EurekaRequestCounts = { register: 0, renew: 0, cancel: 0, status: 0, metadata: 0, full: 0, delta: 0, app: 0, instance: 0, vip: 0, batch: 0 };
 
+  /** Every app's service (default group, with instances), sorted by name. */
+  const allServices = (): ServiceRef[] =>
+    registry
+      .serviceNames(namespace, DEFAULT_GROUP)
+      .map((s) => s.service)
+      .sort()
+      .map((service) => ({ namespace, group: DEFAULT_GROUP, service }));
+
   /** The services an app name means: case-insensitive over the default group. */
   const servicesOf = (appName: string): ServiceRef[] => {
     const upper = appName.toUpperCase();
-    const out: ServiceRef[] = [];
-    let pageToken = '';
-    do {
-      const page = registry.listServices({ namespace, group: DEFAULT_GROUP, pageSize: 1000, pageToken });
-      for (const s of page.services) if (s.name.toUpperCase() === upper) out.push({ namespace, group: DEFAULT_GROUP, service: s.name });
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
-    return out;
+    return allServices().filter((s) => s.service.toUpperCase() === upper);
   };
 
-  const allServices = (): ServiceRef[] => {
-    const out: ServiceRef[] = [];
-    let pageToken = '';
-    do {
-      const page = registry.listServices({ namespace, group: DEFAULT_GROUP, pageSize: 1000, pageToken });
-      for (const s of page.services) if (s.instanceCount > 0) out.push({ namespace, group: DEFAULT_GROUP, service: s.name });
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
-    return out;
-  };
-
-  /** The instance `id` of app `appName`, or undefined. */
+  /**
+   * The instance `id` of app `appName`, or undefined. Renewals come here on every heartbeat, so the
+   * names an app is usually stored under (upper-case from Eureka clients, as given, lower-case from
+   * gRPC or Nacos) are tried first in O(1); only a miss scans the service names for another spelling.
+   */
   const findInstance = (appName: string, id: string): InstanceRef | undefined => {
+    for (const service of new Set([appName.toUpperCase(), appName, appName.toLowerCase()])) {
+      const ref = { namespace, group: DEFAULT_GROUP, service, instanceId: id };
+      if (registry.hasInstance(ref)) return ref;
+    }
     for (const ref of servicesOf(appName)) {
-      if (registry.query(ref).hosts.some((h) => h.instanceId === id)) return { ...ref, instanceId: id };
+      if (registry.hasInstance({ ...ref, instanceId: id })) return { ...ref, instanceId: id };
     }
     return undefined;
   };
@@ -267,8 +265,9 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
             counts.instance++;
             const id = req.params.id ?? '';
             for (const ref of allServices()) {
-              const h = registry.query(ref).hosts.find((x) => x.instanceId === id);
-              if (h !== undefined) return send(reply, 200, { instance: eurekaInstance(ref.service, h, registry.getInstance({ ...ref, instanceId: id }).lastRenewalMs) });
+              if (!registry.hasInstance({ ...ref, instanceId: id })) continue;
+              const { record, lastRenewalMs } = registry.getInstance({ ...ref, instanceId: id });
+              return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
             }
             throw notFound(`instance ${id}`);
           }),

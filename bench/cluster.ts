@@ -18,6 +18,16 @@
  *     renewals (heartbeat tasks): 64 Renew calls in flight on A for a fixed time, round-robin over
  *     every instance, until A's queue to B is empty.
  *
+ *     `--peer-transport eureka` runs (b) over Eureka peer batches instead of herald's gRPC
+ *     Replicate: B is standalone (it only receives, on its Eureka REST API, on a reserved HTTP
+ *     port) and A has no gRPC peers, only `eurekaPeers: ['http://127.0.0.1:<B's HTTP port>/eureka']`,
+ *     so A's changes go to B as `POST …/peerreplication/batch` (JSON over HTTP/1.1, Node's fetch)
+ *     through the same batching dispatcher. The workload's services are in namespace `public` and
+ *     group `DEFAULT_GROUP` (the defaults), i.e. Eureka apps, so every write is in scope. The
+ *     batches are counted by the server process's wrapper around EurekaPeerLink (the link is not
+ *     made through the cluster's link factory); where no per-batch record exists the report shows
+ *     "-". (a) is not run with eureka.
+ *
  * Anti-entropy (verifyIntervalMs), eviction and the heartbeat check are moved to once an hour, so
  * they neither run nor repair anything during a measurement.
  *
@@ -25,8 +35,9 @@
  *   npx tsx bench/cluster.ts        # 3 runs of each part, ~2.5 min
  *   npx tsx bench/cluster.ts --quick
  *   npx tsx bench/cluster.ts --part throughput --runs 1 --profile   # CPU profiles of the nodes
+ *   npx tsx bench/cluster.ts --part throughput --peer-transport eureka   # (b) over Eureka peer batches
  *
- * Writes bench/results/cluster.json.
+ * Writes bench/results/cluster.json (cluster-eureka.json with --peer-transport eureka).
  */
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +56,7 @@ import type { MachineInfo } from './lib/machine.js';
 import { sampleUsage, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
 import { BACKGROUND_INTERVAL_MS, quietServerConfig } from './lib/quiet-server-config.js';
 import { printHeader, printTable, writeResults } from './lib/report.js';
-import type { BenchServerConfig, ClusterSample, ReplicateCallStats } from './lib/server-commands.js';
+import type { BenchServerConfig, ClusterSample, ReplicateCallStats, WriteCounts } from './lib/server-commands.js';
 import { ServerProcess } from './lib/server-process.js';
 import { medianOf, summarize, type LatencySummary } from './lib/stats.js';
 import { undisturbed } from './lib/undisturbed.js';
@@ -62,6 +73,7 @@ const TAGGED_INDEX = 0;
 const NODE_NAMES = ['A', 'B', 'C'] as const;
 
 type Part = 'push' | 'throughput';
+type PeerTransport = 'grpc' | 'eureka';
 
 interface Settings {
   readonly parts: readonly Part[];
@@ -81,6 +93,8 @@ interface Settings {
   readonly warmupRegistrations: number;
   readonly registrations: number;
   readonly renewS: number;
+  /** How A replicates to B in (b): herald's gRPC Replicate, or Eureka peer batches to B's Eureka API. */
+  readonly peerTransport: PeerTransport;
   readonly profileDir: string | undefined;
 }
 
@@ -104,6 +118,7 @@ function readSettings(): Settings {
       services: { type: 'string' },
       registrations: { type: 'string' },
       'renew-s': { type: 'string' },
+      'peer-transport': { type: 'string' },
       profile: { type: 'boolean', default: false },
     },
     strict: true,
@@ -111,9 +126,13 @@ function readSettings(): Settings {
   const quick = values.quick;
   const part = values.part ?? 'all';
   if (part !== 'all' && part !== 'push' && part !== 'throughput') throw new Error(`--part must be push, throughput or all (got ${part})`);
+  const peerTransport = values['peer-transport'] ?? 'grpc';
+  if (peerTransport !== 'grpc' && peerTransport !== 'eureka') throw new Error(`--peer-transport must be grpc or eureka (got ${peerTransport})`);
+  if (peerTransport === 'eureka' && part === 'push') throw new Error('--peer-transport eureka is for the throughput part only (--part throughput)');
   const registrations = intFlag('registrations', values.registrations, quick ? 10_000 : 40_000);
   return {
-    parts: part === 'all' ? ['push', 'throughput'] : [part],
+    // With eureka only (b) runs, also when --part is not given.
+    parts: peerTransport === 'eureka' ? ['throughput'] : part === 'all' ? ['push', 'throughput'] : [part],
     runs: intFlag('runs', values.runs, quick ? 1 : 3),
     rates: (values.rates ?? '10,100').split(',').map((r) => numberFlag('rates', r.trim(), 10)),
     subscribers: intFlag('subscribers', values.subscribers, 100),
@@ -130,6 +149,7 @@ function readSettings(): Settings {
     warmupRegistrations: Math.round(registrations / 4),
     registrations,
     renewS: numberFlag('renew-s', values['renew-s'], quick ? 2 : 5),
+    peerTransport,
     profileDir: values.profile ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined,
   };
 }
@@ -168,6 +188,35 @@ async function startCluster(settings: Settings, n: number): Promise<ServerProces
   return nodes;
 }
 
+/**
+ * The two nodes of (b) over Eureka peer batches: B standalone, on a reserved HTTP port, started
+ * first; then A, whose only peer is B's Eureka service URL (its start-up sync reads B's apps).
+ */
+async function startEurekaPair(settings: Settings): Promise<{ nodes: ServerProcess[]; bUrl: string }> {
+  const [bHttpPort] = await freePorts(1);
+  if (bHttpPort === undefined) throw new Error('no free port for B');
+  const bUrl = `http://127.0.0.1:${bHttpPort}/eureka`;
+  const common: BenchServerConfig = {
+    mergeWindowMs: settings.mergeWindowMs,
+    replicationBatchDelayMs: settings.batchDelayMs,
+    replicationBatchSize: settings.batchSize,
+    syncTimeoutMs: 5_000,
+    verifyIntervalMs: BACKGROUND_INTERVAL_MS,
+  };
+  const profile = settings.profileDir === undefined ? {} : { cpuProfileDir: settings.profileDir };
+  const b = await ServerProcess.start({ name: 'node-B', config: quietServerConfig(common), httpPort: bHttpPort, countWrites: true, ...profile });
+  let a: ServerProcess;
+  try {
+    a = await ServerProcess.start({ name: 'node-A', config: quietServerConfig({ ...common, eurekaPeers: [bUrl] }), countWrites: true, ...profile });
+  } catch (e) {
+    await b.stop();
+    throw e;
+  }
+  if (b.httpPort !== bHttpPort) throw new Error(`B listens for HTTP on ${b.httpPort}, not the reserved ${bHttpPort}`);
+  if (settings.profileDir !== undefined) console.log(`profiling nodes A=pid ${String(a.pid)}, B=pid ${String(b.pid)}`);
+  return { nodes: [a, b], bUrl };
+}
+
 function node(nodes: readonly ServerProcess[], i: number): ServerProcess {
   const n = nodes[i];
   if (n === undefined) throw new Error(`no node ${NODE_NAMES[i] ?? String(i)}`);
@@ -184,9 +233,16 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
   }
 }
 
-function peerTo(sample: ClusterSample, port: number): PeerView {
-  const p = sample.peers.find((v) => v.address.endsWith(`:${port}`));
-  if (p === undefined) throw new Error(`no peer on port ${port}`);
+/** A peer as A names it: a gRPC peer by its port (`host:port`), a Eureka peer by its service URL. */
+type PeerId = number | string;
+
+function isPeer(address: string, peer: PeerId): boolean {
+  return typeof peer === 'number' ? address.endsWith(`:${peer}`) : address === peer;
+}
+
+function peerTo(sample: ClusterSample, peer: PeerId): PeerView {
+  const p = sample.peers.find((v) => isPeer(v.address, peer));
+  if (p === undefined) throw new Error(typeof peer === 'number' ? `no peer on port ${peer}` : `no peer ${peer}`);
   return p;
 }
 
@@ -208,6 +264,18 @@ interface BatchStats {
 
 function batchStats(c: ReplicateCallStats): BatchStats {
   return { calls: c.calls, failedCalls: c.failedCalls, tasks: c.tasks, meanBatch: c.calls > 0 ? c.tasks / c.calls : Number.NaN, maxBatch: c.maxBatch, callMs: summarize(c.callMs) };
+}
+
+/** Batches to a peer in (b); all NaN (shown as "-") when nothing recorded this peer's calls. */
+function batchStatsTo(sample: ClusterSample, peer: PeerId): BatchStats {
+  if (typeof peer === 'number') return batchStats(callsTo(sample, peer));
+  const c = sample.replicateCalls.find((v) => isPeer(v.address, peer));
+  return c === undefined ? { calls: Number.NaN, failedCalls: Number.NaN, tasks: Number.NaN, meanBatch: Number.NaN, maxBatch: Number.NaN, callMs: summarize([]) } : batchStats(c);
+}
+
+/** `n.toFixed(digits)`, or "-" for NaN (a number nobody recorded). */
+function fixed(n: number, digits: number): string {
+  return Number.isNaN(n) ? '-' : n.toFixed(digits);
 }
 
 // ------------------------------------------------------------------- (a) cross-node push latency
@@ -389,6 +457,8 @@ interface ThroughputPhase {
   readonly a: UsageDelta;
   readonly b: UsageDelta;
   readonly load: UsageDelta;
+  /** Every write B's registry applied during the phase, by kind (e.g. re-registrations after a 404). */
+  readonly bWrites: WriteCounts;
   /** A's CPU per call of the phase, and B's per replicated write applied, µs. */
   readonly aCpuPerCallUs: number;
   readonly bCpuPerAppliedUs: number;
@@ -407,6 +477,7 @@ async function throughputPhase(
   machine: MachineInfo,
   a: ServerProcess,
   b: ServerProcess,
+  peerB: PeerId,
   settled: (appliedBefore: number) => Promise<boolean>,
   pick: (w: { replicatedRegister: number; replicatedRenew: number }) => number,
   loop: () => Promise<ClosedLoopResult>,
@@ -416,15 +487,16 @@ async function throughputPhase(
   const bBefore = await b.usage();
   const machineBefore = sampleMachineCpu();
   const loadBefore = sampleUsage();
-  const appliedBefore = pick(await b.writes());
-  const dispatcherBefore = peerTo(await a.cluster(), b.port);
+  const bWritesBefore = await b.writes();
+  const appliedBefore = pick(bWritesBefore);
+  const dispatcherBefore = peerTo(await a.cluster(), peerB);
   const started = wallNowMs();
   // Watch A's queue to B while the load runs.
   let maxQueueDepth = 0;
   let running = true;
   const watcher = (async (): Promise<void> => {
     while (running) {
-      const p = peerTo(await a.cluster(), b.port);
+      const p = peerTo(await a.cluster(), peerB);
       maxQueueDepth = Math.max(maxQueueDepth, p.queueDepth + p.inFlight);
       await sleep(20);
     }
@@ -442,9 +514,10 @@ async function throughputPhase(
   const machineAfter = sampleMachineCpu();
   const aAfter = await a.usage();
   const bAfter = await b.usage();
-  const appliedOnB = pick(await b.writes()) - appliedBefore;
+  const bWritesAfter = await b.writes();
+  const appliedOnB = pick(bWritesAfter) - appliedBefore;
   const sampleAfter = await a.cluster();
-  const dispatcherAfter = peerTo(sampleAfter, b.port);
+  const dispatcherAfter = peerTo(sampleAfter, peerB);
   const aUsage = usageDelta(aBefore, aAfter);
   const bUsage = usageDelta(bBefore, bAfter);
   const loadUsage = usageDelta(loadBefore, loadAfter);
@@ -466,10 +539,18 @@ async function throughputPhase(
     dropped: dispatcherAfter.dropped - dispatcherBefore.dropped,
     failures: dispatcherAfter.failures - dispatcherBefore.failures,
     maxQueueDepth,
-    batches: batchStats(callsTo(sampleAfter, b.port)),
+    batches: batchStatsTo(sampleAfter, peerB),
     a: aUsage,
     b: bUsage,
     load: loadUsage,
+    bWrites: {
+      register: bWritesAfter.register - bWritesBefore.register,
+      renew: bWritesAfter.renew - bWritesBefore.renew,
+      other: bWritesAfter.other - bWritesBefore.other,
+      replicatedRegister: bWritesAfter.replicatedRegister - bWritesBefore.replicatedRegister,
+      replicatedRenew: bWritesAfter.replicatedRenew - bWritesBefore.replicatedRenew,
+      replicatedOther: bWritesAfter.replicatedOther - bWritesBefore.replicatedOther,
+    },
     aCpuPerCallUs: r.completed > 0 ? aUsage.cpuUs / r.completed : Number.NaN,
     bCpuPerAppliedUs: appliedOnB > 0 ? bUsage.cpuUs / appliedOnB : Number.NaN,
     otherCpuPercent: Math.max(0, machineBusyPercent(machineBefore, machineAfter, machine.cores) - aUsage.cpuPercent - bUsage.cpuPercent - loadUsage.cpuPercent),
@@ -477,8 +558,10 @@ async function throughputPhase(
 }
 
 async function throughputRun(settings: Settings, machine: MachineInfo, run: number): Promise<ThroughputRunResult> {
-  const nodes = await startCluster(settings, 2);
+  const eureka = settings.peerTransport === 'eureka' ? await startEurekaPair(settings) : undefined;
+  const nodes = eureka?.nodes ?? (await startCluster(settings, 2));
   const [a, b] = [node(nodes, 0), node(nodes, 1)];
+  const peerB: PeerId = eureka?.bUrl ?? b.port;
   const clients = Array.from({ length: settings.connections }, () => openBenchClient('light', a.address));
   const on = (i: number): BenchClient => {
     const t = clients[i % clients.length];
@@ -513,7 +596,7 @@ async function throughputRun(settings: Settings, machine: MachineInfo, run: numb
     });
   };
   const queueEmpty = async (): Promise<boolean> => {
-    const p = peerTo(await a.cluster(), b.port);
+    const p = peerTo(await a.cluster(), peerB);
     return p.queueDepth === 0 && p.inFlight === 0;
   };
   try {
@@ -525,13 +608,14 @@ async function throughputRun(settings: Settings, machine: MachineInfo, run: numb
       machine,
       a,
       b,
+      peerB,
       async (before) => (await b.writes()).replicatedRegister - before >= settings.registrations,
       (w) => w.replicatedRegister,
       () => register(settings.registrations),
     );
     await renew(1_000);
     await waitUntil("A's queue to B to drain after the renewal warm-up", queueEmpty, 60_000);
-    const renewPhase = await throughputPhase(machine, a, b, () => queueEmpty(), (w) => w.replicatedRenew, () => renew(settings.renewS * 1000));
+    const renewPhase = await throughputPhase(machine, a, b, peerB, () => queueEmpty(), (w) => w.replicatedRenew, () => renew(settings.renewS * 1000));
     const instances = (await b.stats()).instances;
     return { run, register: registerPhase, renew: renewPhase, instances, otherCpuPercent: Math.max(registerPhase.otherCpuPercent, renewPhase.otherCpuPercent) };
   } finally {
@@ -677,8 +761,9 @@ function reportThroughput(settings: Settings, runs: readonly ThroughputRunResult
   });
   const summary = { register: summarizePhase((r) => r.register), renew: summarizePhase((r) => r.renew) };
   const g = (s: Record<string, number>, k: string): number => s[k] ?? Number.NaN;
+  const over = settings.peerTransport === 'eureka' ? '; A → B over Eureka peer batches (a "Replicate" is one POST …/peerreplication/batch)' : '';
   printTable(
-    `(b) Medians of ${settings.runs} run(s): ${settings.inFlight} calls in flight on A over ${settings.connections} connections (${settings.registrations} registrations; renewals for ${settings.renewS} s):`,
+    `(b) Medians of ${settings.runs} run(s): ${settings.inFlight} calls in flight on A over ${settings.connections} connections (${settings.registrations} registrations; renewals for ${settings.renewS} s)${over}:`,
     ['phase', 'accepted/s on A', 'reached B /s', 'A delivered/s', 'lag after last call ms', 'batches', 'mean batch', 'max batch', 'Replicate p50 ms', 'Replicate p99 ms', 'dropped', 'max queue'],
     (['register', 'renew'] as const).map((k) => {
       const s = summary[k];
@@ -716,6 +801,7 @@ async function main(): Promise<void> {
     warmupRegistrations: settings.warmupRegistrations,
     registrations: settings.registrations,
     renewS: settings.renewS,
+    peerTransport: settings.peerTransport,
     verifyEvictionAndHeartbeatCheckIntervalMs: BACKGROUND_INTERVAL_MS,
     client: 'light',
   });
@@ -747,8 +833,11 @@ async function main(): Promise<void> {
       ] as const) {
         console.log(
           `throughput run ${run}, ${name}: ${p.calls} calls, ${p.acceptedPerSecond.toFixed(0)}/s accepted on A, ${p.reachedBPerSecond.toFixed(0)}/s reached B (${p.appliedOnB} applied), ` +
-            `lag ${p.lagAfterLastCallMs.toFixed(0)} ms, ${p.batches.calls} batches (mean ${p.batches.meanBatch.toFixed(0)}, Replicate p50 ${p.batches.callMs.p50.toFixed(1)} ms), ` +
-            `dropped ${p.dropped}, max queue ${p.maxQueueDepth}, CPU A ${p.a.cpuPercent.toFixed(0)} % B ${p.b.cpuPercent.toFixed(0)} % load ${p.load.cpuPercent.toFixed(0)} %, other ${p.otherCpuPercent.toFixed(0)} %`,
+            `lag ${p.lagAfterLastCallMs.toFixed(0)} ms, ${fixed(p.batches.calls, 0)} batches (mean ${fixed(p.batches.meanBatch, 0)}, Replicate p50 ${fixed(p.batches.callMs.p50, 1)} ms), ` +
+            `dropped ${p.dropped}, max queue ${p.maxQueueDepth}, CPU A ${p.a.cpuPercent.toFixed(0)} % B ${p.b.cpuPercent.toFixed(0)} % load ${p.load.cpuPercent.toFixed(0)} %, other ${p.otherCpuPercent.toFixed(0)} %` +
+            (settings.peerTransport === 'eureka'
+              ? `; batch failures ${p.failures}, B applied ${p.bWrites.replicatedRegister} registrations and ${p.bWrites.replicatedRenew} renewals, call errors on A ${p.errors}`
+              : ''),
         );
       }
     }
@@ -758,7 +847,7 @@ async function main(): Promise<void> {
   const throughputSummary = throughputRuns.length > 0 ? reportThroughput(settings, throughputRuns) : {};
   const anomalies = pushRuns.filter((r) => r.remote.regressions + r.remote.streamErrors + r.driverErrors > 0 || r.remote.missing > 0);
   if (anomalies.length > 0) console.log(`WARNING: ${anomalies.length} push run(s) had regressions, stream errors, driver errors or missing changes (see JSON)`);
-  const file = await writeResults('cluster', { machine, settings, summary: { push: pushSummary, throughput: throughputSummary }, runs: { push: pushRuns, throughput: throughputRuns } });
+  const file = await writeResults(settings.peerTransport === 'eureka' ? 'cluster-eureka' : 'cluster', { machine, settings, summary: { push: pushSummary, throughput: throughputSummary }, runs: { push: pushRuns, throughput: throughputRuns } });
   console.log(`wrote ${file}`);
   if (settings.profileDir !== undefined) console.log(`CPU profiles in ${settings.profileDir}`);
 }

@@ -5,8 +5,8 @@ import type { UdpPushStats } from '../../src/push/udp-pusher.js';
 import type { ServerConfig } from '../../src/server/config.js';
 
 /**
- * A server configuration that travels over IPC (plain data). Host is always 127.0.0.1; the HTTP
- * port is always 0, the gRPC port is 0 unless the start command gives one (cluster nodes).
+ * A server configuration that travels over IPC (plain data). Host is always 127.0.0.1; the gRPC and
+ * HTTP ports are 0 unless the start command gives them (cluster nodes).
  */
 export type BenchServerConfig = Partial<Omit<ServerConfig, 'host' | 'port' | 'httpPort' | 'registry'>> & {
   readonly registry?: Partial<RegistryOptions>;
@@ -16,6 +16,8 @@ export interface BenchServerStart {
   readonly config: BenchServerConfig;
   /** gRPC port (reserved beforehand, for cluster nodes whose peers must know it); 0 = any free one. */
   readonly port?: number;
+  /** HTTP port (Nacos and Eureka APIs; reserved beforehand when a Eureka peer must know it); 0 = any free one. */
+  readonly httpPort?: number;
   /** Count the registry's write events by kind (a listener on every write; off unless asked). */
   readonly countWrites?: boolean;
 }
@@ -30,7 +32,10 @@ export interface WriteCounts {
   readonly replicatedOther: number;
 }
 
-/** Replicate calls this node made to one peer (counted by a wrapper around its peer link). */
+/**
+ * Replicate calls this node made to one peer (counted by a wrapper around its peer link; for a
+ * Eureka peer, `address` is its service URL and a call is one `POST …/peerreplication/batch`).
+ */
 export interface ReplicateCallStats {
   readonly address: string;
   /** Replicate calls (batches) sent, and those that failed. */
@@ -73,7 +78,7 @@ export interface ServerStatsSample {
 }
 
 export interface ServerCommands {
-  start: { arg: BenchServerStart; result: { port: number; udpPort: number } };
+  start: { arg: BenchServerStart; result: { port: number; udpPort: number; httpPort: number } };
   /** Runs gc() `gcRounds` times (needs --expose-gc when > 0), then samples memory. */
   memory: { arg: { gcRounds: number }; result: MemorySample };
   stats: { arg: undefined; result: ServerStatsSample };

@@ -5,9 +5,12 @@
  *
  * Peer links are the real GrpcPeerLink, wrapped (through the server's peerLinkFactory hook) to count
  * Replicate calls, their batch sizes and durations; the wrapper adds two clock reads per batch.
+ * Eureka peer links (`eurekaPeers`) are built by the cluster itself, not through that hook, so their
+ * batches are counted the same way by wrapping `EurekaPeerLink.prototype.replicate` in this process.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import v8 from 'node:v8';
+import { EurekaPeerLink } from '../../src/cluster/eureka-peer-link.js';
 import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
 import { silentLogger } from '../../src/common/logger.js';
 import type { WriteEvent } from '../../src/core/registry.js';
@@ -53,6 +56,23 @@ class CallRecord {
 
 const callRecords: CallRecord[] = [];
 
+/** Calls `replicate` and records it (batch size, duration, or a failure) in `record`. */
+async function countedReplicate(record: CallRecord, req: ReplicateRequest, replicate: (req: ReplicateRequest) => Promise<ReplicateResponse>): Promise<ReplicateResponse> {
+  const t0 = performance.now();
+  try {
+    const res = await replicate(req);
+    record.calls++;
+    record.tasks += req.tasks.length;
+    record.maxBatch = Math.max(record.maxBatch, req.tasks.length);
+    record.callMs.push(performance.now() - t0);
+    record.batchSizes.push(req.tasks.length);
+    return res;
+  } catch (e) {
+    record.failedCalls++;
+    throw e;
+  }
+}
+
 /** A GrpcPeerLink whose Replicate calls are counted and timed. */
 function countingLink(address: string, secret: string | undefined, callTimeoutMs: number): PeerLink {
   const inner = new GrpcPeerLink(address, secret, callTimeoutMs);
@@ -60,21 +80,7 @@ function countingLink(address: string, secret: string | undefined, callTimeoutMs
   callRecords.push(record);
   return {
     address,
-    replicate: async (req: ReplicateRequest): Promise<ReplicateResponse> => {
-      const t0 = performance.now();
-      try {
-        const res = await inner.replicate(req);
-        record.calls++;
-        record.tasks += req.tasks.length;
-        record.maxBatch = Math.max(record.maxBatch, req.tasks.length);
-        record.callMs.push(performance.now() - t0);
-        record.batchSizes.push(req.tasks.length);
-        return res;
-      } catch (e) {
-        record.failedCalls++;
-        throw e;
-      }
-    },
+    replicate: (req: ReplicateRequest): Promise<ReplicateResponse> => countedReplicate(record, req, (r) => inner.replicate(r)),
     syncRegistry: (nodeId, deadlineMs) => inner.syncRegistry(nodeId, deadlineMs),
     listChecksums: (nodeId) => inner.listChecksums(nodeId),
     fetchServices: (req) => inner.fetchServices(req),
@@ -83,6 +89,24 @@ function countingLink(address: string, secret: string | undefined, callTimeoutMs
     },
   };
 }
+
+/** Every EurekaPeerLink in this process counts its batches too, one record per service URL. */
+function countEurekaBatches(): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the link as `this`
+  const replicate = EurekaPeerLink.prototype.replicate;
+  const records = new Map<string, CallRecord>();
+  EurekaPeerLink.prototype.replicate = function (this: EurekaPeerLink, req: ReplicateRequest): Promise<ReplicateResponse> {
+    let record = records.get(this.address);
+    if (record === undefined) {
+      record = new CallRecord(this.address);
+      records.set(this.address, record);
+      callRecords.push(record);
+    }
+    return countedReplicate(record, req, (r) => replicate.call(this, r));
+  };
+}
+
+countEurekaBatches();
 
 const writes = { register: 0, renew: 0, other: 0, replicatedRegister: 0, replicatedRenew: 0, replicatedOther: 0 };
 
@@ -127,16 +151,16 @@ async function memory(gcRounds: number): Promise<MemorySample> {
 
 serveCommands<ServerCommands>(
   {
-    start: async ({ config, port = 0, countWrites = false }) => {
+    start: async ({ config, port = 0, httpPort = 0, countWrites = false }) => {
       if (server !== undefined) throw new Error('server already started');
-      // Every listener on 127.0.0.1; the HTTP API on a free port (it defaults to 8848).
+      // Every listener on 127.0.0.1; the HTTP API on a free port (it defaults to 8848) unless one is given.
       server = await HeraldServer.start({
         logger: silentLogger,
-        config: { ...config, host: '127.0.0.1', port, httpPort: 0 },
+        config: { ...config, host: '127.0.0.1', port, httpPort },
         peerLinkFactory: countingLink,
       });
       if (countWrites) server.registry.onWrite(countWrite);
-      return { port: server.port, udpPort: server.udp?.port ?? 0 };
+      return { port: server.port, udpPort: server.udp?.port ?? 0, httpPort: server.httpPort ?? 0 };
     },
     memory: ({ gcRounds }) => memory(gcRounds),
     stats: () => {

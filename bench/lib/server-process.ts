@@ -8,6 +8,8 @@ export interface ServerProcessOptions {
   readonly config: BenchServerConfig;
   /** gRPC port to bind (reserved beforehand); default any free port. */
   readonly port?: number;
+  /** HTTP port to bind (reserved beforehand); default any free port. */
+  readonly httpPort?: number;
   /** Count registry write events (see `writes()`). */
   readonly countWrites?: boolean;
   /** Shown in errors (default "server"). */
@@ -24,6 +26,8 @@ export class ServerProcess {
     readonly port: number,
     /** The UDP push socket's port (0 when UDP push is off). */
     readonly udpPort: number,
+    /** The HTTP port (Nacos and Eureka APIs; 0 when both are off). */
+    readonly httpPort: number,
   ) {}
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
@@ -32,12 +36,13 @@ export class ServerProcess {
     if (options.cpuProfileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
     const child = await ChildHandle.spawn<ServerCommands>({ name: options.name ?? 'server', script: new URL('./server-main.ts', import.meta.url), nodeArgs });
     try {
-      const { port, udpPort } = await child.request('start', {
+      const { port, udpPort, httpPort } = await child.request('start', {
         config: options.config,
         ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.httpPort === undefined ? {} : { httpPort: options.httpPort }),
         ...(options.countWrites === undefined ? {} : { countWrites: options.countWrites }),
       });
-      return new ServerProcess(child, port, udpPort);
+      return new ServerProcess(child, port, udpPort, httpPort);
     } catch (e) {
       await child.exit();
       throw e;

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ClusterServiceClient, PeerState, type GetClusterStatusResponse } from '../gen/herald/v1/peer_service.js';
-import { reason, serverOption } from './client-options.js';
+import { firstAnswer, reason, serverOption } from './client-options.js';
 import { table } from './format.js';
 
 const STATE: Record<PeerState, string> = {
@@ -28,12 +28,12 @@ export function clusterCommand(): Command {
     .option('--json', 'print JSON instead of a table')
     .addOption(serverOption())
     .action(async (flags: { json?: boolean; server: string[] }, cmd: Command) => {
-      const server = flags.server[0] ?? '';
+      // The first node that answers shows its view (its node id says which one it is).
       let s: GetClusterStatusResponse;
       try {
-        s = await status(server);
+        s = (await firstAnswer(flags.server, status)).value;
       } catch (e) {
-        cmd.error(`herald: ${server}: ${reason(e)}`, { exitCode: 1 });
+        cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);

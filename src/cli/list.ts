@@ -4,7 +4,7 @@ import { RegistryTransport } from '../client/registry-transport.js';
 import { snapshotFromWire } from '../client/codec.js';
 import { ListServicesRequest, GetServiceRequest } from '../gen/herald/v1/registry_service.js';
 import type { ServiceSummary } from '../gen/herald/v1/model.js';
-import { groupOption, namespaceOption, reason, serverOption } from './client-options.js';
+import { firstAnswer, groupOption, namespaceOption, reason, serverOption } from './client-options.js';
 import { endpoint, metadataText, table } from './format.js';
 
 interface ListFlags {
@@ -26,6 +26,36 @@ async function allServices(t: RegistryTransport, namespace: string, group: strin
   return out;
 }
 
+/** What `herald list` prints, read from one server. */
+async function listing(t: RegistryTransport, flags: ListFlags): Promise<string> {
+  if (flags.service === undefined) {
+    const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
+    if (flags.json === true) return `${JSON.stringify(services, null, 2)}\n`;
+    if (services.length === 0) return 'no services\n';
+    return table(
+      ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS', 'REVISION'],
+      services.map((s) => [s.group, s.name, String(s.instanceCount), String(s.healthyInstanceCount), s.clusters.join(','), String(s.revision)]),
+    );
+  }
+  const res = await t.getService(GetServiceRequest.fromPartial({ namespace: flags.namespace ?? '', group: flags.group ?? '', service: flags.service }));
+  const snap = res.serviceInfo === undefined ? undefined : snapshotFromWire(res.serviceInfo);
+  if (flags.json === true) return `${JSON.stringify(snap, null, 2)}\n`;
+  if (snap === undefined || snap.hosts.length === 0) return `no instances of ${flags.group ?? 'DEFAULT_GROUP'}@@${flags.service}\n`;
+  return table(
+    ['INSTANCE', 'ENDPOINT', 'STATUS', 'HEALTHY', 'ENABLED', 'WEIGHT', 'CLUSTER', 'METADATA'],
+    snap.hosts.map((h) => [
+      h.instanceId,
+      endpoint(h.ip, h.port),
+      h.overriddenStatus === undefined ? h.status : `${h.status} (override)`,
+      h.healthy ? 'yes' : 'no',
+      h.enabled ? 'yes' : 'no',
+      String(h.weight),
+      h.cluster,
+      metadataText(h.metadata),
+    ]),
+  );
+}
+
 export function listCommand(): Command {
   return new Command('list')
     .description('list services, or the instances of one service')
@@ -35,53 +65,19 @@ export function listCommand(): Command {
     .option('--json', 'print JSON instead of a table')
     .addOption(serverOption())
     .action(async (flags: ListFlags, cmd: Command) => {
-      // An admin read: the first server answers (no fail-over, so the output says which one it is).
-      const server = flags.server[0] ?? '';
-      const t = new RegistryTransport(server);
+      // An admin read: the first server that can be reached answers.
       try {
-        if (flags.service === undefined) {
-          const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
-          if (flags.json === true) {
-            process.stdout.write(`${JSON.stringify(services, null, 2)}\n`);
-          } else if (services.length === 0) {
-            process.stdout.write('no services\n');
-          } else {
-            process.stdout.write(
-              table(
-                ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS', 'REVISION'],
-                services.map((s) => [s.group, s.name, String(s.instanceCount), String(s.healthyInstanceCount), s.clusters.join(','), String(s.revision)]),
-              ),
-            );
+        const { value } = await firstAnswer(flags.server, async (server) => {
+          const t = new RegistryTransport(server);
+          try {
+            return await listing(t, flags);
+          } finally {
+            t.close();
           }
-          return;
-        }
-        const res = await t.getService(GetServiceRequest.fromPartial({ namespace: flags.namespace ?? '', group: flags.group ?? '', service: flags.service }));
-        const snap = res.serviceInfo === undefined ? undefined : snapshotFromWire(res.serviceInfo);
-        if (flags.json === true) {
-          process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
-        } else if (snap === undefined || snap.hosts.length === 0) {
-          process.stdout.write(`no instances of ${flags.group ?? 'DEFAULT_GROUP'}@@${flags.service}\n`);
-        } else {
-          process.stdout.write(
-            table(
-              ['INSTANCE', 'ENDPOINT', 'STATUS', 'HEALTHY', 'ENABLED', 'WEIGHT', 'CLUSTER', 'METADATA'],
-              snap.hosts.map((h) => [
-                h.instanceId,
-                endpoint(h.ip, h.port),
-                h.overriddenStatus === undefined ? h.status : `${h.status} (override)`,
-                h.healthy ? 'yes' : 'no',
-                h.enabled ? 'yes' : 'no',
-                String(h.weight),
-                h.cluster,
-                metadataText(h.metadata),
-              ]),
-            ),
-          );
-        }
+        });
+        process.stdout.write(value);
       } catch (e) {
-        cmd.error(`herald: ${server}: ${reason(e)}`, { exitCode: 1 });
-      } finally {
-        t.close();
+        cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }
     });
 }

@@ -121,6 +121,25 @@ describe('herald list and watch', () => {
     expect(r.stderr).toContain(`herald: 127.0.0.1:${server.port}:`);
   });
 
+  it('list and cluster try the --server addresses in turn until one answers', async () => {
+    const dead = await serve();
+    dead.proc.kill('SIGTERM');
+    await dead.exited;
+    const live = await serve();
+    await connect(live.port).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 80 } }));
+    const servers = `127.0.0.1:${dead.port},127.0.0.1:${live.port}`;
+    const list = await heraldOnce(['list', '--server', servers]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/DEFAULT_GROUP\s+orders\s+1/);
+    const cluster = await heraldOnce(['cluster', '--server', servers]);
+    expect(cluster.code).toBe(0);
+    expect(cluster.stdout).toMatch(/^node \S+\s+synced\s+0 peer\(s\)/);
+    // An answer that is an error is final: the next server is not asked.
+    const bad = await heraldOnce(['list', '--server', `127.0.0.1:${live.port},127.0.0.1:${dead.port}`, '--service', 'bad name!']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`herald: 127.0.0.1:${live.port}: service`);
+  });
+
   it('watch prints each push with what changed, as text and as JSON lines', async () => {
     const server = await serve();
     const c = connect(server.port);

@@ -115,4 +115,27 @@ describe('the public eureka-js-client against herald', () => {
     expect(alpha.getInstancesByAppId('ORDERS')[0]).toMatchObject({ instanceId: 'o-1', app: 'ORDERS', status: 'UP', port: { $: 9000 } });
     expect(alpha.getInstancesByVipAddress('orders').map((i) => i.instanceId)).toEqual(['o-1']);
   });
+
+  it("a client registered on one node reaches another node's Eureka clients through Eureka peer batches", async () => {
+    const b = await startServer({ mergeWindowMs: 2 });
+    const a = await startServer({ mergeWindowMs: 2, replicationBatchDelayMs: 2, eurekaPeers: [`http://127.0.0.1:${b.httpPort ?? 0}/eureka`] });
+    const onB = eurekaClient(b, 'watcher', 'watcher-1', 8090, { registerWithEureka: false });
+    await start(onB);
+    const alpha = eurekaClient(a, 'alpha', 'alpha-1', 8081);
+    await start(alpha);
+    // Registered on A, replicated to B in a batch, fetched from B by another client.
+    await eventually(() => onB.getInstancesByAppId('ALPHA').length === 1, 'alpha on B');
+    expect(onB.getInstancesByAppId('ALPHA')[0]).toMatchObject({ instanceId: 'alpha-1', hostName: 'alpha-1.local', status: 'UP', port: { $: 8081 } });
+    // Its heartbeats travel too: B renews it (Heartbeat items), without a 404 re-registration.
+    const before = b.registry.getInstance({ service: 'ALPHA', instanceId: 'alpha-1' }).lastRenewalMs;
+    await eventually(() => b.registry.getInstance({ service: 'ALPHA', instanceId: 'alpha-1' }).lastRenewalMs > before, 'heartbeat on B');
+    expect(a.clusterNode?.status()[0]).toMatchObject({ failures: 0, dropped: 0 });
+    // Stopping the client cancels on A, and the cancel reaches B.
+    await new Promise<void>((resolve) => {
+      alpha.stop(() => {
+        resolve();
+      });
+    });
+    await eventually(() => onB.getInstancesByAppId('ALPHA').length === 0, 'alpha gone from B');
+  });
 });

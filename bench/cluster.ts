@@ -58,7 +58,7 @@ import { BACKGROUND_INTERVAL_MS, quietServerConfig } from './lib/quiet-server-co
 import { printHeader, printTable, writeResults } from './lib/report.js';
 import type { BenchServerConfig, ClusterSample, ReplicateCallStats, WriteCounts } from './lib/server-commands.js';
 import { ServerProcess } from './lib/server-process.js';
-import { medianOf, summarize, type LatencySummary } from './lib/stats.js';
+import { medianOf, percent, summarize, type LatencySummary } from './lib/stats.js';
 import { undisturbed } from './lib/undisturbed.js';
 import { sleep, wallNowMs } from './lib/wall-clock.js';
 import { armWatchdog } from './lib/watchdog.js';
@@ -626,9 +626,6 @@ async function throughputRun(settings: Settings, machine: MachineInfo, run: numb
 
 // ----------------------------------------------------------------------------------- reporting
 
-function pct(part: number, whole: number): number {
-  return whole === 0 ? Number.NaN : (part / whole) * 100;
-}
 
 function reportPush(settings: Settings, runs: readonly PushRunResult[]): Record<string, number | string>[] {
   printTable(
@@ -641,7 +638,7 @@ function reportPush(settings: Settings, runs: readonly PushRunResult[]): Record<
       r.remote.latencyMs.p90,
       r.remote.latencyMs.p99,
       r.remote.latencyMs.max,
-      pct(r.remote.received, r.remote.expected),
+      percent(r.remote.received, r.remote.expected),
       r.local?.latencyMs.p50 ?? Number.NaN,
       r.local?.latencyMs.p99 ?? Number.NaN,
       r.replicationAddsMs?.p50 ?? Number.NaN,
@@ -663,7 +660,7 @@ function reportPush(settings: Settings, runs: readonly PushRunResult[]): Record<
       remoteP99Ms: medianOf(rs, (r) => r.remote.latencyMs.p99),
       remoteMaxMs: medianOf(rs, (r) => r.remote.latencyMs.max),
       remoteP99RangeMs: `${Math.min(...rs.map((r) => r.remote.latencyMs.p99)).toFixed(1)}–${Math.max(...rs.map((r) => r.remote.latencyMs.p99)).toFixed(1)}`,
-      remoteReceivedPercent: medianOf(rs, (r) => pct(r.remote.received, r.remote.expected)),
+      remoteReceivedPercent: medianOf(rs, (r) => percent(r.remote.received, r.remote.expected)),
       remoteSkipped: medianOf(rs, (r) => r.remote.skipped),
       remoteMissing: medianOf(rs, (r) => r.remote.missing),
       remoteFirstReceiptP50Ms: medianOf(rs, (r) => r.remote.perChange.firstMs.p50),
@@ -815,7 +812,7 @@ async function main(): Promise<void> {
         pushRuns.push(r);
         console.log(
           `push ${rate}/s run ${run}: on C p50 ${r.remote.latencyMs.p50.toFixed(2)} ms, p99 ${r.remote.latencyMs.p99.toFixed(2)} ms, max ${r.remote.latencyMs.max.toFixed(1)} ms, ` +
-            `received ${pct(r.remote.received, r.remote.expected).toFixed(1)} %, skipped ${r.remote.skipped}, missing ${r.remote.missing}; ` +
+            `received ${percent(r.remote.received, r.remote.expected).toFixed(1)} %, skipped ${r.remote.skipped}, missing ${r.remote.missing}; ` +
             (r.local === undefined ? '' : `on A p50 ${r.local.latencyMs.p50.toFixed(2)} ms, p99 ${r.local.latencyMs.p99.toFixed(2)} ms; replication adds p50 ${r.replicationAddsMs?.p50.toFixed(2) ?? '-'} ms; `) +
             `${r.batchesToC.calls} batches to C (mean ${r.batchesToC.meanBatch.toFixed(1)}, call p50 ${r.batchesToC.callMs.p50.toFixed(2)} ms); ` +
             `CPU A/B/C ${r.nodes.map((n) => n.cpuPercent.toFixed(0)).join('/')} %, loads ${r.loads.map((l) => l.cpuPercent.toFixed(0)).join('/')} %, other ${r.otherCpuPercent.toFixed(0)} %`,

@@ -32,12 +32,12 @@ import { estimateClockOffset } from './lib/clock-offset.js';
 import { separateTransport } from './lib/connections.js';
 import { intFlag, numberFlag } from './lib/flags.js';
 import { machineBusyPercent, sampleMachineCpu } from './lib/machine-load.js';
-import { sampleUsage, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
+import { maxEventLoopUtilization, sampleUsage, totalCpuPercent, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
 import type { MachineInfo } from './lib/machine.js';
 import { printChecks, printHeader, printTable, writeResults, type TargetCheck } from './lib/report.js';
 import { BACKGROUND_INTERVAL_MS, quietServerConfig } from './lib/quiet-server-config.js';
 import { ServerProcess } from './lib/server-process.js';
-import { medianOf, summarize, type LatencySummary } from './lib/stats.js';
+import { medianOf, percent, summarize, type LatencySummary } from './lib/stats.js';
 import { undisturbed } from './lib/undisturbed.js';
 import { armWatchdog } from './lib/watchdog.js';
 import { derivedInstanceId, registration } from './lib/workload.js';
@@ -273,12 +273,8 @@ function label(s: Scenario): string {
   return `N=${s.subscribers}, ${s.ratePerSecond}/s`;
 }
 
-function pct(part: number, whole: number): number {
-  return whole === 0 ? Number.NaN : (part / whole) * 100;
-}
-
-const loadCpu = (r: RunResult): number => r.loads.reduce((n, l) => n + l.cpuPercent, 0);
-const loadElu = (r: RunResult): number => Math.max(...r.loads.map((l) => l.eventLoopUtilization));
+const loadCpu = (r: RunResult): number => totalCpuPercent(r.loads);
+const loadElu = (r: RunResult): number => maxEventLoopUtilization(r.loads);
 
 async function main(): Promise<void> {
   const settings = readSettings();
@@ -306,7 +302,7 @@ async function main(): Promise<void> {
       runs.push(r);
       console.log(
         `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
-          `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
+          `received ${percent(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, ` +
           `first receipt p50 ${r.perChange.firstMs.p50.toFixed(1)} ms, fan-out p50 ${r.perChange.fanOutMs.p50.toFixed(1)} / max ${r.perChange.fanOutMs.max.toFixed(1)} ms, ` +
           `p50 by subscriber position ${positionText(r.byPosition)}, ` +
           `holds it or newer p50 ${r.freshness.allMs.p50.toFixed(1)} / p99 ${r.freshness.allMs.p99.toFixed(1)} / max ${r.freshness.allMs.max.toFixed(0)} ms, ` +
@@ -329,7 +325,7 @@ async function main(): Promise<void> {
       r.latencyMs.p90,
       r.latencyMs.p99,
       r.latencyMs.max,
-      pct(r.received, r.expected),
+      percent(r.received, r.expected),
       r.skipped,
       r.missing,
       r.server.cpuPercent,
@@ -352,7 +348,7 @@ async function main(): Promise<void> {
       p90Ms: medianOf(rs, (r) => r.latencyMs.p90),
       p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
       maxMs: medianOf(rs, (r) => r.latencyMs.max),
-      receivedPercent: medianOf(rs, (r) => pct(r.received, r.expected)),
+      receivedPercent: medianOf(rs, (r) => percent(r.received, r.expected)),
       skipped: medianOf(rs, (r) => r.skipped),
       missing: medianOf(rs, (r) => r.missing),
       firstReceiptP50Ms: medianOf(rs, (r) => r.perChange.firstMs.p50),

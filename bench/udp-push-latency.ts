@@ -29,11 +29,11 @@ import { separateTransport } from './lib/connections.js';
 import { intFlag, numberFlag } from './lib/flags.js';
 import { machineBusyPercent, sampleMachineCpu } from './lib/machine-load.js';
 import type { MachineInfo } from './lib/machine.js';
-import { sampleUsage, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
+import { maxEventLoopUtilization, sampleUsage, totalCpuPercent, usageDelta, type ProcessUsage, type UsageDelta } from './lib/process-usage.js';
 import { BACKGROUND_INTERVAL_MS, quietServerConfig } from './lib/quiet-server-config.js';
 import { printHeader, printTable, writeResults } from './lib/report.js';
 import { ServerProcess } from './lib/server-process.js';
-import { median, medianOf, summarize, type LatencySummary } from './lib/stats.js';
+import { median, medianOf, percent, summarize, type LatencySummary } from './lib/stats.js';
 import { sampleUdpCounters, udpCountersDelta, udpSocketDrops, type UdpCounters } from './lib/udp-counters.js';
 import { undisturbed } from './lib/undisturbed.js';
 import { sleep } from './lib/wall-clock.js';
@@ -325,12 +325,8 @@ function label(s: Scenario): string {
   return `N=${s.targets}, ${s.ratePerSecond}/s`;
 }
 
-function pct(part: number, whole: number): number {
-  return whole === 0 ? Number.NaN : (part / whole) * 100;
-}
-
-const loadCpu = (r: RunResult): number => r.loads.reduce((n, l) => n + l.cpuPercent, 0);
-const loadElu = (r: RunResult): number => Math.max(...r.loads.map((l) => l.eventLoopUtilization));
+const loadCpu = (r: RunResult): number => totalCpuPercent(r.loads);
+const loadElu = (r: RunResult): number => maxEventLoopUtilization(r.loads);
 
 async function main(): Promise<void> {
   const settings = readSettings();
@@ -360,7 +356,7 @@ async function main(): Promise<void> {
       runs.push(r);
       console.log(
         `${label(scenario)} run ${run}: p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(1)} ms, ` +
-          `received ${pct(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, duplicates ${r.duplicates}, ` +
+          `received ${percent(r.received, r.expected).toFixed(1)} %, skipped ${r.skipped}, missing ${r.missing}, duplicates ${r.duplicates}, ` +
           `packets/target ${r.packetsPerTarget.min}..${r.packetsPerTarget.max}, ` +
           `sent ${r.udp.sent}, resent ${r.udp.resent}, acked ${r.udp.acked}, failed ${r.udp.failed}, pending ${r.udp.pendingAtEnd}, ` +
           `superseded unacked ${r.udp.superseded}, dropped at the server socket ${r.udp.serverSocketDrops} (kernel rcvbuf drops ${r.kernel.rcvbufErrors}), ` +
@@ -384,7 +380,7 @@ async function main(): Promise<void> {
       r.latencyMs.p90,
       r.latencyMs.p99,
       r.latencyMs.max,
-      pct(r.received, r.expected),
+      percent(r.received, r.expected),
       r.skipped,
       r.missing,
       r.udp.sent,
@@ -411,7 +407,7 @@ async function main(): Promise<void> {
       p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
       maxMs: medianOf(rs, (r) => r.latencyMs.max),
       p99RangeMs: [Math.min(...rs.map((r) => r.latencyMs.p99)), Math.max(...rs.map((r) => r.latencyMs.p99))],
-      receivedPercent: medianOf(rs, (r) => pct(r.received, r.expected)),
+      receivedPercent: medianOf(rs, (r) => percent(r.received, r.expected)),
       skipped: medianOf(rs, (r) => r.skipped),
       missing: medianOf(rs, (r) => r.missing),
       duplicates: medianOf(rs, (r) => r.duplicates),

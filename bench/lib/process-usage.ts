@@ -97,3 +97,13 @@ export function usageDelta(before: ProcessUsage, after: ProcessUsage): UsageDelt
     gcTotalPauseMs: after.gcTotalPauseMs,
   };
 }
+
+/** CPU of several processes together, in % of one core. */
+export function totalCpuPercent(usages: readonly UsageDelta[]): number {
+  return usages.reduce((n, u) => n + u.cpuPercent, 0);
+}
+
+/** The busiest event loop of several processes (0 to 1). */
+export function maxEventLoopUtilization(usages: readonly UsageDelta[]): number {
+  return Math.max(...usages.map((u) => u.eventLoopUtilization));
+}

@@ -44,3 +44,8 @@ export function median(values: readonly number[]): number {
 export function medianOf<T>(runs: readonly T[], pick: (run: T) => number): number {
   return median(runs.map(pick));
 }
+
+/** `part` as a percentage of `whole`; NaN when `whole` is 0. */
+export function percent(part: number, whole: number): number {
+  return whole === 0 ? Number.NaN : (part / whole) * 100;
+}

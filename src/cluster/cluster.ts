@@ -12,14 +12,14 @@ import type { Registry, WriteEvent } from '../core/registry.js';
 import { RegistryError } from '../core/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Timers } from '../push/timers.js';
-import { ReplicationAction, ReplicationOutcome, type ReplicationTask } from '../gen/herald/v1/peer_service.js';
+import { ReplicationAction, ReplicationOutcome, type ReplicationResult, type ReplicationTask } from '../gen/herald/v1/peer_service.js';
 import { InstanceStatus } from '../gen/herald/v1/model.js';
 import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
 import { verifyWithPeer } from './anti-entropy.js';
 import { otherEurekaPeers, otherPeers } from './peer-addresses.js';
 import { EurekaPeerLink } from './eureka-peer-link.js';
 import { DEFAULT_NAMESPACE } from '../core/model.js';
-import { replicatedFromWire, replicatedToWire } from './peer-codec.js';
+import { replicatedFromWire, replicatedToWire, tombstoneFromWire } from './peer-codec.js';
 import { GrpcPeerLink, type PeerLink } from './peer-link.js';
 import { syncFromPeers, type SyncReport } from './startup-sync.js';
 import { taskFor, taskKey, taskRef } from './replication-tasks.js';
@@ -78,6 +78,8 @@ export class Cluster {
   private stopWrites: (() => void) | undefined;
   private verifyTimer: unknown;
   private verifying = false;
+  /** Anti-entropy passes completed against a peer (tests and status). */
+  verifyRuns = 0;
   private syncedFlag = false;
   private closed = false;
 
@@ -129,13 +131,16 @@ export class Cluster {
   /** Pulls the registry from the first peer that answers, within the sync timeout. */
   async startupSync(): Promise<SyncReport> {
     const links = this.activePeers().map((p) => p.link);
-    const report = links.length === 0 ? { peer: undefined, instances: 0, services: 0 } : await syncFromPeers(this.deps.registry, links, this.nodeId, this.deps.config.syncTimeoutMs, this.deps.logger);
+    const report =
+      links.length === 0
+        ? { peer: undefined, instances: 0, services: 0, tombstones: 0 }
+        : await syncFromPeers(this.deps.registry, links, this.nodeId, this.deps.config.syncTimeoutMs, this.deps.clock, this.deps.logger);
     this.syncedFlag = true;
     if (report.peer === undefined) {
       if (links.length === 0) this.deps.logger.debug({}, 'no peers configured: standalone');
       else this.deps.logger.info({ peers: this.peers.map((p) => p.address) }, 'no peer reachable: starting alone');
     } else {
-      this.deps.logger.info({ peer: report.peer, instances: report.instances, services: report.services }, 'synced from peer');
+      this.deps.logger.info({ peer: report.peer, instances: report.instances, services: report.services, tombstones: report.tombstones }, 'synced from peer');
     }
     return report;
   }
@@ -158,8 +163,10 @@ export class Cluster {
       for (const p of this.activePeers()) {
         if (p.link.antiEntropy === false) continue;
         try {
-          const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId);
+          const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId, this.deps.logger);
+          this.verifyRuns++;
           if (r.adopted + r.removed > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');
+          else this.deps.logger.debug({ peer: p.address, ...r }, 'anti-entropy: nothing to repair');
         } catch (e) {
           this.deps.logger.debug({ peer: p.address, error: e instanceof Error ? e.message : String(e) }, 'anti-entropy: peer did not answer');
         }
@@ -220,43 +227,53 @@ export class Cluster {
     peer.nodeId = res.nodeId;
     res.results.forEach((r, i) => {
       const task = batch[i];
-      if (task !== undefined) this.onResult(peer, task, r.outcome, r.message, r.serverCopy);
+      if (task !== undefined) this.onResult(peer, task, r);
     });
   }
 
-  private onResult(peer: Peer, task: ReplicationTask, outcome: ReplicationOutcome, message: string, serverCopy: Parameters<typeof replicatedFromWire>[0] | undefined): void {
+  /** Acts on a peer's answer: take its newer write or cancel, or send it the record it lacks. */
+  private onResult(peer: Peer, task: ReplicationTask, result: ReplicationResult): void {
     const { registry, logger } = this.deps;
     const ref = taskRef(task);
-    switch (outcome) {
-      case ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT: {
-        // The peer's copy is newer (Eureka's 409): take it.
-        const parsed = serverCopy === undefined ? undefined : replicatedFromWire(serverCopy);
-        if (parsed !== undefined) {
-          try {
-            registry.adopt(parsed.address, parsed.state);
-          } catch (e) {
-            logger.warn({ peer: peer.address, instanceId: ref.instanceId, error: String(e) }, 'cannot adopt the peer copy');
-          }
+    try {
+      switch (result.outcome) {
+        case ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT: {
+          // The peer holds a newer write (Eureka's 409): take it.
+          const parsed = result.serverCopy === undefined ? undefined : replicatedFromWire(result.serverCopy);
+          if (parsed === undefined) return;
+          if (parsed.state.version > 0) registry.applyReplica(parsed.address, parsed.state, parsed.lastRenewalMs);
+          else registry.adopt(parsed.address, parsed.state);
+          return;
         }
-        return;
-      }
-      case ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND: {
-        if (task.action === ReplicationAction.REPLICATION_ACTION_CANCEL) return;
-        // The peer does not know the instance: send it the registration.
-        try {
-          const { record } = registry.getInstance(ref);
-          const register: ReplicationTask = { action: ReplicationAction.REPLICATION_ACTION_REGISTER, target: replicatedToWire(ref, record), lastDirtyTimestamp: 0, status: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED };
+        case ReplicationOutcome.REPLICATION_OUTCOME_DELETED:
+          // The peer holds a newer cancel: apply it here too.
+          if (result.tombstone !== undefined) registry.applyTombstone(tombstoneFromWire(ref, { ...result.tombstone, instanceId: ref.instanceId }));
+          return;
+        case ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND: {
+          if (task.action === ReplicationAction.REPLICATION_ACTION_CANCEL) return;
+          // The peer does not know the instance (or holds an older write): send it the record.
+          const { record, lastRenewalMs } = registry.getInstance(ref);
+          const register: ReplicationTask = {
+            action: ReplicationAction.REPLICATION_ACTION_REGISTER,
+            target: replicatedToWire(ref, record, lastRenewalMs),
+            lastDirtyTimestamp: 0,
+            status: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED,
+            version: record.version,
+            tombstone: undefined,
+          };
           peer.dispatcher.offer(taskKey(register.action, ref), register);
-        } catch (e) {
-          if (!(e instanceof RegistryError)) throw e;
+          return;
         }
-        return;
+        case ReplicationOutcome.REPLICATION_OUTCOME_REJECTED:
+          logger.warn({ peer: peer.address, instanceId: ref.instanceId, message: result.message }, 'peer rejected a replication');
+          return;
+        default:
+          return;
       }
-      case ReplicationOutcome.REPLICATION_OUTCOME_REJECTED:
-        logger.warn({ peer: peer.address, instanceId: ref.instanceId, message }, 'peer rejected a replication');
-        return;
-      default:
-        return;
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      // Gone here meanwhile (NOT_FOUND), or the peer's copy is not valid here: nothing to do.
+      if (e.code !== 'NOT_FOUND') logger.warn({ peer: peer.address, instanceId: ref.instanceId, error: e.message }, "cannot take the peer's answer");
     }
   }
 }

@@ -80,11 +80,11 @@ export function replicatedFromEureka(info: unknown, namespace: string): Replicat
 export function resultFromEureka(answer: unknown, namespace: string): ReplicationResult {
   const a = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {};
   const code = Number(a.statusCode);
-  if (code >= 200 && code < 300) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined };
-  if (code === 404) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND, message: 'not registered at the Eureka peer', serverCopy: undefined };
+  if (code >= 200 && code < 300) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined, tombstone: undefined };
+  if (code === 404) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND, message: 'not registered at the Eureka peer', serverCopy: undefined, tombstone: undefined };
   if (code === 409) {
     const copy = a.responseEntity === undefined ? undefined : replicatedFromEureka(a.responseEntity, namespace);
-    return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT, message: 'the Eureka peer holds a newer copy', serverCopy: copy };
+    return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT, message: 'the Eureka peer holds a newer copy', serverCopy: copy, tombstone: undefined };
   }
-  return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: `the Eureka peer answered ${Number.isFinite(code) ? code : 'no status'}`, serverCopy: undefined };
+  return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: `the Eureka peer answered ${Number.isFinite(code) ? code : 'no status'}`, serverCopy: undefined, tombstone: undefined };
 }

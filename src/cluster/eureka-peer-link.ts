@@ -13,7 +13,7 @@ import { inEurekaScope, replicatedFromEureka, resultFromEureka, taskToEurekaItem
 
 const REPLICATION_HEADER = 'x-netflix-discovery-replication';
 
-const OK: ReplicationResult = { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined };
+const OK: ReplicationResult = { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined, tombstone: undefined };
 
 /** Parses `http://host:port/path` (no trailing slash kept). Throws RangeError naming a bad entry. */
 export function parseEurekaPeers(text: string): string[] {
@@ -102,7 +102,7 @@ export class EurekaPeerLink implements PeerLink {
         if (r !== undefined) instances.push(r);
       }
     }
-    yield { nodeId, instances, services: [] };
+    yield { nodeId, instances, services: [], tombstones: [] };
   }
 
   listChecksums(): Promise<ListChecksumsResponse> {

@@ -1,44 +1,49 @@
 /**
  * Start-up sync: a starting node pulls the registry from the first peer that answers, before it
- * reports SERVING, within a bounded time. Copies are adopted with a fresh lease, so nothing just
- * learned is evicted during the sync window; replications that arrived meanwhile are not
- * overwritten by older copies.
+ * reports SERVING, within a bounded time: the peer's tombstones first, then its instances with
+ * their leases as the peer holds them, merged by write version (core/replica-rules.ts). Replications
+ * that arrive meanwhile or later (queued at peers while this node was down) go through the same
+ * rules, so the order does not matter and nothing the cluster cancelled comes back.
  */
+import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { PeerLink } from './peer-link.js';
-import { replicatedFromWire } from './peer-codec.js';
-import { adoptIfNewer } from './replica-import.js';
+import { emptyCounts, mergeInstance, mergeTombstone } from './replica-merge.js';
 
 export interface SyncReport {
   /** The peer synced from; undefined when none answered in time. */
   readonly peer: string | undefined;
   readonly instances: number;
   readonly services: number;
+  readonly tombstones: number;
 }
 
-export async function syncFromPeers(registry: Registry, links: readonly PeerLink[], nodeId: string, timeoutMs: number, logger: Logger): Promise<SyncReport> {
-  const deadline = Date.now() + timeoutMs;
+export async function syncFromPeers(registry: Registry, links: readonly PeerLink[], nodeId: string, timeoutMs: number, clock: Clock, logger: Logger): Promise<SyncReport> {
+  const deadline = clock.nowMs() + timeoutMs;
   for (const link of links) {
-    const remaining = deadline - Date.now();
+    const remaining = deadline - clock.nowMs();
     if (remaining <= 0) break;
-    let instances = 0;
+    const counts = emptyCounts();
     let services = 0;
+    let tombstones = 0;
     try {
       for await (const chunk of link.syncRegistry(nodeId, remaining)) {
         for (const s of chunk.services) {
           registry.updateService({ namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata });
           services++;
         }
-        for (const i of chunk.instances) {
-          const parsed = replicatedFromWire(i);
-          if (parsed !== undefined && adoptIfNewer(registry, parsed.address, parsed.state)) instances++;
+        for (const t of chunk.tombstones) {
+          if (t.tombstone === undefined) continue;
+          mergeTombstone(registry, t, t.tombstone, counts, logger);
+          tombstones++;
         }
+        for (const i of chunk.instances) mergeInstance(registry, i, counts, logger);
       }
-      return { peer: link.address, instances, services };
+      return { peer: link.address, instances: counts.adopted, services, tombstones };
     } catch (e) {
       logger.info({ peer: link.address, error: e instanceof Error ? e.message : String(e) }, 'start-up sync: peer did not answer');
     }
   }
-  return { peer: undefined, instances: 0, services: 0 };
+  return { peer: undefined, instances: 0, services: 0, tombstones: 0 };
 }

@@ -48,3 +48,15 @@ export function reconcileHash(entries: Iterable<readonly [string, string]>): str
   for (const l of lines) sha.update(l);
   return sha.digest('hex');
 }
+
+/**
+ * The replica digest peers compare in anti-entropy (never shown to clients): lowercase hex MD5 over
+ * `instanceId \t version \n` of a service's instances in instance-id order. Two nodes with the same
+ * digest hold the same writes of the service; health flags and leases, which each node keeps for
+ * itself, do not count.
+ */
+export function replicaDigest(hosts: readonly Pick<InstanceRecord, 'instanceId' | 'version'>[]): string {
+  const md5 = createHash('md5');
+  for (const h of hosts) md5.update(`${h.instanceId}\t${h.version}\n`);
+  return md5.digest('hex');
+}

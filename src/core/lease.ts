@@ -3,19 +3,26 @@
  * double-duration bug (Eureka's renew() stores `now + duration` and isExpired() adds the duration
  * again, so an instance lives up to twice its lease; Eureka documents it as "will not be fixed").
  *
- * `compensationMs` is how late the eviction task ran (e.g. the process was paused): time the server
- * itself was not listening is not held against clients, as Eureka's eviction compensation does.
+ * `pausedMs` is how long the server itself was not listening since the last renewal (the process
+ * was stopped, or its event loop blocked; see pause-ledger.ts): that time is not held against the
+ * client.
  */
-import type { InstanceEntry } from './model.js';
+import type { InstanceRecord } from './model.js';
 
-export function leaseExpiresAt(entry: InstanceEntry): number {
+/** A lease: the record's duration and when it was last renewed. */
+export interface LeaseLike {
+  readonly record: Pick<InstanceRecord, 'leaseDurationMs' | 'ephemeral'>;
+  readonly lastRenewalMs: number;
+}
+
+export function leaseExpiresAt(entry: LeaseLike): number {
   return entry.lastRenewalMs + entry.record.leaseDurationMs;
 }
 
 /** Persistent (non-ephemeral) instances never expire; they stay until cancelled. */
-export function isLeaseExpired(entry: InstanceEntry, nowMs: number, compensationMs = 0): boolean {
+export function isLeaseExpired(entry: LeaseLike, nowMs: number, pausedMs = 0): boolean {
   if (!entry.record.ephemeral) return false;
-  return nowMs > leaseExpiresAt(entry) + Math.max(0, compensationMs);
+  return nowMs > leaseExpiresAt(entry) + Math.max(0, pausedMs);
 }
 
 /** Renewals per minute an instance with this renewal interval is expected to send. */

@@ -65,6 +65,12 @@ export interface InstanceRecord {
   readonly serviceUpTimestamp: number;
   /** When the instance was cancelled or evicted; 0 while registered. */
   readonly evictionTimestamp: number;
+  /**
+   * The write version of the last client-originated change (see version-clock.ts): issued by the
+   * node that accepted the change and carried by replication, so every node orders changes to the
+   * instance the same way. Renewals and this node's own decisions (eviction, beat timeouts) keep it.
+   */
+  readonly version: number;
 }
 
 /** A record together with its live lease renewal time (mutable: renewals are the hot path). */

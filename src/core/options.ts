@@ -40,6 +40,22 @@ export interface RegistryOptions {
   readonly maxMetadataKeyLength: number;
   /** Most bytes (UTF-8) of metadata keys plus values per instance (and per service). */
   readonly maxMetadataBytes: number;
+  /**
+   * How far ahead of this node's clock a caller's timestamp (last_dirty_timestamp) or a peer's write
+   * version may be. Beyond it the request is refused: a record dated in the future would win every
+   * conflict until that time.
+   */
+  readonly maxClockSkewMs: number;
+  /**
+   * How long a cancel's tombstone is kept at least, so replications and anti-entropy repairs still
+   * carrying the cancelled instance cannot bring it back. An ephemeral instance's tombstone is also
+   * kept for its lease plus maxClockSkewMs (a copy older than that has expired anyway).
+   */
+  readonly tombstoneRetentionMs: number;
+  /** How long the tombstone of a persistent (non-ephemeral) instance is kept: it has no lease to run out. */
+  readonly persistentTombstoneRetentionMs: number;
+  /** Most tombstones kept; beyond it the oldest are dropped. */
+  readonly maxTombstones: number;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = Object.freeze({
@@ -60,6 +76,10 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = Object.freeze({
   maxMetadataEntries: 64,
   maxMetadataKeyLength: 128,
   maxMetadataBytes: 8_192,
+  maxClockSkewMs: 60_000,
+  tombstoneRetentionMs: 300_000,
+  persistentTombstoneRetentionMs: 86_400_000,
+  maxTombstones: 1_000_000,
 });
 
 /** Fills defaults and rejects option sets that cannot work (a programming or configuration error). */
@@ -74,6 +94,10 @@ export function resolveRegistryOptions(partial: Partial<RegistryOptions> = {}): 
     'maxInstanceIdLength',
     'maxInstancesPerService',
     'maxMetadataKeyLength',
+    'maxClockSkewMs',
+    'tombstoneRetentionMs',
+    'persistentTombstoneRetentionMs',
+    'maxTombstones',
   ];
   for (const k of positive) {
     const v = o[k];

@@ -12,6 +12,11 @@ import type { Clock } from './clock.js';
 import { RegistryError } from './errors.js';
 import { pickForEviction } from './eviction.js';
 import { expectedRenewsPerMinute, isLeaseExpired, leaseExpiresAt } from './lease.js';
+import { PauseLedger } from './pause-ledger.js';
+import { decideHeartbeat, decideReplica, decideTombstone } from './replica-rules.js';
+import { TombstoneStore, type Tombstone } from './tombstones.js';
+import { isVersionAhead, VersionClock } from './version-clock.js';
+import { replicaDigest } from './checksum.js';
 import {
   serviceKey,
   type ActionType,
@@ -76,9 +81,9 @@ export type ServiceChangeListener = (change: ServiceChange) => void;
  * local decisions and are not emitted; neither are adoptions.
  */
 export type WriteEvent =
-  | { readonly kind: 'register'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly replication: boolean }
-  | { readonly kind: 'renew'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly replication: boolean }
-  | { readonly kind: 'cancel'; readonly ref: InstanceRef; readonly replication: boolean }
+  | { readonly kind: 'register'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly lastRenewalMs: number; readonly replication: boolean }
+  | { readonly kind: 'renew'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly lastRenewalMs: number; readonly replication: boolean }
+  | { readonly kind: 'cancel'; readonly ref: InstanceRef; readonly tombstone: Tombstone; readonly replication: boolean }
   | {
       readonly kind: 'status';
       readonly ref: InstanceRef;
@@ -92,7 +97,7 @@ export type WriteEvent =
 /** Must not throw. */
 export type WriteListener = (event: WriteEvent) => void;
 
-/** An instance's full state as a peer holds it (for adoption). */
+/** An instance's full state as a peer holds it (for adoption); `version` 0 = unknown (a Eureka peer). */
 export type InstanceState = Omit<InstanceRecord, 'instanceId' | 'registrationTimestamp' | 'serviceUpTimestamp' | 'evictionTimestamp'>;
 
 /** Unvalidated address of an instance (as it arrives from a transport). */
@@ -124,6 +129,52 @@ export interface RenewResult {
   readonly renewalIntervalMs: number;
 }
 
+/** How a peer's copy of an instance was merged (see replica-rules.ts). */
+export type ReplicaResult =
+  | { readonly kind: 'adopted'; readonly record: InstanceRecord }
+  /** The same write was held here; the lease moved forward if the copy's was later. */
+  | { readonly kind: 'same' }
+  /** This node holds a newer write; the sender should take it. */
+  | { readonly kind: 'newer-here'; readonly record: InstanceRecord; readonly lastRenewalMs: number }
+  /** This node holds a newer cancel; the sender should apply it. */
+  | { readonly kind: 'deleted'; readonly tombstone: Tombstone }
+  /** The copy's lease had run out: a stale copy, ignored. */
+  | { readonly kind: 'expired' };
+
+/** How a peer's cancel was merged. */
+export type TombstoneResult =
+  | { readonly kind: 'removed' }
+  | { readonly kind: 'recorded' }
+  | { readonly kind: 'known' }
+  | { readonly kind: 'newer-here'; readonly record: InstanceRecord; readonly lastRenewalMs: number };
+
+/** How a peer's renewal was merged. */
+export type HeartbeatResult =
+  | { readonly kind: 'renewed' }
+  /** Unknown here, or an older write here: the sender should send the record. */
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'newer-here'; readonly record: InstanceRecord; readonly lastRenewalMs: number }
+  | { readonly kind: 'deleted'; readonly tombstone: Tombstone };
+
+/** A cancel as peers exchange it. */
+export interface TombstoneInput extends InstanceAddress {
+  readonly version: number;
+  readonly deletedAt: number;
+  /** When the cancelling node forgets it; this node keeps it at least that long (and its own minimum). */
+  readonly expiresAt: number;
+}
+
+/** One instance as a peer exports it: where, the record, and its lease's last renewal. */
+export interface ReplicaEntry extends ServiceRef {
+  readonly record: InstanceRecord;
+  readonly lastRenewalMs: number;
+}
+
+/** A service's replica digest (anti-entropy). */
+export interface ReplicaDigestEntry extends ServiceRef {
+  readonly digest: string;
+}
+
 export interface EvictionPlan {
   readonly selfPreservation: SelfPreservationState;
   /** Expired lease-bound instances found (all of them, also under self-preservation). */
@@ -140,6 +191,9 @@ export interface RegistryStats {
   readonly expectedRenewsPerMinute: number;
   readonly renewsLastMinute: number;
   readonly selfPreservation: SelfPreservationState;
+  /** Tombstones held, and how many were dropped early because the store was full. */
+  readonly tombstones: number;
+  readonly tombstonesDropped: number;
 }
 
 export interface ServicePage {
@@ -191,6 +245,9 @@ export class Registry {
   private readonly listeners = new Set<ServiceChangeListener>();
   private readonly writeListeners = new Set<WriteListener>();
   private readonly meter = new RenewMeter();
+  private readonly versions = new VersionClock();
+  private readonly tombstones: TombstoneStore;
+  private readonly pauses = new PauseLedger();
   private lastRevision = 0;
   private expectedPerMinute = 0;
   private leaseBound = 0;
@@ -202,6 +259,7 @@ export class Registry {
     this.clock = deps.clock;
     this.random = deps.random;
     this.options = resolveRegistryOptions(deps.options);
+    this.tombstones = new TombstoneStore(this.options.maxTombstones);
   }
 
   /** Adds a change listener; returns the function that removes it. */
@@ -252,7 +310,7 @@ export class Registry {
       replication: ctx.replication === true,
     });
     const serviceUpTimestamp = old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : status === 'UP' ? now : 0;
-    const record: InstanceRecord = Object.freeze({
+    const draft: InstanceRecord = {
       instanceId: ref.instanceId,
       ip: data.ip,
       port: data.port,
@@ -275,15 +333,19 @@ export class Registry {
       registrationTimestamp: old?.registrationTimestamp ?? now,
       serviceUpTimestamp,
       evictionTimestamp: 0,
-    });
+      version: old?.version ?? 0,
+    };
     const replication = ctx.replication === true;
-    if (existing !== undefined && old !== undefined && sameVisible(old, record)) {
+    if (existing !== undefined && old !== undefined && sameVisible(old, draft)) {
       existing.lastRenewalMs = now;
-      this.emit(() => ({ kind: 'register', ref, record: old, replication }));
+      this.emit(() => ({ kind: 'register', ref, record: old, lastRenewalMs: now, replication }));
       return { record: old, created: false, changed: false, keptExisting, lastRenewalMs: now };
     }
+    // A change: a new write version, above any this node has seen (a cancel's included).
+    const record: InstanceRecord = Object.freeze({ ...draft, version: this.versions.next(now) });
+    this.tombstones.delete(ref);
     this.store(ref, existing, record, now);
-    this.emit(() => ({ kind: 'register', ref, record, replication }));
+    this.emit(() => ({ kind: 'register', ref, record, lastRenewalMs: now, replication }));
     return { record, created: existing === undefined, changed: true, keptExisting, lastRenewalMs: now };
   }
 
@@ -295,7 +357,8 @@ export class Registry {
    */
   renew(address: InstanceAddress & { lastDirtyTimestamp?: number | undefined }, ctx: WriteContext = {}): RenewResult {
     const ref = normalizeInstanceRef(address, this.options);
-    const dirty = normalizeTimestamp('last_dirty_timestamp', address.lastDirtyTimestamp);
+    const now = this.clock.nowMs();
+    const dirty = normalizeTimestamp('last_dirty_timestamp', address.lastDirtyTimestamp, now, this.options);
     const found = this.find(ref);
     if (found === undefined) throw RegistryError.notFound(`${describe(ref)} is not registered`);
     const { ns, svc, entry } = found;
@@ -322,28 +385,54 @@ export class Registry {
     if (status === 'UNKNOWN') {
       throw RegistryError.notFound(`${describe(ref)} has status UNKNOWN (its status override was deleted); register it again`);
     }
-    const now = this.clock.nowMs();
-    entry.lastRenewalMs = now;
+    this.renewEntry(ns, svc, entry, now, now, status);
+    const record = entry.record;
+    this.emit(() => ({ kind: 'renew', ref, record, lastRenewalMs: now, replication: ctx.replication === true }));
+    return { record, leaseExpiresAt: leaseExpiresAt(entry), renewalIntervalMs: rec.renewalIntervalMs };
+  }
+
+  /**
+   * Renews a lease at `renewedAtMs` (later renewals win). A renewal ends a heartbeat timeout: the
+   * instance is as healthy as it reported. Not a write: the version stays.
+   */
+  private renewEntry(ns: NamespaceState, svc: ServiceState, entry: InstanceEntry, now: number, renewedAtMs: number, status: InstanceStatus): void {
+    if (renewedAtMs > entry.lastRenewalMs) entry.lastRenewalMs = renewedAtMs;
     this.meter.record(now);
-    // A renewal ends a heartbeat timeout: the instance is as healthy as it reported.
+    const rec = entry.record;
     const healthy = rec.reportedHealthy;
     if (status !== rec.status || healthy !== rec.healthy) {
       entry.record = Object.freeze({ ...rec, status, healthy, lastUpdatedTimestamp: now });
       this.commit(ns, svc, 'MODIFIED', entry.record, now);
     }
-    const record = entry.record;
-    this.emit(() => ({ kind: 'renew', ref, record, replication: ctx.replication === true }));
-    return { record, leaseExpiresAt: leaseExpiresAt(entry), renewalIntervalMs: rec.renewalIntervalMs };
   }
 
-  /** Removes an instance. NOT_FOUND when it is not registered. Returns the removed record. */
+  /**
+   * Removes an instance and keeps a tombstone at a new write version, so no older copy of it can
+   * come back from a peer. NOT_FOUND when it is not registered. Returns the removed record.
+   */
   cancel(address: InstanceAddress, ctx: WriteContext = {}): InstanceRecord {
     const ref = normalizeInstanceRef(address, this.options);
     const found = this.find(ref);
     if (found === undefined) throw RegistryError.notFound(`${describe(ref)} is not registered`);
-    const removed = this.remove(found.ns, found.svc, found.entry, this.clock.nowMs());
-    this.emit(() => ({ kind: 'cancel', ref, replication: ctx.replication === true }));
+    const now = this.clock.nowMs();
+    const rec = found.entry.record;
+    const removed = this.remove(found.ns, found.svc, found.entry, now);
+    const tombstone: Tombstone = Object.freeze({ ...ref, version: this.versions.next(now), deletedAt: now, expiresAt: this.tombstoneExpiry(rec, now) });
+    this.tombstones.put(tombstone);
+    this.emit(() => ({ kind: 'cancel', ref, tombstone, replication: ctx.replication === true }));
     return removed;
+  }
+
+  /** How long a cancel of `rec` at `deletedAt` is remembered (see tombstones.ts). */
+  private tombstoneExpiry(rec: InstanceRecord | undefined, deletedAt: number): number {
+    const o = this.options;
+    const keep =
+      rec === undefined
+        ? o.tombstoneRetentionMs
+        : rec.ephemeral
+          ? Math.max(o.tombstoneRetentionMs, rec.leaseDurationMs + o.maxClockSkewMs)
+          : Math.max(o.tombstoneRetentionMs, o.persistentTombstoneRetentionMs);
+    return deletedAt + keep;
   }
 
   /**
@@ -356,24 +445,25 @@ export class Registry {
   ): InstanceRecord {
     const ref = normalizeInstanceRef(address, this.options);
     const status = normalizeStatus('status', address.status, true) as InstanceStatus;
-    const dirty = normalizeTimestamp('last_dirty_timestamp', address.lastDirtyTimestamp);
+    const now = this.clock.nowMs();
+    const dirty = normalizeTimestamp('last_dirty_timestamp', address.lastDirtyTimestamp, now, this.options);
     const found = this.find(ref);
     if (found === undefined) throw RegistryError.notFound(`${describe(ref)} is not registered`);
     const rec = found.entry.record;
-    const now = this.clock.nowMs();
-    const next: InstanceRecord = Object.freeze({
+    const draft: InstanceRecord = {
       ...rec,
       status,
       overriddenStatus: status,
       lastDirtyTimestamp: dirty ?? rec.lastDirtyTimestamp,
       serviceUpTimestamp: status === 'UP' && rec.serviceUpTimestamp === 0 ? now : rec.serviceUpTimestamp,
       lastUpdatedTimestamp: now,
-    });
+    };
     const replication = ctx.replication === true;
-    if (sameVisible(rec, next)) {
+    if (sameVisible(rec, draft)) {
       this.emit(() => ({ kind: 'status', ref, record: rec, status, lastDirtyTimestamp: dirty, replication }));
       return rec;
     }
+    const next: InstanceRecord = Object.freeze({ ...draft, version: this.versions.next(now) });
     found.entry.record = next;
     this.commit(found.ns, found.svc, 'MODIFIED', next, now);
     this.emit(() => ({ kind: 'status', ref, record: next, status, lastDirtyTimestamp: dirty, replication }));
@@ -403,6 +493,7 @@ export class Registry {
       overriddenStatus: undefined,
       serviceUpTimestamp: status === 'UP' && rec.serviceUpTimestamp === 0 ? now : rec.serviceUpTimestamp,
       lastUpdatedTimestamp: now,
+      version: this.versions.next(now),
     });
     found.entry.record = next;
     this.commit(found.ns, found.svc, 'MODIFIED', next, now);
@@ -411,20 +502,149 @@ export class Registry {
   }
 
   /**
-   * Takes an instance exactly as a peer holds it (Eureka's conflict path, start-up sync, anti-entropy
-   * repair): every field, status, override and dirty timestamp; the lease is renewed now. Validated
-   * like a registration; not announced as a write (nothing is replicated).
+   * Takes an instance exactly as a peer without write versions holds it (a Eureka server's 409 copy
+   * or its registry at start-up): every field, status, override and dirty timestamp, at a new write
+   * version of this node; the lease is renewed now. Validated like a registration; not announced as
+   * a write (nothing is replicated). Peers that carry versions go through applyReplica.
    */
   adopt(address: InstanceAddress, state: InstanceState): InstanceRecord {
     const now = this.clock.nowMs();
+    const { ref, record, existing } = this.replicaRecord(address, state, now);
+    if (existing !== undefined && sameVisible(existing.record, record)) {
+      existing.lastRenewalMs = now;
+      return existing.record;
+    }
+    const versioned = Object.freeze({ ...record, version: this.versions.next(now) });
+    this.tombstones.delete(ref);
+    this.store(ref, existing, versioned, now);
+    return versioned;
+  }
+
+  /**
+   * Merges a peer's copy of an instance, at its write version, with its lease as last renewed on
+   * the peer (see replica-rules.ts): adopted when newer, refused when a newer write or cancel is
+   * held here (the result carries it, for the sender), ignored when its lease has run out.
+   * Announced as a replicated write when it changes something.
+   */
+  applyReplica(address: InstanceAddress, state: InstanceState, lastRenewalMs: number): ReplicaResult {
+    const now = this.clock.nowMs();
+    this.checkPeerVersion(state.version, now);
+    const { ref, record, existing, ns, svc } = this.replicaRecord(address, state, now);
+    const tombstone = this.tombstones.get(ref);
+    this.versions.observe(state.version);
+    const renewedAt = lastRenewalMs > 0 ? Math.min(now, lastRenewalMs) : now;
+    const decision = decideReplica(existing?.record, tombstone, { ...record, lastRenewalMs: renewedAt }, now);
+    switch (decision) {
+      case 'deleted':
+        return { kind: 'deleted', tombstone: tombstone as Tombstone };
+      case 'newer-here':
+        return { kind: 'newer-here', record: (existing as InstanceEntry).record, lastRenewalMs: (existing as InstanceEntry).lastRenewalMs };
+      case 'expired':
+        return { kind: 'expired' };
+      case 'same': {
+        const entry = existing as InstanceEntry;
+        if (renewedAt > entry.lastRenewalMs && ns !== undefined && svc !== undefined) {
+          this.renewEntry(ns, svc, entry, now, renewedAt, entry.record.status);
+          this.emit(() => ({ kind: 'renew', ref, record: entry.record, lastRenewalMs: entry.lastRenewalMs, replication: true }));
+        }
+        return { kind: 'same' };
+      }
+      case 'adopt': {
+        if (tombstone !== undefined) this.tombstones.delete(ref);
+        this.store(ref, existing, record, now, renewedAt);
+        this.emit(() => ({ kind: 'register', ref, record, lastRenewalMs: renewedAt, replication: true }));
+        return { kind: 'adopted', record };
+      }
+    }
+  }
+
+  /**
+   * Merges a peer's cancel: removes an older record here (announced as a replicated cancel),
+   * remembers the tombstone either way, and refuses it when a newer write is held here.
+   */
+  applyTombstone(input: TombstoneInput): TombstoneResult {
+    const ref = normalizeInstanceRef(input, this.options);
+    const now = this.clock.nowMs();
+    this.checkPeerVersion(input.version, now);
+    this.versions.observe(input.version);
+    const found = this.find(ref);
+    const held = this.tombstones.get(ref);
+    const decision = decideTombstone(found?.entry.record, held, input.version);
+    if (decision === 'newer-here' && found !== undefined) return { kind: 'newer-here', record: found.entry.record, lastRenewalMs: found.entry.lastRenewalMs };
+    if (decision === 'known') return { kind: 'known' };
+    const deletedAt = Math.min(now, input.deletedAt > 0 ? input.deletedAt : now);
+    const expiresAt = Math.min(
+      Math.max(input.expiresAt, this.tombstoneExpiry(found?.entry.record, deletedAt)),
+      now + Math.max(this.options.tombstoneRetentionMs, this.options.persistentTombstoneRetentionMs),
+    );
+    const tombstone: Tombstone = Object.freeze({ ...ref, version: input.version, deletedAt, expiresAt });
+    if (found !== undefined) this.remove(found.ns, found.svc, found.entry, now);
+    this.tombstones.put(tombstone);
+    if (found === undefined) return { kind: 'recorded' };
+    this.emit(() => ({ kind: 'cancel', ref, tombstone, replication: true }));
+    return { kind: 'removed' };
+  }
+
+  /**
+   * Merges a peer's renewal of the record at `version`, renewed there at `renewedAtMs` (0 = now):
+   * renews the lease when that record is held here; otherwise says what the sender should do.
+   */
+  renewReplica(address: InstanceAddress, version: number, renewedAtMs: number): HeartbeatResult {
+    const ref = normalizeInstanceRef(address, this.options);
+    const now = this.clock.nowMs();
+    this.checkPeerVersion(version, now);
+    this.versions.observe(version);
+    const found = this.find(ref);
+    const tombstone = this.tombstones.get(ref);
+    switch (decideHeartbeat(found?.entry.record, tombstone, version)) {
+      case 'deleted':
+        return { kind: 'deleted', tombstone: tombstone as Tombstone };
+      case 'unknown':
+        return { kind: 'unknown' };
+      case 'newer-here': {
+        const entry = (found as { entry: InstanceEntry }).entry;
+        return { kind: 'newer-here', record: entry.record, lastRenewalMs: entry.lastRenewalMs };
+      }
+      case 'renew': {
+        const { ns, svc, entry } = found as { ns: NamespaceState; svc: ServiceState; entry: InstanceEntry };
+        const renewedAt = renewedAtMs > 0 ? Math.min(now, renewedAtMs) : now;
+        this.renewEntry(ns, svc, entry, now, renewedAt, entry.record.status);
+        this.emit(() => ({ kind: 'renew', ref, record: entry.record, lastRenewalMs: entry.lastRenewalMs, replication: true }));
+        return { kind: 'renewed' };
+      }
+    }
+  }
+
+  /** Refuses a peer's write version that is missing or dated beyond the tolerated clock skew. */
+  private checkPeerVersion(version: number, now: number): void {
+    if (!Number.isSafeInteger(version) || version <= 0) {
+      throw RegistryError.invalid([{ field: 'version', description: `version must be a positive integer (got ${version})` }]);
+    }
+    if (isVersionAhead(version, now, this.options.maxClockSkewMs)) {
+      throw RegistryError.invalid([
+        {
+          field: 'version',
+          description: `version ${version} is dated ${Math.floor(version / 1000) - now} ms ahead of this node's clock; at most ${this.options.maxClockSkewMs} ms of clock skew is accepted (check the peers' clocks)`,
+        },
+      ]);
+    }
+  }
+
+  /** A peer's instance state as a record of this node (validated like a registration), with what is held now. */
+  private replicaRecord(
+    address: InstanceAddress,
+    state: InstanceState,
+    now: number,
+  ): { ref: InstanceRef; record: InstanceRecord; existing: InstanceEntry | undefined; ns: NamespaceState | undefined; svc: ServiceState | undefined } {
     const reg = normalizeRegistration(registrationOf(address, state), this.options, now);
     const effective = normalizeStatus('instance.status', state.status, true) as InstanceStatus;
     const { ref } = reg;
     const key = serviceKey(ref.group, ref.service);
-    const existingSvc = this.namespaces.get(ref.namespace)?.services.get(key);
-    const existing = existingSvc?.instances.get(ref.instanceId);
-    if (existing === undefined && existingSvc !== undefined && existingSvc.instances.size >= this.options.maxInstancesPerService) {
-      throw RegistryError.limit(`service ${key} in namespace ${ref.namespace} already has ${existingSvc.instances.size} instances, the limit (max instances per service)`);
+    const ns = this.namespaces.get(ref.namespace);
+    const svc = ns?.services.get(key);
+    const existing = svc?.instances.get(ref.instanceId);
+    if (existing === undefined && svc !== undefined && svc.instances.size >= this.options.maxInstancesPerService) {
+      throw RegistryError.limit(`service ${key} in namespace ${ref.namespace} already has ${svc.instances.size} instances, the limit (max instances per service)`);
     }
     const old = existing?.record;
     const record: InstanceRecord = Object.freeze({
@@ -449,13 +669,9 @@ export class Registry {
       registrationTimestamp: old?.registrationTimestamp ?? now,
       serviceUpTimestamp: old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : effective === 'UP' ? now : 0,
       evictionTimestamp: 0,
+      version: state.version,
     });
-    if (existing !== undefined && old !== undefined && sameVisible(old, record)) {
-      existing.lastRenewalMs = now;
-      return old;
-    }
-    this.store(ref, existing, record, now);
-    return record;
+    return { ref, record, existing, ns, svc };
   }
 
   /** Creates a service or replaces its settings; an explicitly created service is kept when empty. */
@@ -481,16 +697,16 @@ export class Registry {
   /**
    * Decides what to evict now, without changing anything: under self-preservation nothing;
    * otherwise a random sample of the expired lease-bound instances across all services, at most
-   * `size − ⌊size × threshold⌋`. `compensationMs` is how late the eviction task is running.
+   * `size − ⌊size × threshold⌋`. Time the server was paused (notePause) is not held against leases.
    */
-  planEviction(compensationMs = 0, scope: EvictionScope = 'all'): EvictionPlan {
+  planEviction(scope: EvictionScope = 'all'): EvictionPlan {
     const now = this.clock.nowMs();
     const expired: InstanceRef[] = [];
     const walk = scope === 'all' || this.heartbeatChecked > 0;
     for (const ns of walk ? this.namespaces.values() : []) {
       for (const svc of ns.services.values()) {
         for (const entry of svc.instances.values()) {
-          if ((scope === 'all' || entry.record.unhealthyAfterMs > 0) && isLeaseExpired(entry, now, compensationMs)) {
+          if ((scope === 'all' || entry.record.unhealthyAfterMs > 0) && this.expired(entry, now)) {
             expired.push({ namespace: ns.name, group: svc.group, service: svc.name, instanceId: entry.record.instanceId });
           }
         }
@@ -506,11 +722,30 @@ export class Registry {
    * Evicts one instance chosen by planEviction (an internal cancel), if its lease is still expired;
    * returns the removed record, or undefined when it was renewed or removed meanwhile.
    */
-  expire(ref: InstanceRef, compensationMs = 0): InstanceRecord | undefined {
+  expire(ref: InstanceRef): InstanceRecord | undefined {
     const found = this.find(ref);
     const now = this.clock.nowMs();
-    if (found === undefined || !isLeaseExpired(found.entry, now, compensationMs)) return undefined;
+    if (found === undefined || !this.expired(found.entry, now)) return undefined;
+    // An eviction is this node's opinion, not a cancel: no tombstone, nothing replicated, and a
+    // peer that still hears the instance renewed gives it back (see replica-rules.ts).
     return this.remove(found.ns, found.svc, found.entry, now);
+  }
+
+  /**
+   * Records that the server was not listening from `fromMs` to `toMs` (its process stopped, its
+   * event loop blocked): that time is not held against any lease or heartbeat.
+   */
+  notePause(fromMs: number, toMs: number): void {
+    this.pauses.record(fromMs, toMs);
+  }
+
+  private expired(entry: InstanceEntry, now: number): boolean {
+    return isLeaseExpired(entry, now, this.pauses.pausedBetween(entry.lastRenewalMs, now));
+  }
+
+  private heartbeatOverdue(e: InstanceEntry, now: number): boolean {
+    const r = e.record;
+    return r.unhealthyAfterMs > 0 && r.healthy && now - this.pauses.pausedBetween(e.lastRenewalMs, now) > e.lastRenewalMs + r.unhealthyAfterMs;
   }
 
   /**
@@ -524,7 +759,7 @@ export class Registry {
     for (const ns of this.namespaces.values()) {
       for (const svc of ns.services.values()) {
         for (const e of svc.instances.values()) {
-          if (heartbeatOverdue(e, now)) overdue.push({ namespace: ns.name, group: svc.group, service: svc.name, instanceId: e.record.instanceId });
+          if (this.heartbeatOverdue(e, now)) overdue.push({ namespace: ns.name, group: svc.group, service: svc.name, instanceId: e.record.instanceId });
         }
       }
     }
@@ -535,16 +770,21 @@ export class Registry {
   markHeartbeatTimeout(ref: InstanceRef): InstanceRecord | undefined {
     const found = this.find(ref);
     const now = this.clock.nowMs();
-    if (found === undefined || !heartbeatOverdue(found.entry, now)) return undefined;
+    if (found === undefined || !this.heartbeatOverdue(found.entry, now)) return undefined;
     const next: InstanceRecord = Object.freeze({ ...found.entry.record, healthy: false, lastUpdatedTimestamp: now });
     found.entry.record = next;
     this.commit(found.ns, found.svc, 'MODIFIED', next, now);
     return next;
   }
 
-  /** Forgets services that have been empty (and unconfigured) for the retention time. Returns how many. */
-  sweepEmptyServices(): number {
+  /**
+   * Housekeeping: forgets services that have been empty (and unconfigured) for the retention time,
+   * tombstones whose time is over, and pauses no lease reaches back to. Returns what it forgot.
+   */
+  sweep(): { services: number; tombstones: number } {
     const now = this.clock.nowMs();
+    const tombstones = this.tombstones.prune(now);
+    this.pauses.prune(now - this.options.maxLeaseDurationMs);
     let swept = 0;
     for (const ns of this.namespaces.values()) {
       for (const [key, svc] of ns.services) {
@@ -556,7 +796,7 @@ export class Registry {
         }
       }
     }
-    return swept;
+    return { services: swept, tombstones };
   }
 
   // ---------------------------------------------------------------- reads
@@ -664,6 +904,44 @@ export class Registry {
     };
   }
 
+  // ---------------------------------------------------------------- replica reads (peers)
+
+  /** One service's instances with their leases, and its tombstones (anti-entropy's repair). */
+  replicaOf(address: ServiceAddress): { entries: ReplicaEntry[]; tombstones: Tombstone[] } {
+    const ref = normalizeServiceRef(address, this.options);
+    const svc = this.namespaces.get(ref.namespace)?.services.get(serviceKey(ref.group, ref.service));
+    const entries: ReplicaEntry[] = [];
+    for (const e of svc?.instances.values() ?? []) entries.push({ ...ref, record: e.record, lastRenewalMs: e.lastRenewalMs });
+    return { entries, tombstones: this.tombstones.ofService(ref) };
+  }
+
+  /** The replica digest of every non-empty service (anti-entropy's comparison). */
+  replicaDigests(): ReplicaDigestEntry[] {
+    const out: ReplicaDigestEntry[] = [];
+    for (const ns of this.namespaces.values()) {
+      for (const svc of ns.services.values()) {
+        if (svc.instances.size === 0) continue;
+        const snap = svc.getSnapshot(this.options.defaultProtectThreshold, this.options.cacheMillis);
+        out.push({ namespace: ns.name, group: svc.group, service: svc.name, digest: svc.memo('replica-digest', () => replicaDigest(snap.hosts)) });
+      }
+    }
+    return out;
+  }
+
+  /** Every instance with its lease, service by service (a starting peer's sync). */
+  *replicaEntries(): Generator<ReplicaEntry> {
+    for (const ns of this.namespaces.values()) {
+      for (const svc of ns.services.values()) {
+        for (const e of svc.instances.values()) yield { namespace: ns.name, group: svc.group, service: svc.name, record: e.record, lastRenewalMs: e.lastRenewalMs };
+      }
+    }
+  }
+
+  /** Every tombstone held, oldest first. */
+  tombstoneList(): Tombstone[] {
+    return [...this.tombstones.values()];
+  }
+
   /** Names of the namespaces that exist, sorted. */
   namespaceNames(): string[] {
     return [...this.namespaces.keys()].sort();
@@ -682,6 +960,8 @@ export class Registry {
       expectedRenewsPerMinute: this.expectedPerMinute,
       renewsLastMinute: this.meter.lastMinute(now),
       selfPreservation: this.selfPreservation(now),
+      tombstones: this.tombstones.size,
+      tombstonesDropped: this.tombstones.dropped,
     };
   }
 
@@ -754,16 +1034,16 @@ export class Registry {
   }
 
   /** Stores a new or changed record with a renewed lease, keeps the lease bookkeeping, commits. */
-  private store(ref: InstanceRef, existing: InstanceEntry | undefined, record: InstanceRecord, now: number): void {
+  private store(ref: InstanceRef, existing: InstanceEntry | undefined, record: InstanceRecord, now: number, renewedAtMs = now): void {
     const ns = this.namespaceOrCreate(ref.namespace);
     const svc = this.serviceOrCreate(ns, ref);
     if (existing === undefined) {
-      svc.instances.set(ref.instanceId, { record, lastRenewalMs: now });
+      svc.instances.set(ref.instanceId, { record, lastRenewalMs: renewedAtMs });
       this.instanceCount++;
     } else {
       this.trackLease(existing.record, -1);
       existing.record = record;
-      existing.lastRenewalMs = now;
+      existing.lastRenewalMs = Math.max(existing.lastRenewalMs, renewedAtMs);
     }
     this.trackLease(record, 1);
     this.commit(ns, svc, existing === undefined ? 'ADDED' : 'MODIFIED', record, now);
@@ -834,11 +1114,6 @@ export function registrationOf(address: InstanceAddress, state: InstanceState): 
       unhealthyAfterMs: state.unhealthyAfterMs,
     },
   };
-}
-
-function heartbeatOverdue(e: InstanceEntry, now: number): boolean {
-  const r = e.record;
-  return r.unhealthyAfterMs > 0 && r.healthy && now > e.lastRenewalMs + r.unhealthyAfterMs;
 }
 
 function compare(a: string, b: string): number {

@@ -22,6 +22,7 @@ export class ServiceState {
 
   private snapshot: ServiceSnapshot | undefined;
   private readonly views = new Map<string, ServiceView>();
+  private readonly memos = new Map<string, unknown>();
 
   constructor(
     readonly namespace: string,
@@ -35,6 +36,7 @@ export class ServiceState {
     this.lastRefTime = nowMs;
     this.snapshot = undefined;
     this.views.clear();
+    this.memos.clear();
     this.emptySince = this.instances.size === 0 ? (this.emptySince ?? nowMs) : undefined;
   }
 
@@ -56,6 +58,14 @@ export class ServiceState {
       });
     }
     return this.snapshot;
+  }
+
+  /** A value derived from the current revision, computed once until the next (e.g. the replica digest). */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const value = compute();
+    this.memos.set(key, value);
+    return value;
   }
 
   /** The service through a filter, memoised per revision (same object for the same filter). */

@@ -181,10 +181,18 @@ function checkStatus(c: Checker, field: string, value: string | undefined, fallb
   return value;
 }
 
-function checkTimestamp(c: Checker, field: string, value: number | undefined, fallback: number): number {
+/** A caller's timestamp: ms since the epoch, at most `maxSkewMs` ahead of the server's clock. */
+function checkTimestamp(c: Checker, field: string, value: number | undefined, fallback: number, nowMs: number, maxSkewMs: number): number {
   if (value === undefined || value === 0) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
     c.add(field, `${field} must be milliseconds since the epoch (a non-negative integer)`);
+    return fallback;
+  }
+  if (value > nowMs + maxSkewMs) {
+    c.add(
+      field,
+      `${field} ${value} is ${value - nowMs} ms ahead of the server's clock; at most ${maxSkewMs} ms of clock skew is accepted (check the caller's clock)`,
+    );
     return fallback;
   }
   return value;
@@ -259,7 +267,7 @@ export function normalizeRegistration(input: RegisterInput, o: RegistryOptions, 
   const metadata = checkMetadata(c, 'instance.metadata', i.metadata, o);
   const status = checkStatus(c, 'instance.status', i.status, 'UP') ?? 'UP';
   const overriddenStatus = checkStatus(c, 'instance.overridden_status', i.overriddenStatus, undefined);
-  const lastDirtyTimestamp = checkTimestamp(c, 'instance.last_dirty_timestamp', i.lastDirtyTimestamp, nowMs);
+  const lastDirtyTimestamp = checkTimestamp(c, 'instance.last_dirty_timestamp', i.lastDirtyTimestamp, nowMs, nowMs, o.maxClockSkewMs);
   const lease = checkLease(c, i, o);
   const instanceId = i.instanceId !== undefined && i.instanceId !== '' ? i.instanceId : deriveInstanceId(ip, port, cluster, svc.group, svc.service);
   checkInstanceId(c, 'instance.instance_id', instanceId, o);
@@ -330,10 +338,10 @@ export function normalizeStatus(field: string, value: string | undefined, requir
   return s;
 }
 
-/** Validates a dirty timestamp given in a request; 0 or missing = undefined. */
-export function normalizeTimestamp(field: string, value: number | undefined): number | undefined {
+/** Validates a dirty timestamp given in a request (at most `maxClockSkewMs` ahead); 0 or missing = undefined. */
+export function normalizeTimestamp(field: string, value: number | undefined, nowMs: number, o: RegistryOptions): number | undefined {
   const c = new Checker();
-  const t = checkTimestamp(c, field, value, 0);
+  const t = checkTimestamp(c, field, value, 0, nowMs, o.maxClockSkewMs);
   c.throwIfAny();
   return t === 0 ? undefined : t;
 }

@@ -8,16 +8,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type Metadata, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { RegistryError } from '../core/errors.js';
-import { registrationOf, type Registry } from '../core/registry.js';
-import { configuredServices, exportInstances, serviceChecksums, serviceState } from '../core/replica-state.js';
+import { registrationOf, type HeartbeatResult, type Registry, type ReplicaResult, type TombstoneResult } from '../core/registry.js';
+import type { InstanceRef } from '../core/model.js';
+import { configuredServices } from '../core/replica-state.js';
 import { normalizeServiceRef } from '../core/validate.js';
 import type { Logger } from '../common/logger.js';
 import { statusFromWire } from '../common/wire-status.js';
 import { grpcError } from './grpc-errors.js';
 import { CLUSTER_SECRET_HEADER } from '../cluster/peer-link.js';
-import { replicatedFromWire, replicatedToWire } from '../cluster/peer-codec.js';
+import { instanceTombstoneToWire, replicaEntryToWire, replicatedFromWire, replicatedToWire, tombstoneFromWire, tombstoneToWire } from '../cluster/peer-codec.js';
 import { taskRef } from '../cluster/replication-tasks.js';
 import type { PeerView } from '../cluster/cluster.js';
+import type { NodeStatus } from './node-status.js';
+import type { EvictionOutcome as EvictionOutcomeName } from './eviction-loop.js';
 import {
   ReplicationAction,
   ReplicationOutcome,
@@ -25,6 +28,8 @@ import {
   type FetchServicesRequest,
   type FetchServicesResponse,
   type GetClusterStatusResponse,
+  type GetNodeStatusResponse,
+  EvictionOutcome,
   type ListChecksumsRequest,
   type ListChecksumsResponse,
   type ReplicateRequest,
@@ -45,6 +50,7 @@ export interface PeerServiceDeps {
   readonly secret: string | undefined;
   readonly logger: Logger;
   readonly clusterStatus: () => { synced: boolean; peers: readonly PeerView[] };
+  readonly nodeStatus: () => NodeStatus;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -58,43 +64,74 @@ function authorized(secret: string | undefined, md: Metadata): boolean {
 
 const UNAUTHENTICATED = grpcError(GrpcStatus.UNAUTHENTICATED, `missing or wrong cluster secret (${CLUSTER_SECRET_HEADER})`);
 
+const OK: ReplicationResult = { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined, tombstone: undefined };
+
+function result(outcome: ReplicationOutcome, message: string): ReplicationResult {
+  return { outcome, message, serverCopy: undefined, tombstone: undefined };
+}
+
+/** What a merge decided, as the answer to the sender (see replica-rules.ts). */
+function mergeAnswer(ref: InstanceRef, r: ReplicaResult | TombstoneResult | HeartbeatResult): ReplicationResult {
+  switch (r.kind) {
+    case 'newer-here':
+      return { ...result(ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT, 'a newer write is held here'), serverCopy: replicatedToWire(ref, r.record, r.lastRenewalMs) };
+    case 'deleted':
+      return { ...result(ReplicationOutcome.REPLICATION_OUTCOME_DELETED, 'a newer cancel is held here'), tombstone: tombstoneToWire(r.tombstone) };
+    case 'unknown':
+      return result(ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND, 'not registered here (or an older write): send the record');
+    case 'expired':
+      return result(ReplicationOutcome.REPLICATION_OUTCOME_OK, 'ignored: its lease had run out');
+    default:
+      return OK;
+  }
+}
+
+/** Applies one task: by write version when it carries one, else as an older node's plain write. */
 function apply(registry: Registry, task: ReplicationTask, logger: Logger): ReplicationResult {
   const ref = taskRef(task);
-  const ok: ReplicationResult = { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined };
   const ctx = { replication: true };
   try {
     switch (task.action) {
-      case ReplicationAction.REPLICATION_ACTION_REGISTER: {
+      case ReplicationAction.REPLICATION_ACTION_REGISTER:
+      case ReplicationAction.REPLICATION_ACTION_STATUS_UPDATE:
+      case ReplicationAction.REPLICATION_ACTION_DELETE_STATUS_OVERRIDE: {
         const parsed = task.target === undefined ? undefined : replicatedFromWire(task.target);
-        if (parsed === undefined) return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: 'target.instance is required', serverCopy: undefined };
+        if (parsed !== undefined && parsed.state.version > 0) return mergeAnswer(ref, registry.applyReplica(parsed.address, parsed.state, parsed.lastRenewalMs));
+        if (task.action === ReplicationAction.REPLICATION_ACTION_STATUS_UPDATE) {
+          registry.setStatus({ ...ref, status: statusFromWire(task.status), lastDirtyTimestamp: task.lastDirtyTimestamp }, ctx);
+          return OK;
+        }
+        if (task.action === ReplicationAction.REPLICATION_ACTION_DELETE_STATUS_OVERRIDE) {
+          registry.deleteStatusOverride({ ...ref, status: statusFromWire(task.status) }, ctx);
+          return OK;
+        }
+        if (parsed === undefined) return result(ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, 'target.instance is required');
         registry.register(registrationOf(parsed.address, parsed.state), ctx);
-        return ok;
+        return OK;
       }
       case ReplicationAction.REPLICATION_ACTION_HEARTBEAT:
+        if (task.version > 0) return mergeAnswer(ref, registry.renewReplica(ref, task.version, task.target?.instance?.lease?.lastRenewalTimestamp ?? 0));
         registry.renew({ ...ref, lastDirtyTimestamp: task.lastDirtyTimestamp }, ctx);
-        return ok;
+        return OK;
       case ReplicationAction.REPLICATION_ACTION_CANCEL:
+        if (task.tombstone !== undefined && task.tombstone.version > 0) {
+          return mergeAnswer(ref, registry.applyTombstone(tombstoneFromWire(ref, { ...task.tombstone, instanceId: ref.instanceId })));
+        }
         registry.cancel(ref, ctx);
-        return ok;
-      case ReplicationAction.REPLICATION_ACTION_STATUS_UPDATE:
-        registry.setStatus({ ...ref, status: statusFromWire(task.status), lastDirtyTimestamp: task.lastDirtyTimestamp }, ctx);
-        return ok;
-      case ReplicationAction.REPLICATION_ACTION_DELETE_STATUS_OVERRIDE:
-        registry.deleteStatusOverride({ ...ref, status: statusFromWire(task.status) }, ctx);
-        return ok;
+        return OK;
       default:
-        return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: `unknown action ${String(task.action)}`, serverCopy: undefined };
+        return result(ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, `unknown action ${String(task.action)}`);
     }
   } catch (e) {
     if (e instanceof RegistryError) {
-      if (e.code === 'NOT_FOUND') return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND, message: e.message, serverCopy: undefined };
+      if (e.code === 'NOT_FOUND') return result(ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND, e.message);
       if (e.code === 'CONFLICT' && e.serverCopy !== undefined) {
-        return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT, message: e.message, serverCopy: replicatedToWire(ref, e.serverCopy) };
+        return { ...result(ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT, e.message), serverCopy: replicatedToWire(ref, e.serverCopy) };
       }
-      return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: e.message, serverCopy: undefined };
+      return result(ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, e.message);
     }
     logger.error({ err: e, action: task.action }, 'unexpected error applying a replication');
-    return { outcome: ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, message: 'internal error', serverCopy: undefined };
+    return result(ReplicationOutcome.REPLICATION_OUTCOME_REJECTED, 'internal error');
   }
 }
 
@@ -116,12 +153,18 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
     }
     const nodeId = deps.nodeId();
     void (async () => {
-      let chunk: SyncRegistryResponse = { nodeId, instances: [], services: configuredServices(registry).map((s) => ({ ...s, metadata: { ...s.metadata } })) };
-      for (const i of exportInstances(registry)) {
-        chunk.instances.push(replicatedToWire(i, i.record));
+      // Tombstones first, so the starting node refuses older copies still on their way to it.
+      let chunk: SyncRegistryResponse = {
+        nodeId,
+        instances: [],
+        services: configuredServices(registry).map((s) => ({ ...s, metadata: { ...s.metadata } })),
+        tombstones: registry.tombstoneList().map(instanceTombstoneToWire),
+      };
+      for (const e of registry.replicaEntries()) {
+        chunk.instances.push(replicaEntryToWire(e));
         if (chunk.instances.length >= SYNC_CHUNK) {
           if (!call.write(chunk)) await once(call, 'drain');
-          chunk = { nodeId, instances: [], services: [] };
+          chunk = { nodeId, instances: [], services: [], tombstones: [] };
         }
         if (call.cancelled) return;
       }
@@ -137,7 +180,7 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
       callback(UNAUTHENTICATED);
       return;
     }
-    callback(null, { nodeId: deps.nodeId(), services: serviceChecksums(registry) });
+    callback(null, { nodeId: deps.nodeId(), services: registry.replicaDigests().map((d) => ({ namespace: d.namespace, group: d.group, service: d.service, checksum: d.digest })) });
   };
 
   const fetchServices: handleUnaryCall<FetchServicesRequest, FetchServicesResponse> = (call, callback) => {
@@ -154,11 +197,11 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
         nodeId: deps.nodeId(),
         services: call.request.services.map((r) => {
           const ref = normalizeServiceRef(r, registry.options);
-          const state = serviceState(registry, ref);
+          const state = registry.replicaOf(ref);
           return {
             service: { namespace: ref.namespace, group: ref.group, service: ref.service },
-            instances: state.instances.map((rec) => replicatedToWire(ref, rec)),
-            deleted: state.deleted,
+            instances: state.entries.map(replicaEntryToWire),
+            deleted: state.tombstones.map(tombstoneToWire),
           };
         }),
       });
@@ -189,6 +232,37 @@ export function clusterServiceHandlers(deps: PeerServiceDeps): UntypedServiceImp
       })),
     });
   };
-  return { getClusterStatus };
+  const getNodeStatus: handleUnaryCall<unknown, GetNodeStatusResponse> = (_call, callback) => {
+    callback(null, nodeStatusToWire(deps.nodeStatus()));
+  };
+  return { getClusterStatus, getNodeStatus };
+}
+
+const OUTCOME_TO_WIRE: Readonly<Record<EvictionOutcomeName, EvictionOutcome>> = {
+  evicted: EvictionOutcome.EVICTION_OUTCOME_EVICTED,
+  'nothing-expired': EvictionOutcome.EVICTION_OUTCOME_NOTHING_EXPIRED,
+  'self-preservation': EvictionOutcome.EVICTION_OUTCOME_SELF_PRESERVATION,
+  capped: EvictionOutcome.EVICTION_OUTCOME_CAPPED,
+};
+
+function nodeStatusToWire(s: NodeStatus): GetNodeStatusResponse {
+  const e = s.lastEviction;
+  return {
+    nodeId: s.nodeId,
+    now: s.now,
+    namespaces: s.namespaces,
+    services: s.services,
+    instances: s.instances,
+    selfPreservation: { ...s.selfPreservation },
+    lastEviction:
+      e === undefined
+        ? { at: 0, expired: 0, evicted: 0, outcome: EvictionOutcome.EVICTION_OUTCOME_UNSPECIFIED, reason: 'not run yet' }
+        : { at: e.at, expired: e.expired, evicted: e.evicted, outcome: OUTCOME_TO_WIRE[e.outcome], reason: e.reason },
+    evictionIntervalMs: s.evictionIntervalMs,
+    evictedTotal: s.evictedTotal,
+    tombstones: s.tombstones,
+    tombstonesDropped: s.tombstonesDropped,
+    subscribers: s.subscribers,
+  };
 }
 

@@ -141,6 +141,8 @@ export function replicaFromEureka(info: unknown, namespace: string): { address: 
       lastUpdatedTimestamp: timestamp(raw.lastUpdatedTimestamp) ?? 0,
       leaseDurationMs: i.leaseDurationMs ?? 0,
       renewalIntervalMs: i.renewalIntervalMs ?? 0,
+      // Eureka has no write versions: this node issues one when it adopts the copy.
+      version: 0,
     },
   };
 }

@@ -1,10 +1,11 @@
-/** The `herald` command: serve, and tools to register, list, watch and inspect the cluster from a terminal. */
+/** The `herald` command: serve, and tools to register, list, watch and inspect a node and its cluster from a terminal. */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { clusterCommand } from './cluster.js';
 import { listCommand } from './list.js';
 import { registerCommand } from './register.js';
 import { serveCommand } from './serve.js';
+import { statusCommand } from './status.js';
 import { watchCommand } from './watch.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -18,7 +19,8 @@ export function buildProgram(): Command {
     .addCommand(registerCommand())
     .addCommand(listCommand())
     .addCommand(watchCommand())
-    .addCommand(clusterCommand());
+    .addCommand(clusterCommand())
+    .addCommand(statusCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {

@@ -36,7 +36,7 @@ export function serveCommand(): Command {
     } catch (e) {
       cmd.error(`herald: invalid configuration: ${inFlagTerms(e instanceof Error ? e.message : String(e))}`, { exitCode: 2 });
     }
-    const logger = createLogger(settings.logLevel, { service: 'herald' });
+    const logger = createLogger(settings.logLevel, { name: 'herald' });
     routeGrpcLogs(logger);
     // Signal handlers first: a signal during start-up must still lead to a clean stop.
     let signalled: (signal: NodeJS.Signals) => void = () => undefined;

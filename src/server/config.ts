@@ -1,5 +1,5 @@
 /** The server's configuration: transport settings plus the registry's rules and limits. */
-import type { RegistryOptions } from '../core/options.js';
+import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.js';
 
 export interface ServerConfig {
   /** Interface to bind, e.g. 0.0.0.0, 127.0.0.1 or ::. */
@@ -22,6 +22,8 @@ export interface ServerConfig {
   readonly keepaliveTimeoutMs: number;
   /** On shutdown, how long open calls get to finish before connections are closed. */
   readonly shutdownGraceMs: number;
+  /** A stop of the server longer than this (SIGSTOP, a blocked event loop) is not held against leases. */
+  readonly pauseThresholdMs: number;
   /** How often Nacos-style heartbeats are checked (overdue → unhealthy; past the lease → evicted). */
   readonly heartbeatCheckIntervalMs: number;
   /** Serve the Nacos v1 open API over HTTP. */
@@ -89,6 +91,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   shutdownGraceMs: 5_000,
+  pauseThresholdMs: 1_000,
   heartbeatCheckIntervalMs: 5_000,
   nacosApi: true,
   httpPort: 8848,
@@ -143,5 +146,9 @@ export function validateServerConfig(c: ServerConfig): void {
   if (c.nacosBeatIntervalMs >= c.nacosIpDeleteTimeoutMs) throw new RangeError('nacosBeatIntervalMs must be shorter than nacosIpDeleteTimeoutMs');
   if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(c.eurekaBasePath)) throw new RangeError('eurekaBasePath must be a path such as /eureka');
   const minLease = c.registry.minLeaseDurationMs ?? 1_000;
+  const tombstoneRetention = c.registry.tombstoneRetentionMs ?? DEFAULT_REGISTRY_OPTIONS.tombstoneRetentionMs;
+  if (c.peers.length > 0 && tombstoneRetention <= c.replicationTaskExpiryMs + c.peerCallTimeoutMs) {
+    throw new RangeError('tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way');
+  }
   if (c.nacosApi && c.nacosIpDeleteTimeoutMs < minLease) throw new RangeError('nacosIpDeleteTimeoutMs must be at least minLeaseDurationMs');
 }

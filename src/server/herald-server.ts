@@ -4,7 +4,6 @@
  * (replication, start-up sync, anti-entropy). It owns everything it starts; `close()` ends
  * Subscribe streams with UNAVAILABLE, stops timers and releases every port.
  */
-import { randomInt } from 'node:crypto';
 import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -25,8 +24,13 @@ import { clusterServiceHandlers, peerServiceHandlers } from './peer-service.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
 import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-api.js';
 import { EvictionLoop } from './eviction-loop.js';
+import { BeatCheckLoop } from './beat-check-loop.js';
+import { PauseDetector } from './pause-detector.js';
+import { createSecureRandom } from '../common/secure-random.js';
+import type { NodeStatus } from './node-status.js';
 import { grpcError } from './grpc-errors.js';
 import { addReflection } from './reflection.js';
+import { addGuardedService } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
 import { registryServiceHandlers } from './registry-service.js';
 
@@ -42,11 +46,6 @@ export interface HeraldServerDeps {
   readonly peerLinkFactory?: (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
 }
 
-/** A uniform float in [0, 1) from the CSPRNG (eviction victims should not be predictable). */
-function secureRandom(): number {
-  return randomInt(0, 2 ** 48) / 2 ** 48;
-}
-
 export class HeraldServer {
   readonly registry: Registry;
   readonly hub: PushHub;
@@ -54,7 +53,8 @@ export class HeraldServer {
   private readonly grpc: Server;
   private readonly health: HealthImplementation;
   private readonly eviction: EvictionLoop;
-  private readonly beatCheck: EvictionLoop;
+  private readonly beatCheck: BeatCheckLoop;
+  private readonly pauses: PauseDetector;
   /** The UDP pusher, when UDP push is on. */
   readonly udp: UdpPusher | undefined;
   private http: HttpServer | undefined;
@@ -83,17 +83,22 @@ export class HeraldServer {
     // well inside the target expiry, or their pushes would stop between polls.
     const configuredCacheMillis = c.registry.cacheMillis ?? 10_000;
     const cacheMillis = c.udpPush ? Math.min(configuredCacheMillis, Math.floor(c.udpTargetExpiryMs / 2)) : configuredCacheMillis;
-    this.registry = new Registry({ clock, random: deps.random ?? secureRandom, options: { ...c.registry, cacheMillis } });
+    this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis } });
     this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger: this.logger });
-    this.eviction = new EvictionLoop({ registry: this.registry, clock, intervalMs: c.evictionIntervalMs, logger: this.logger });
-    this.beatCheck = new EvictionLoop({
-      registry: this.registry,
+    this.pauses = new PauseDetector({
       clock,
-      intervalMs: c.heartbeatCheckIntervalMs,
+      timers,
       logger: this.logger,
-      scope: 'heartbeat',
-      checkHeartbeats: true,
+      thresholdMs: c.pauseThresholdMs,
+      onPause: (fromMs, toMs) => {
+        this.registry.notePause(fromMs, toMs);
+      },
     });
+    const beforeRun = (): void => {
+      this.pauses.check();
+    };
+    this.eviction = new EvictionLoop({ registry: this.registry, clock, timers, intervalMs: c.evictionIntervalMs, logger: this.logger, beforeRun });
+    this.beatCheck = new BeatCheckLoop({ registry: this.registry, timers, intervalMs: c.heartbeatCheckIntervalMs, logger: this.logger, beforeRun });
     this.udp = c.udpPush
       ? new UdpPusher({
           hub: this.hub,
@@ -117,7 +122,8 @@ export class HeraldServer {
       'grpc.keepalive_time_ms': this.config.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': this.config.keepaliveTimeoutMs,
     });
-    this.grpc.addService(
+    addGuardedService(
+      this.grpc,
       registryServiceDefinition,
       registryServiceHandlers({
         registry: this.registry,
@@ -145,9 +151,10 @@ export class HeraldServer {
       secret: c.clusterSecret,
       logger: this.logger,
       clusterStatus: () => ({ synced: this.cluster?.synced ?? false, peers: this.cluster?.status() ?? [] }),
+      nodeStatus: () => this.nodeStatus(),
     };
-    this.grpc.addService(PeerServiceService, peerServiceHandlers(peerDeps));
-    this.grpc.addService(ClusterServiceService, clusterServiceHandlers(peerDeps));
+    addGuardedService(this.grpc, PeerServiceService, peerServiceHandlers(peerDeps));
+    addGuardedService(this.grpc, ClusterServiceService, clusterServiceHandlers(peerDeps));
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
@@ -177,6 +184,7 @@ export class HeraldServer {
       await server.close();
       throw e;
     }
+    server.pauses.start();
     server.eviction.start();
     server.beatCheck.start();
     server.setServing(true);
@@ -305,8 +313,37 @@ export class HeraldServer {
   }
 
   /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */
-  evictNow(compensationMs = 0): number {
-    return this.eviction.runOnce(compensationMs);
+  evictNow(): number {
+    return this.eviction.runOnce();
+  }
+
+  /** The registry's size, self-preservation and the last eviction run (ClusterService/GetNodeStatus, `herald status`). */
+  nodeStatus(): NodeStatus {
+    const stats = this.registry.stats();
+    const o = this.registry.options;
+    return {
+      nodeId: this.cluster?.nodeId ?? this.config.nodeId ?? '',
+      now: this.clock.nowMs(),
+      namespaces: stats.namespaces,
+      services: stats.services,
+      instances: stats.instances,
+      selfPreservation: {
+        enabled: o.selfPreservation,
+        active: stats.selfPreservation.active,
+        expectedRenewsPerMinute: stats.expectedRenewsPerMinute,
+        renewsLastMinute: stats.renewsLastMinute,
+        renewsThreshold: stats.selfPreservation.renewsThreshold,
+        leaseBoundInstances: stats.leaseBoundInstances,
+        minInstances: o.selfPreservationMinInstances,
+        renewalPercentThreshold: o.renewalPercentThreshold,
+      },
+      lastEviction: this.eviction.lastRun,
+      evictionIntervalMs: this.config.evictionIntervalMs,
+      evictedTotal: this.eviction.evictedTotal + this.beatCheck.evictedTotal,
+      tombstones: stats.tombstones,
+      tombstonesDropped: stats.tombstonesDropped,
+      subscribers: this.streams.size,
+    };
   }
 
   /**
@@ -326,6 +363,7 @@ export class HeraldServer {
 
   private async shutdown(): Promise<void> {
     this.setServing(false);
+    this.pauses.stop();
     this.eviction.stop();
     this.beatCheck.stop();
     this.cluster?.close();

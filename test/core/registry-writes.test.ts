@@ -289,7 +289,7 @@ describe('revisions', () => {
     registry.cancel({ service: 'a', instanceId: '2' });
     const r4 = registry.query({ service: 'a' }).revision;
     clock.advance(1_000);
-    expect(registry.sweepEmptyServices()).toBe(1);
+    expect(registry.sweep().services).toBe(1);
     // Forgotten: an untracked service reports the removal floor, which a stale copy is older than.
     expect(registry.query({ service: 'a' }).revision).toBe(r4);
     // The clock stepping back does not make revisions go back.
@@ -305,9 +305,9 @@ describe('revisions', () => {
     registry.register({ service: 'temp', instance: inst({ instanceId: '1' }) });
     registry.cancel({ service: 'temp', instanceId: '1' });
     clock.advance(59_999);
-    expect(registry.sweepEmptyServices()).toBe(0);
+    expect(registry.sweep().services).toBe(0);
     clock.advance(1);
-    expect(registry.sweepEmptyServices()).toBe(1);
+    expect(registry.sweep().services).toBe(1);
     expect(registry.listServices({}).services.map((s) => s.name)).toEqual(['kept']);
   });
 });

@@ -1,6 +1,6 @@
 /** Starts real servers on 127.0.0.1:0 and clients for them; everything is closed after each test. */
 import { afterEach } from 'vitest';
-import { firstValueFrom, filter, type Observable } from 'rxjs';
+import { firstValueFrom, filter, ReplaySubject, throwError, timeout, type Observable } from 'rxjs';
 import { silentLogger } from '../../src/common/logger.js';
 import { HeraldServer, type HeraldServerDeps } from '../../src/server/herald-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
@@ -62,4 +62,37 @@ export async function eventually(check: () => boolean | Promise<boolean>, what =
 
 export function hostIds(info: ServiceInfo): string[] {
   return info.hosts.map((h) => h.instanceId);
+}
+
+/**
+ * Follows a source (e.g. a Subscribe stream) for the whole test: `values` holds everything seen;
+ * `until` resolves with the latest value, or the first one to come, matching `predicate`, or fails
+ * after `limitMs` with `what` and `context()` in the message. The limit only bounds a hung test;
+ * it is never an assertion on how fast something happened.
+ */
+export function follow<T>(source: Observable<T>): { values: T[]; until(predicate: (v: T) => boolean, what: string, context?: () => string, limitMs?: number): Promise<T> } {
+  const values: T[] = [];
+  const all = new ReplaySubject<T>(1);
+  const sub = source.subscribe({
+    next: (v) => {
+      values.push(v);
+      all.next(v);
+    },
+    error: (e: unknown) => {
+      all.error(e);
+    },
+  });
+  cleanups.push(() => {
+    sub.unsubscribe();
+  });
+  return {
+    values,
+    until: (predicate, what, context = () => '', limitMs = 15_000) =>
+      firstValueFrom(
+        all.pipe(
+          filter(predicate),
+          timeout({ first: limitMs, with: () => throwError(() => new Error(`timed out waiting for ${what}\n${context()}`)) }),
+        ),
+      ),
+  };
 }

@@ -183,6 +183,20 @@ describe('RegistryService over real sockets', () => {
     expect(pushes.values).toHaveLength(1);
   });
 
+  it('refuses a last_dirty_timestamp years ahead, so nobody can freeze a record against its owner', async () => {
+    const server = await startServer();
+    const t = connect(server);
+    const tenYears = Date.now() + 10 * 365 * 86_400_000;
+    const e = await rejected(t.register(reg('orders', 'i-1', { lastDirtyTimestamp: tenYears, ip: '10.6.6.6' })));
+    expect(e.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(e.details).toMatch(/^instance\.last_dirty_timestamp \d+ is \d+ ms ahead of the server's clock; at most 60000 ms of clock skew is accepted/);
+    expect(server.registry.stats().instances).toBe(0);
+    // The owner registers and updates its instance as usual.
+    await t.register(reg('orders', 'i-1'));
+    const updated = await t.register(reg('orders', 'i-1', { ip: '10.0.0.2' }));
+    expect(updated.instance?.ip).toBe('10.0.0.2');
+  });
+
   it('fails a Subscribe with a bad address with INVALID_ARGUMENT', async () => {
     const server = await startServer();
     const c = connect(server);

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
@@ -42,11 +43,17 @@ const clusterConfig = (ports: number[], extra: Partial<ServerConfig> = {}): Part
   ...extra,
 });
 
-async function threeNodes(extra: Partial<ServerConfig> = {}, linkFactory?: (address: string, secret: string | undefined, t: number) => PeerLink): Promise<{ nodes: HeraldServer[]; ports: number[] }> {
+async function threeNodes(
+  extra: Partial<ServerConfig> = {},
+  linkFactory?: (address: string, secret: string | undefined, t: number) => PeerLink,
+  clock?: ManualClock,
+): Promise<{ nodes: HeraldServer[]; ports: number[] }> {
   const ports = await freePorts(3);
   const nodes: HeraldServer[] = [];
   for (const port of ports) {
-    nodes.push(await startServer({ port, ...clusterConfig(ports, extra) }, linkFactory === undefined ? {} : { peerLinkFactory: linkFactory }));
+    nodes.push(
+      await startServer({ port, ...clusterConfig(ports, extra) }, { ...(linkFactory === undefined ? {} : { peerLinkFactory: linkFactory }), ...(clock === undefined ? {} : { clock }) }),
+    );
   }
   return { nodes, ports };
 }
@@ -56,19 +63,28 @@ const delivered = (n: HeraldServer): number => (n.clusterNode?.status() ?? []).r
 
 describe('cluster mode', () => {
   it('replicates register, renew and cancel to every node, and pushes to subscribers on any node', async () => {
-    const { nodes } = await threeNodes({ evictionIntervalMs: 100, registry: { selfPreservation: false } });
+    // The nodes share a clock the test drives; timers and sockets are real.
+    const clock = new ManualClock(Date.now());
+    const { nodes } = await threeNodes({ evictionIntervalMs: 100, registry: { selfPreservation: false } }, undefined, clock);
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
     const onC = record(connect(c).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
     await connect(a).register(reg('orders', 'i-1', { durationMs: 1_500, renewalIntervalMs: 300 }));
     await eventually(() => onC.values.at(-1)?.hosts[0]?.instanceId === 'i-1', 'subscriber on C receives the push');
-    // Renew on B only, for longer than the lease: every node keeps it.
-    const started = Date.now();
+    // Renew on B only, for twice the lease: every node keeps it.
     const viaB = connect(b);
-    while (Date.now() - started < 3_000) {
+    const renewedEverywhere = (): boolean => nodes.every((n) => n.registry.getInstance({ service: 'orders', instanceId: 'i-1' }).lastRenewalMs === clock.nowMs());
+    for (let i = 0; i < 10; i++) {
+      clock.advance(300);
       await viaB.renew({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', lastDirtyTimestamp: 0 });
-      await new Promise((r) => setTimeout(r, 300));
+      await eventually(renewedEverywhere, 'the renewal replicated to A and C');
+      for (const n of nodes) expect(n.evictNow()).toBe(0);
     }
     for (const n of nodes) expect(instances(n)).toEqual(['i-1']);
+    // Without renewals the lease runs out on every node.
+    clock.advance(1_501);
+    for (const n of nodes) expect(n.evictNow()).toBe(1);
+    await connect(a).register(reg('orders', 'i-1'));
+    await eventually(() => nodes.every((n) => instances(n).length === 1), 'registered again everywhere');
     await connect(c).cancel({ namespace: '', group: '', service: 'orders', instanceId: 'i-1' });
     await eventually(() => nodes.every((n) => instances(n).length === 0), 'cancel on C removes it everywhere');
     await eventually(() => onC.values.at(-1)?.hosts.length === 0, 'subscriber sees the removal');

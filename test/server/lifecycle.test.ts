@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { silentLogger } from '../../src/common/logger.js';
@@ -56,11 +57,16 @@ describe('server lifecycle', () => {
   });
 
   it('runs the eviction loop on its interval', async () => {
-    const server = await startServer({ evictionIntervalMs: 50, registry: { selfPreservation: false } });
+    // The registry's clock is driven by the test; the loop's timer is real.
+    const clock = new ManualClock(Date.now());
+    const server = await startServer({ evictionIntervalMs: 50, registry: { selfPreservation: false } }, { clock });
     const c = connect(server);
     await c.register(
       RegisterRequest.fromPartial({ service: 'short', instance: { instanceId: 'x', ip: '10.0.0.1', port: 1, lease: { durationMs: 1_000, renewalIntervalMs: 100 } } }),
     );
+    clock.advance(1_000);
+    expect(server.evictNow()).toBe(0); // not past the lease yet
+    clock.advance(1);
     await eventually(() => server.registry.stats().instances === 0, 'evicted by the loop');
   });
 });

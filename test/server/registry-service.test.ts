@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ActionType, InstanceStatus } from '../../src/gen/herald/v1/model.js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
@@ -60,16 +61,15 @@ describe('RegistryService over real sockets', () => {
   });
 
   it('answers NOT_FOUND to a renew after eviction, and the client can register again', async () => {
-    const server = await startServer({ registry: { selfPreservation: false } });
+    const clock = new ManualClock(Date.now());
+    const server = await startServer({ registry: { selfPreservation: false } }, { clock });
     const c = connect(server);
     await c.register(reg('orders', 'i-1', { lease: { durationMs: 1_000, renewalIntervalMs: 300, unhealthyAfterMs: 0 } }));
     const pushes = record(c.subscribe(sub('orders')));
     await eventually(() => pushes.values.at(-1)?.hosts.length === 1, 'initial snapshot with the instance');
-    // Wait until the lease is past, then run eviction now (the loop's interval is 60 s).
-    await eventually(() => {
-      server.evictNow();
-      return server.registry.stats().instances === 0;
-    }, 'eviction');
+    // Past the lease, then eviction now (the loop's interval is 60 s).
+    clock.advance(1_001);
+    expect(server.evictNow()).toBe(1);
     await eventually(() => pushes.values.at(-1)?.hosts.length === 0, 'removal push');
     const err = await rejected(c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', lastDirtyTimestamp: 0 }));
     expect(err.code).toBe(GrpcStatus.NOT_FOUND);

@@ -38,7 +38,10 @@ describe('self-preservation status', () => {
     }
     await eventually(() => node.stderr.some((l) => l.includes('self-preservation engaged')), 'self-preservation engaged');
     // Several eviction and beat-check runs later, it is still logged once.
-    await eventually(async () => (await nodeStatus(node.port)).lastEviction?.outcome === EvictionOutcome.EVICTION_OUTCOME_SELF_PRESERVATION, 'a run kept expired instances');
+    await eventually(async () => {
+      const e = (await nodeStatus(node.port)).lastEviction;
+      return e?.outcome === EvictionOutcome.EVICTION_OUTCOME_SELF_PRESERVATION && e.expired === 12;
+    }, 'a run that kept all twelve expired instances');
     const s = await nodeStatus(node.port);
     expect(s).toMatchObject({ nodeId: 'n1', instances: 12, selfPreservation: { enabled: true, active: true, leaseBoundInstances: 12, minInstances: 10, renewsLastMinute: 0, renewsThreshold: 2448 } });
     expect(s.selfPreservation?.expectedRenewsPerMinute).toBe(12 * 240);

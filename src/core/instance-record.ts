@@ -1,0 +1,172 @@
+/**
+ * Instance records: the one builder every path that stores an instance uses (a client's register,
+ * a peer's copy), the capacity check before a new instance, the comparison of what clients see,
+ * and the registration that reproduces a record. Pure.
+ */
+import { RegistryError } from './errors.js';
+import { serviceKey, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
+import type { RegistryOptions } from './options.js';
+import type { ServiceState } from './service-state.js';
+import type { Registration, RegisterInput } from './validate.js';
+
+/** An instance's full state as a peer holds it (for adoption); `version` 0 = unknown (a Eureka peer). */
+export type InstanceState = Omit<InstanceRecord, 'instanceId' | 'registrationTimestamp' | 'serviceUpTimestamp' | 'evictionTimestamp'>;
+
+/** Unvalidated address of an instance (as it arrives from a transport). */
+export interface InstanceAddress {
+  readonly namespace?: string | undefined;
+  readonly group?: string | undefined;
+  readonly service?: string | undefined;
+  readonly instanceId?: string | undefined;
+}
+
+/** Unvalidated address of a service. */
+export type ServiceAddress = Omit<InstanceAddress, 'instanceId'>;
+
+/** What the owner of an instance says about it (registered status and reported health included). */
+export type InstanceData = Pick<
+  InstanceRecord,
+  | 'ip'
+  | 'port'
+  | 'weight'
+  | 'enabled'
+  | 'ephemeral'
+  | 'cluster'
+  | 'metadata'
+  | 'registeredStatus'
+  | 'reportedHealthy'
+  | 'unhealthyAfterMs'
+  | 'lastDirtyTimestamp'
+  | 'leaseDurationMs'
+  | 'renewalIntervalMs'
+>;
+
+/** What the server decides about it: effective status and health, the override, the write version. */
+export interface InstanceDecision {
+  readonly status: InstanceStatus;
+  readonly overriddenStatus: InstanceStatus | undefined;
+  readonly healthy: boolean;
+  readonly version: number;
+}
+
+/** The owner's data of a validated registration. */
+export function dataOf(reg: Registration): InstanceData {
+  return {
+    ip: reg.ip,
+    port: reg.port,
+    weight: reg.weight,
+    enabled: reg.enabled,
+    ephemeral: reg.ephemeral,
+    cluster: reg.cluster,
+    metadata: reg.metadata,
+    registeredStatus: reg.status,
+    reportedHealthy: reg.healthy,
+    unhealthyAfterMs: reg.unhealthyAfterMs,
+    lastDirtyTimestamp: reg.lastDirtyTimestamp,
+    leaseDurationMs: reg.leaseDurationMs,
+    renewalIntervalMs: reg.renewalIntervalMs,
+  };
+}
+
+/**
+ * A record (frozen). Registration and service-up times carry over from the record it replaces
+ * (`old`); the service-up time is set the first time the instance is UP.
+ */
+export function buildRecord(instanceId: string, data: InstanceData, decision: InstanceDecision, old: InstanceRecord | undefined, now: number): InstanceRecord {
+  return Object.freeze({
+    instanceId,
+    ip: data.ip,
+    port: data.port,
+    weight: data.weight,
+    healthy: decision.healthy,
+    reportedHealthy: data.reportedHealthy,
+    unhealthyAfterMs: data.unhealthyAfterMs,
+    enabled: data.enabled,
+    ephemeral: data.ephemeral,
+    cluster: data.cluster,
+    metadata: data.metadata,
+    status: decision.status,
+    overriddenStatus: decision.overriddenStatus,
+    registeredStatus: data.registeredStatus,
+    lastDirtyTimestamp: data.lastDirtyTimestamp,
+    lastUpdatedTimestamp: now,
+    leaseDurationMs: data.leaseDurationMs,
+    renewalIntervalMs: data.renewalIntervalMs,
+    registrationTimestamp: old?.registrationTimestamp ?? now,
+    serviceUpTimestamp: old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : decision.status === 'UP' ? now : 0,
+    evictionTimestamp: 0,
+    version: decision.version,
+  });
+}
+
+/** Refuses a new instance in a service that is full (LIMIT_EXCEEDED). */
+export function checkRoom(svc: ServiceState | undefined, ref: InstanceRef, isNew: boolean, o: RegistryOptions): void {
+  if (isNew && svc !== undefined && svc.instances.size >= o.maxInstancesPerService) {
+    throw RegistryError.limit(
+      `service ${serviceKey(ref.group, ref.service)} in namespace ${ref.namespace} already has ${svc.instances.size} instances, the limit (max instances per service)`,
+    );
+  }
+}
+
+export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+}
+
+/** True when two records would look the same to every client (snapshots, deltas). Versions and times do not count. */
+export function sameVisible(a: InstanceRecord, b: InstanceRecord): boolean {
+  return (
+    a.ip === b.ip &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.healthy === b.healthy &&
+    a.reportedHealthy === b.reportedHealthy &&
+    a.unhealthyAfterMs === b.unhealthyAfterMs &&
+    a.enabled === b.enabled &&
+    a.ephemeral === b.ephemeral &&
+    a.cluster === b.cluster &&
+    a.status === b.status &&
+    a.overriddenStatus === b.overriddenStatus &&
+    a.registeredStatus === b.registeredStatus &&
+    a.lastDirtyTimestamp === b.lastDirtyTimestamp &&
+    a.leaseDurationMs === b.leaseDurationMs &&
+    a.renewalIntervalMs === b.renewalIntervalMs &&
+    sameMetadata(a.metadata, b.metadata)
+  );
+}
+
+/** "instance i-1 of G@@s in namespace ns", for messages. */
+export function describeInstance(ref: InstanceRef): string {
+  return `instance ${ref.instanceId} of ${serviceKey(ref.group, ref.service)} in namespace ${ref.namespace}`;
+}
+
+/**
+ * The registration that reproduces an instance's state (its registered status and reported health,
+ * its override, dirty timestamp and lease settings): how peers, adoption and metadata updates
+ * register an instance as it is.
+ */
+export function registrationOf(address: InstanceAddress, state: InstanceState): RegisterInput {
+  return {
+    namespace: address.namespace,
+    group: address.group,
+    service: address.service,
+    instance: {
+      instanceId: address.instanceId,
+      ip: state.ip,
+      port: state.port,
+      weight: state.weight,
+      healthy: state.reportedHealthy,
+      enabled: state.enabled,
+      ephemeral: state.ephemeral,
+      cluster: state.cluster,
+      metadata: state.metadata,
+      status: state.registeredStatus,
+      overriddenStatus: state.overriddenStatus,
+      lastDirtyTimestamp: state.lastDirtyTimestamp,
+      leaseDurationMs: state.leaseDurationMs,
+      renewalIntervalMs: state.renewalIntervalMs,
+      unhealthyAfterMs: state.unhealthyAfterMs,
+    },
+  };
+}

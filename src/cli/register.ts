@@ -34,6 +34,8 @@ function describeState(s: RegistrationState, spec: InstanceSpec): string {
       return `renewal failing (attempt ${s.attempt}: ${s.lastError}); retrying in ${s.retryInMs} ms`;
     case 'deregistered':
       return 'deregistered';
+    case 'rejected':
+      return `rejected by the server (${s.code}): ${s.reason}`;
   }
 }
 

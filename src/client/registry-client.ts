@@ -62,7 +62,10 @@ export interface GetServiceInfoOptions extends ServiceQuery {
 export interface RegistrationHandle {
   /** The instance id: as given, or as the server derived it once registered. */
   readonly instanceId: string | undefined;
-  /** Current state; `state$` replays it and follows changes, completing after deregistration. */
+  /**
+   * Current state; `state$` replays it and follows changes, completing after deregistration or
+   * rejection (`rejected`: the server refused it with a permanent error, see docs/client.md).
+   */
   readonly state: RegistrationState;
   readonly state$: Observable<RegistrationState>;
   /** Cancels the lease and stops heartbeats. Idempotent. */
@@ -169,6 +172,12 @@ export class RegistryClient {
     });
     this.registrations.add(registration);
     const registrations = this.registrations;
+    // Deregistered or rejected: the client no longer owns it.
+    registration.state$.subscribe({
+      complete: () => {
+        registrations.delete(registration);
+      },
+    });
     return {
       get instanceId() {
         return registration.instanceId;

@@ -43,25 +43,28 @@ describe('herald serve', () => {
   });
 
   it('takes settings from the environment and names the variable when one is bad', async () => {
-    // HERALD_LOG_LEVEL=silent is overridden by the flag: the start line is logged.
-    const ok = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { HERALD_LOG_LEVEL: 'silent', HERALD_PORT: '1' });
-    await ok.line(/herald is serving/);
+    // HERALD_LOG_LEVEL=silent and HERALD_PORT are overridden by the flags: the start line is logged,
+    // on a free port; HERALD_HTTP_PORT=0 applies (no test binds a fixed port, such as 8848).
+    const ok = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { HERALD_LOG_LEVEL: 'silent', HERALD_PORT: '1', HERALD_HTTP_PORT: '0' });
+    const started = JSON.parse(await ok.line(/herald is serving/)) as { address: string; http: string };
+    expect(started.address).not.toBe('127.0.0.1:1');
+    expect(started.http).not.toBe('127.0.0.1:8848');
     ok.proc.kill('SIGTERM');
     expect(await ok.exited).toBe(0);
-    const p = herald(['serve', '--host', '127.0.0.1', '--port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
+    const p = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
     expect(await p.exited).toBe(1);
     expect(p.stderr.join('\n')).toContain("option '--merge-window-ms <ms>' value 'x' from env 'HERALD_MERGE_WINDOW_MS' is invalid. must be an integer from 0 to 10000");
   });
 
   it('rejects contradictory settings naming the flags', async () => {
-    const r = await heraldOnce(['serve', '--lease-duration-ms', '5000', '--renewal-interval-ms', '5000']);
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--lease-duration-ms', '5000', '--renewal-interval-ms', '5000']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('herald: invalid configuration: --renewal-interval-ms must be shorter than --lease-duration-ms');
   });
 
   it('says clearly when the port is taken', async () => {
     const first = await serve();
-    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--log-level', 'silent']);
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--http-port', '0', '--log-level', 'silent']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`herald: cannot listen on 127.0.0.1:${first.port}`);
   });

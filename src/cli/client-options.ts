@@ -1,6 +1,6 @@
 /** Options shared by the client commands, and the transport they build from them. */
 import { Option } from 'commander';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { errorText, isUnavailable, ServerUnreachableError, unreachableReason, type Unreached } from '../client/call-errors.js';
 import { addresses } from './parse.js';
 
 export const DEFAULT_SERVER = '127.0.0.1:7070';
@@ -21,33 +21,30 @@ export function groupOption(): Option {
   return new Option('--group <group>', 'group (default: DEFAULT_GROUP)');
 }
 
-/** A short reason for a failed call (gRPC details, else the message). */
+/** A short reason for a failed call: the server's message, or plainly why it was not reached. */
 export function reason(e: unknown): string {
-  if (typeof e === 'object' && e !== null && 'details' in e && typeof e.details === 'string' && e.details !== '') return e.details;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** A server that could not be reached (as opposed to one that answered with an error). */
-function unreachable(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
-  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED;
+  return e instanceof ServerUnreachableError ? e.message : errorText(e);
 }
 
 /**
  * Runs a read against each server in turn until one is reached; an error answered by a reached
- * server is final. Throws an Error naming every server and why when none could be reached.
+ * server is final (`<server>: <its message>`). When none could be reached, throws a
+ * ServerUnreachableError: `cannot reach 127.0.0.1:7070 (connection refused)`.
  */
 export async function firstAnswer<T>(servers: readonly string[], read: (server: string) => Promise<T>): Promise<{ server: string; value: T }> {
-  const failures: string[] = [];
+  const failures: Unreached[] = [];
+  let last: unknown;
   for (const server of servers) {
     try {
       return { server, value: await read(server) };
     } catch (e) {
-      if (!unreachable(e)) throw Object.assign(new Error(`${server}: ${reason(e)}`), { cause: e });
-      failures.push(`${server}: ${reason(e)}`);
+      if (!isUnavailable(e)) throw Object.assign(new Error(`${server}: ${reason(e)}`), { cause: e });
+      failures.push({ server, reason: unreachableReason(e) });
+      last = e;
     }
   }
-  throw new Error(failures.length === 0 ? 'no server given' : failures.join('; '));
+  if (failures.length === 0) throw new Error('no server given');
+  throw new ServerUnreachableError(failures, last);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -1,5 +1,6 @@
 /** `herald register`: registers one instance through the SDK, keeps it alive, cancels it on Ctrl-C. */
 import { Command, Option } from 'commander';
+import { filter, firstValueFrom } from 'rxjs';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, type InstanceSpec, type RegistrationState } from '../client/index.js';
@@ -34,12 +35,16 @@ function describeState(s: RegistrationState, spec: InstanceSpec): string {
       return `renewal failing (attempt ${s.attempt}: ${s.lastError}); retrying in ${s.retryInMs} ms`;
     case 'deregistered':
       return 'deregistered';
+    case 'rejected':
+      return `rejected by the server (${s.code}): ${s.reason}`;
   }
 }
 
 export function registerCommand(): Command {
   return new Command('register')
-    .description('register an instance and keep its lease renewed until Ctrl-C, then cancel it')
+    .description(
+      'register an instance and keep its lease renewed until Ctrl-C, then cancel it; retries while the server is unreachable, exits 1 if it refuses the registration',
+    )
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--ip <address>', 'IP address or host name clients connect to')
     .requiredOption('--port <port>', 'port clients connect to', integer(1, 65_535))
@@ -55,7 +60,7 @@ export function registerCommand(): Command {
     .option('--persistent', 'register a persistent (non-ephemeral) instance that stays until cancelled')
     .option('--json', 'print each state change as a JSON line')
     .addOption(serverOption())
-    .action(async (flags: RegisterFlags) => {
+    .action(async (flags: RegisterFlags, cmd: Command) => {
       const spec: InstanceSpec = {
         service: flags.service,
         ip: flags.ip,
@@ -82,11 +87,16 @@ export function registerCommand(): Command {
         const key = s.kind === 'registered' ? `registered:${s.instance.instanceId}:${s.instance.status}` : JSON.stringify(s);
         if (key === last) return;
         last = key;
-        process.stdout.write(flags.json === true ? `${JSON.stringify({ time: new Date().toISOString(), ...s })}\n` : `${describeState(s, spec)}\n`);
+        if (flags.json === true) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...s })}\n`);
+        // A refusal is said once, on stderr, below.
+        else if (s.kind !== 'rejected') process.stdout.write(`${describeState(s, spec)}\n`);
       });
-      await untilSignal();
+      // Unavailability is retried for as long as it lasts; a refusal (a permanent error) ends it.
+      const rejected = firstValueFrom(handle.state$.pipe(filter((s) => s.kind === 'rejected')), { defaultValue: undefined });
+      const outcome = await Promise.race([untilSignal().then(() => undefined), rejected]);
       // close() cancels the lease, bounded by the call timeout: a dead server cannot block Ctrl-C.
       await client.close();
+      if (outcome !== undefined) cmd.error(`herald: the server refused the registration: ${outcome.reason}`, { exitCode: 1 });
       process.exitCode = 0;
     });
 }

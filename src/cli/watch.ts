@@ -55,8 +55,11 @@ export function watchCommand(): Command {
         resubscribeBackoffMaxMs: 5_000,
         logger: createLogger('silent'),
       });
+      // Unreachable servers are retried for as long as it takes; say so plainly, once per change.
       const connection = client.connection$.pipe(skip(1)).subscribe((c) => {
-        process.stderr.write(c.reachable ? `connected to ${c.server}\n` : `server ${c.server} unreachable; retrying\n`);
+        if (!c.reachable) process.stderr.write(`herald: ${c.lastError ?? `cannot reach ${c.server}`}; retrying\n`);
+        else if (c.lastError !== undefined) process.stderr.write(`herald: ${c.lastError}; trying ${c.server}\n`);
+        else process.stderr.write(`connected to ${c.server}\n`);
       });
       let previous: readonly ServiceInstance[] | undefined;
       const sub = client

@@ -12,4 +12,6 @@ export type { ConnectionState } from './server-list.js';
 export type { HostDiff, InstanceSpec, InstanceStatus, ServiceInstance, ServiceSnapshot } from './model.js';
 export { healthyInstances, pickWeighted } from './selection.js';
 export { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
+export { isUnavailable, ServerUnreachableError } from './call-errors.js';
+export type { Unreached } from './call-errors.js';
 export type { Logger } from '../common/logger.js';

@@ -1,6 +1,7 @@
 /** Options of createRegistryClient, with their defaults. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { silentLogger, type Logger } from '../common/logger.js';
+import type { ReconnectBackoff } from './registry-transport.js';
 import type { TransportFactory } from './server-list.js';
 
 /** How the client learns about changes. */
@@ -30,9 +31,12 @@ export interface RegistryClientOptions {
   readonly pollIntervalMinMs?: number;
   /** Longest poll interval (and back-off bound). Default 60000 ms. */
   readonly pollIntervalMaxMs?: number;
-  /** Longest delay between heartbeat retries (the back-off bound). Default 30000 ms. */
+  /**
+   * Longest delay between heartbeat retries (the back-off bound). Default 30000 ms. The shorter of
+   * this and resubscribeBackoffMaxMs also bounds the gRPC channel's reconnect back-off.
+   */
   readonly heartbeatBackoffMaxMs?: number;
-  /** Longest delay before reopening a broken push stream. Default 10000 ms. */
+  /** Longest delay before reopening a broken push stream. Default 10000 ms. See heartbeatBackoffMaxMs. */
   readonly resubscribeBackoffMaxMs?: number;
   /** Deadline of each call. Default 5000 ms. */
   readonly callTimeoutMs?: number;
@@ -80,4 +84,15 @@ export function resolveClientOptions(o: RegistryClientOptions): ResolvedClientOp
   if (r.pollIntervalMinMs > r.pollIntervalMaxMs) throw new RangeError('pollIntervalMinMs exceeds pollIntervalMaxMs');
   if (r.loadCacheAtStart && r.cacheDir === undefined) throw new RangeError('loadCacheAtStart needs cacheDir');
   return r;
+}
+
+/**
+ * The gRPC channel's reconnect back-off, derived from the SDK's own retry settings: attempts start
+ * 1 s apart (less if the bound is lower) and grow (grpc-js: × 1.6, ±20 % jitter) up to the shorter of
+ * heartbeatBackoffMaxMs and resubscribeBackoffMaxMs. grpc-js's own bound is 120 s: a channel left on
+ * it connects long after the SDK's retries start failing fast, and recovery takes that long.
+ */
+export function channelReconnectBackoff(o: Pick<ResolvedClientOptions, 'heartbeatBackoffMaxMs' | 'resubscribeBackoffMaxMs'>): ReconnectBackoff {
+  const maxMs = Math.min(o.heartbeatBackoffMaxMs, o.resubscribeBackoffMaxMs);
+  return { initialMs: Math.min(1_000, maxMs), maxMs };
 }

@@ -1,14 +1,16 @@
 /**
  * One registered instance kept alive (Eureka's DiscoveryClient heartbeat, seed 003): register, then
  * renew every renewal interval; NOT_FOUND on renew (evicted, server restarted, or our copy is newer)
- * → re-register with a fresh dirty timestamp; any other failure → retry with exponential back-off
- * (with jitter) up to a bound, recovering on its own; `deregister()` cancels the lease.
+ * → re-register with a fresh dirty timestamp; unavailability (call-errors.ts) → retry with
+ * exponential back-off (with jitter) up to a bound, recovering on its own; any other error is the
+ * server refusing the registration → `rejected`, final; `deregister()` cancels the lease.
  *
  * Time runs on the injected RxJS scheduler and the calls are Observables, so tests drive it in
  * virtual time. Not reentrant: all work happens on scheduler callbacks and call completions.
  */
-import { BehaviorSubject, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, defer, Observable, of, type SchedulerLike, type Subscription } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { errorText as message, grpcCode, grpcCodeName, isUnavailable } from './call-errors.js';
 import type { CancelRequest, CancelResponse, RegisterRequest, RegisterResponse, RenewRequest, RenewResponse } from '../gen/herald/v1/registry_service.js';
 import type { Logger } from '../common/logger.js';
 import { instanceFromWire, registerRequest } from './codec.js';
@@ -29,7 +31,13 @@ export type RegistrationState =
   /** Renewals are failing; the next try is in `retryInMs`. The lease may still be alive. */
   | { readonly kind: 'renew-failing'; readonly attempt: number; readonly lastError: string; readonly retryInMs: number }
   /** Cancelled (or given up by close()); final. */
-  | { readonly kind: 'deregistered' };
+  | { readonly kind: 'deregistered' }
+  /**
+   * The server refused the registration or a renewal with a permanent error (anything but
+   * unavailability): `code` is the gRPC status name (`INVALID_ARGUMENT`, `PERMISSION_DENIED`, …),
+   * `reason` the server's message. Nothing is retried; a lease already granted expires. Final.
+   */
+  | { readonly kind: 'rejected'; readonly code: string; readonly reason: string };
 
 export interface RegistrationOptions {
   readonly scheduler: SchedulerLike;
@@ -42,19 +50,14 @@ export interface RegistrationOptions {
   readonly random?: () => number;
 }
 
-function grpcCode(e: unknown): number | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number' ? e.code : undefined;
-}
-
-function message(e: unknown): string {
-  if (typeof e === 'object' && e !== null && 'details' in e && typeof e.details === 'string' && e.details !== '') return e.details;
-  return e instanceof Error ? e.message : String(e);
-}
-
 export class Registration {
   private readonly stateSubject = new BehaviorSubject<RegistrationState>({ kind: 'registering', attempt: 1 });
-  /** The state, current value first; completes after deregistration. */
-  readonly state$: Observable<RegistrationState> = this.stateSubject.asObservable();
+  /**
+   * The state, current value first; completes after deregistration or rejection (a subscriber that
+   * comes later still gets that final state, then completion).
+   */
+  readonly state$: Observable<RegistrationState> = defer(() => (this.finished ? of(this.stateSubject.value) : this.stateSubject.asObservable()));
+  private finished = false;
   private instanceIdValue: string | undefined;
   private lastDirtyTimestamp: number;
   private failures = 0;
@@ -102,7 +105,7 @@ export class Registration {
       const id = this.instanceIdValue;
       const finish = (): void => {
         this.setState({ kind: 'deregistered' });
-        this.stateSubject.complete();
+        this.finish();
         subscriber.next();
         subscriber.complete();
       };
@@ -140,7 +143,7 @@ export class Registration {
     if (this.stopped) return;
     this.halt();
     this.setState({ kind: 'deregistered' });
-    this.stateSubject.complete();
+    this.finish();
   }
 
   private halt(): void {
@@ -151,6 +154,12 @@ export class Registration {
 
   private setState(s: RegistrationState): void {
     this.stateSubject.next(s);
+  }
+
+  /** After a final state: completes state$. */
+  private finish(): void {
+    this.finished = true;
+    this.stateSubject.complete();
   }
 
   private later(delayMs: number, work: () => void): void {
@@ -216,6 +225,10 @@ export class Registration {
   }
 
   private fail(e: unknown, retry: () => void, phase: 'register' | 'renew'): void {
+    if (!isUnavailable(e)) {
+      this.reject(e, phase);
+      return;
+    }
     this.failures++;
     const exp = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(this.failures - 1, 30));
     const delay = Math.round(exp * (0.8 + 0.4 * this.random()));
@@ -227,5 +240,15 @@ export class Registration {
       this.setState({ kind: 'renew-failing', attempt: this.failures, lastError, retryInMs: delay });
     }
     this.later(delay, retry);
+  }
+
+  /** A permanent error: stop, and say why. A retry would get the same answer. */
+  private reject(e: unknown, phase: 'register' | 'renew'): void {
+    const reason = message(e);
+    const code = grpcCodeName(e);
+    this.options.logger.error({ service: this.spec.service, phase, code, error: reason }, `${phase} refused by the server; not retrying`);
+    this.halt();
+    this.setState({ kind: 'rejected', code, reason });
+    this.finish();
   }
 }

@@ -35,7 +35,7 @@ import { snapshotFromWire } from './codec.js';
 import { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 import { FailoverCache } from './failover-cache.js';
 import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
-import { resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
+import { channelReconnectBackoff, resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
 import { PushStreams } from './push-streams.js';
 import { Registration, type RegistrationCalls, type RegistrationState } from './registration.js';
 import { RegistryTransport } from './registry-transport.js';
@@ -62,7 +62,10 @@ export interface GetServiceInfoOptions extends ServiceQuery {
 export interface RegistrationHandle {
   /** The instance id: as given, or as the server derived it once registered. */
   readonly instanceId: string | undefined;
-  /** Current state; `state$` replays it and follows changes, completing after deregistration. */
+  /**
+   * Current state; `state$` replays it and follows changes, completing after deregistration or
+   * rejection (`rejected`: the server refused it with a permanent error, see docs/client.md).
+   */
   readonly state: RegistrationState;
   readonly state$: Observable<RegistrationState>;
   /** Cancels the lease and stops heartbeats. Idempotent. */
@@ -91,7 +94,9 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions) {
     const o = resolveClientOptions(options);
     this.options = o;
-    const factory = o.transportFactory ?? ((address: string) => new RegistryTransport(address, { deadlineMs: o.callTimeoutMs }));
+    // The channel reconnects on the SDK's own retry bound, not grpc-js's (up to 120 s).
+    const reconnectBackoff = channelReconnectBackoff(o);
+    const factory = o.transportFactory ?? ((address: string) => new RegistryTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff }));
     this.servers = new ServerList(o.servers, factory, o.logger);
     this.disk = o.cacheDir === undefined ? undefined : new FailoverCache(o.cacheDir, o.namespace, o.logger);
     const disk = this.disk;
@@ -167,6 +172,12 @@ export class RegistryClient {
     });
     this.registrations.add(registration);
     const registrations = this.registrations;
+    // Deregistered or rejected: the client no longer owns it.
+    registration.state$.subscribe({
+      complete: () => {
+        registrations.delete(registration);
+      },
+    });
     return {
       get instanceId() {
         return registration.instanceId;

@@ -47,11 +47,38 @@ type Unary<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
+/** How often the channel tries to connect again while it cannot (see {@link reconnectChannelOptions}). */
+export interface ReconnectBackoff {
+  /** Delay after the first failed connection attempt. */
+  readonly initialMs: number;
+  /** Longest delay between attempts (grpc-js adds ±20 % jitter to each delay). */
+  readonly maxMs: number;
+}
+
 export interface RegistryTransportOptions {
   /** Deadline of unary calls. Default 5000 ms. */
   readonly deadlineMs?: number;
-  /** Extra grpc-js channel options. */
+  /** The channel's reconnect back-off. Default: grpc-js's own (1 s, × 1.6 up to 120 s). */
+  readonly reconnectBackoff?: ReconnectBackoff;
+  /** Extra grpc-js channel options (they win over the ones above). */
   readonly channelOptions?: Partial<ClientOptions>;
+}
+
+/**
+ * grpc-js channel options for a reconnect back-off. In grpc-js a subchannel that fails to connect
+ * waits out its back-off in TRANSIENT_FAILURE before the next attempt, and every call made
+ * meanwhile fails at once with UNAVAILABLE ("No connection established"): however often the SDK
+ * retries, the channel connects no sooner than its back-off allows. The same two values pace name
+ * resolution retries of a host name (the DNS resolver's back-off), and the minimum time between
+ * re-resolutions (default 30 s) is held to `maxMs` too, so a server that comes back at a new
+ * address is found as soon.
+ */
+export function reconnectChannelOptions(backoff: ReconnectBackoff): Partial<ClientOptions> {
+  return {
+    'grpc.initial_reconnect_backoff_ms': backoff.initialMs,
+    'grpc.max_reconnect_backoff_ms': backoff.maxMs,
+    'grpc.dns_min_time_between_resolutions_ms': backoff.maxMs,
+  };
 }
 
 /** Keepalive pings so a stream notices a dead server (or a dead network path) within ~30 s. */
@@ -72,6 +99,7 @@ export class RegistryTransport {
     this.deadlineMs = options.deadlineMs ?? 5_000;
     this.client = new RegistryServiceClient(address, credentials.createInsecure(), {
       ...DEFAULT_CHANNEL_OPTIONS,
+      ...(options.reconnectBackoff === undefined ? {} : reconnectChannelOptions(options.reconnectBackoff)),
       ...options.channelOptions,
     });
   }

@@ -1,15 +1,17 @@
 /**
  * The servers a client may talk to, tried in turn and sticky until failure: calls go to the current
- * server; a transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, or no gRPC status at all) moves the
- * client to the next server and the call is retried there, each server at most once per call.
- * Answers such as NOT_FOUND or INVALID_ARGUMENT come from a live server and are returned as is.
+ * server; unavailability (see call-errors.ts: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, or no gRPC
+ * status at all) moves the client to the next server and the call is retried there, each server at
+ * most once per call; when every server tried was unavailable, the call fails with a
+ * ServerUnreachableError that says so plainly. Answers such as NOT_FOUND or INVALID_ARGUMENT come
+ * from a live server and are returned as is.
  *
  * `reconnected$` emits the server's address when contact succeeds after a failure (a server came
  * back, or the client moved to another): the client then re-registers what it owns (Nacos's redo).
  */
 import { BehaviorSubject, catchError, defer, distinctUntilChanged, from, map, Observable, Subject, throwError } from 'rxjs';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
+import { isUnavailable, ServerUnreachableError, unreachableReason, unreachableText, type Unreached } from './call-errors.js';
 import type { RegistryTransport } from './registry-transport.js';
 
 /** What the client needs of a transport (RegistryTransport; a double in tests). */
@@ -23,14 +25,11 @@ export interface ConnectionState {
   readonly server: string;
   /** False once every server has failed in a row. */
   readonly reachable: boolean;
-}
-
-const TRANSIENT_CODES: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
-
-/** Whether an error means the server could not be reached (so another one should be tried). */
-export function isTransient(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
-  return typeof code !== 'number' || TRANSIENT_CODES.has(code);
+  /**
+   * After a failure (set when the client has just lost contact or moved on from a server): which
+   * server failed and why, plainly, e.g. `cannot reach 127.0.0.1:7070 (connection refused)`.
+   */
+  readonly lastError?: string;
 }
 
 export class ServerList {
@@ -55,8 +54,8 @@ export class ServerList {
     this.connection$ = this.connectionSubject.pipe(distinctUntilChanged((a, b) => a.server === b.server && a.reachable === b.reachable));
   }
 
-  private publish(): void {
-    this.connectionSubject.next({ server: this.current, reachable: this.reachable });
+  private publish(lastError?: string): void {
+    this.connectionSubject.next({ server: this.current, reachable: this.reachable, ...(lastError === undefined ? {} : { lastError }) });
   }
 
   /** The server calls go to now. */
@@ -94,20 +93,23 @@ export class ServerList {
   reportFailure(address: string, error: unknown): void {
     this.consecutiveFailures++;
     this.lost = true;
+    const text = unreachableText([{ server: address, reason: unreachableReason(error) }]);
     if (address === this.current && this.addresses.length > 1) {
       this.index = (this.index + 1) % this.addresses.length;
-      this.logger.warn({ failed: address, next: this.current, error: String(error) }, 'server unreachable; moving to the next');
+      this.logger.warn({ failed: address, next: this.current, error: text }, 'server unreachable; moving to the next');
     }
-    this.publish();
+    this.publish(text);
   }
 
   /**
-   * Runs a unary call on the current server, moving on to the next on a transient failure until
-   * every server was tried once. Emits the value and the server that answered.
+   * Runs a unary call on the current server, moving on to the next on unavailability until every
+   * server was tried once. Emits the value and the server that answered; fails with the server's
+   * error if one answered with an error, else with a ServerUnreachableError naming each server tried.
    */
   call<T>(fn: (t: TransportLike) => Promise<T>): Observable<{ value: T; server: string }> {
     return defer(() => {
       const tried = new Set<string>();
+      const unreached: Unreached[] = [];
       const attempt = (): Observable<{ value: T; server: string }> => {
         const address = this.current;
         tried.add(address);
@@ -117,12 +119,13 @@ export class ServerList {
             return { value, server: address };
           }),
           catchError((e: unknown) => {
-            if (!isTransient(e)) {
+            if (!isUnavailable(e)) {
               this.reportSuccess(address);
               return throwError(() => e);
             }
+            unreached.push({ server: address, reason: unreachableReason(e) });
             this.reportFailure(address, e);
-            return tried.has(this.current) ? throwError(() => e) : attempt();
+            return tried.has(this.current) ? throwError(() => new ServerUnreachableError([...unreached], e)) : attempt();
           }),
         );
       };

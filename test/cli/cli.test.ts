@@ -1,8 +1,25 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { connect, eventually, record } from '../support/server.js';
 import { herald, heraldOnce, serve } from '../support/cli.js';
+
+/** A port nothing listens on (it was free a moment ago), for an unreachable server. */
+function deadPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => {
+        resolve(typeof a === 'object' && a !== null ? a.port : 0);
+      });
+    });
+  });
+}
+
+/** grpc-js's own wording, which no command should print. */
+const RAW_GRPC_TEXT = /No connection established|Resolution note|Last error|Name resolution failed|Deadline exceeded/;
 
 describe('herald serve', () => {
   it('serves, logs structured JSON, and on SIGTERM ends streams with UNAVAILABLE and exits 0', async () => {
@@ -26,25 +43,28 @@ describe('herald serve', () => {
   });
 
   it('takes settings from the environment and names the variable when one is bad', async () => {
-    // HERALD_LOG_LEVEL=silent is overridden by the flag: the start line is logged.
-    const ok = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { HERALD_LOG_LEVEL: 'silent', HERALD_PORT: '1' });
-    await ok.line(/herald is serving/);
+    // HERALD_LOG_LEVEL=silent and HERALD_PORT are overridden by the flags: the start line is logged,
+    // on a free port; HERALD_HTTP_PORT=0 applies (no test binds a fixed port, such as 8848).
+    const ok = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'], { HERALD_LOG_LEVEL: 'silent', HERALD_PORT: '1', HERALD_HTTP_PORT: '0' });
+    const started = JSON.parse(await ok.line(/herald is serving/)) as { address: string; http: string };
+    expect(started.address).not.toBe('127.0.0.1:1');
+    expect(started.http).not.toBe('127.0.0.1:8848');
     ok.proc.kill('SIGTERM');
     expect(await ok.exited).toBe(0);
-    const p = herald(['serve', '--host', '127.0.0.1', '--port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
+    const p = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
     expect(await p.exited).toBe(1);
     expect(p.stderr.join('\n')).toContain("option '--merge-window-ms <ms>' value 'x' from env 'HERALD_MERGE_WINDOW_MS' is invalid. must be an integer from 0 to 10000");
   });
 
   it('rejects contradictory settings naming the flags', async () => {
-    const r = await heraldOnce(['serve', '--lease-duration-ms', '5000', '--renewal-interval-ms', '5000']);
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--lease-duration-ms', '5000', '--renewal-interval-ms', '5000']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('herald: invalid configuration: --renewal-interval-ms must be shorter than --lease-duration-ms');
   });
 
   it('says clearly when the port is taken', async () => {
     const first = await serve();
-    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--log-level', 'silent']);
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--http-port', '0', '--log-level', 'silent']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`herald: cannot listen on 127.0.0.1:${first.port}`);
   });
@@ -82,6 +102,31 @@ describe('herald register', () => {
     expect(await reg.exited).toBe(0);
   });
 
+  it('ends with a one-line reason and exit 1 when the server refuses the registration (no retries)', async () => {
+    const server = await serve();
+    const r = await heraldOnce(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', 'not an ip!', '--port', '8080']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')).toEqual(['herald: the server refused the registration: instance.ip "not an ip!" is not an IPv4 or IPv6 address or a host name']);
+    expect(r.stdout.split('\n')).toEqual(['registering orders']);
+    // --json prints the final state as a JSON line, with the code.
+    const json = await heraldOnce(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', 'not an ip!', '--port', '8080', '--json']);
+    expect(json.code).toBe(1);
+    const final = JSON.parse(json.stdout.split('\n').at(-1) ?? '') as { kind: string; code: string; reason: string };
+    expect([final.kind, final.code, final.reason]).toEqual(['rejected', 'INVALID_ARGUMENT', 'instance.ip "not an ip!" is not an IPv4 or IPv6 address or a host name']);
+  });
+
+  it('says plainly that the server cannot be reached, keeps retrying, and registers once it is up', async () => {
+    const port = await deadPort();
+    const reg = herald(['register', '--server', `127.0.0.1:${port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080']);
+    await reg.line(new RegExp(`^registering orders \\(attempt 3; last error: cannot reach 127\\.0\\.0\\.1:${port} \\(connection refused\\)\\)$`));
+    const server = await serve(['--port', String(port)]);
+    await reg.line(/^registered 10\.0\.0\.5#8080/);
+    expect([...reg.stdout, ...reg.stderr].filter((l) => RAW_GRPC_TEXT.test(l))).toEqual([]);
+    reg.proc.kill('SIGINT');
+    expect(await reg.exited).toBe(0);
+    server.proc.kill('SIGTERM');
+  });
+
   it('rejects missing and malformed flags', async () => {
     const missing = await heraldOnce(['register', '--service', 'x', '--ip', '1.2.3.4']);
     expect(missing.code).toBe(1);
@@ -112,13 +157,32 @@ describe('herald list and watch', () => {
     expect(json.hosts).toEqual([expect.objectContaining({ instanceId: 'b-1', healthy: false })]);
   });
 
-  it('fails with the reason when the server is unreachable', async () => {
-    const server = await serve();
+  it('list and cluster say plainly that the server cannot be reached', async () => {
+    const port = await deadPort();
+    for (const command of ['list', 'cluster']) {
+      const r = await heraldOnce([command, '--server', `127.0.0.1:${port}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`herald: cannot reach 127.0.0.1:${port} (connection refused)`);
+      expect(r.stderr).not.toMatch(RAW_GRPC_TEXT);
+    }
+    const other = await deadPort();
+    const both = await heraldOnce(['list', '--server', `127.0.0.1:${port},127.0.0.1:${other}`]);
+    expect(both.stderr.split('\n')[0]).toBe(`herald: cannot reach any server: 127.0.0.1:${port} (connection refused); 127.0.0.1:${other} (connection refused)`);
+    const unknown = await heraldOnce(['list', '--server', 'no-such-host.invalid:7070']);
+    expect(unknown.stderr.split('\n')[0]).toBe('herald: cannot reach no-such-host.invalid:7070 (host name not found)');
+  });
+
+  it('watch says plainly that the server cannot be reached, keeps retrying, and watches once it is up', async () => {
+    const port = await deadPort();
+    const w = herald(['watch', 'orders', '--server', `127.0.0.1:${port}`]);
+    await w.line(new RegExp(`^herald: cannot reach 127\\.0\\.0\\.1:${port} \\(connection refused\\); retrying$`), 'stderr');
+    const server = await serve(['--port', String(port)]);
+    await w.line(/orders {2}revision 0 {2}0 hosts {2}initial/, 'stdout');
+    await w.line(new RegExp(`^connected to 127\\.0\\.0\\.1:${port}$`), 'stderr');
+    expect([...w.stdout, ...w.stderr].filter((l) => RAW_GRPC_TEXT.test(l))).toEqual([]);
+    w.proc.kill('SIGINT');
+    expect(await w.exited).toBe(0);
     server.proc.kill('SIGTERM');
-    await server.exited;
-    const r = await heraldOnce(['list', '--server', `127.0.0.1:${server.port}`]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`herald: 127.0.0.1:${server.port}:`);
   });
 
   it('list and cluster try the --server addresses in turn until one answers', async () => {

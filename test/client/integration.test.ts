@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { lastValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions, type ServiceChangeEvent } from '../../src/client/index.js';
 import { eventually, onCleanup, startServer } from '../support/server.js';
@@ -82,6 +83,16 @@ describe('SDK against a real server', () => {
     const other = client(port);
     other.register({ service: 'orders', ip: '10.0.0.2', port: 80 });
     await eventually(() => ids(events.at(-1)).length === 2, 'push after restart');
+  });
+
+  it('a registration the server refuses ends rejected, with the reason, and the client lets it go', async () => {
+    const server = await startServer();
+    const c = client(server.port);
+    const handle = c.register({ service: 'orders', ip: 'not an ip!', port: 80 });
+    const final = await lastValueFrom(handle.state$);
+    expect(final).toEqual({ kind: 'rejected', code: 'INVALID_ARGUMENT', reason: 'instance.ip "not an ip!" is not an IPv4 or IPv6 address or a host name' });
+    expect(c.stats().registrations).toBe(0);
+    expect(server.registry.stats().instances).toBe(0);
   });
 
   it('fails over to the next server and re-registers there', async () => {

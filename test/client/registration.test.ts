@@ -12,6 +12,8 @@ const notFound = () => Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOU
 /** A registry double on virtual time: `down` makes every call fail, `forget()` simulates an eviction. */
 class FakeRegistry implements RegistrationCalls {
   down = false;
+  /** When set, register and renew fail with this error (a server's answer). */
+  refuse: (() => unknown) | undefined;
   readonly log: string[] = [];
   readonly dirty = new Map<string, number>();
   constructor(private readonly scheduler: VirtualTimeScheduler) {}
@@ -24,6 +26,7 @@ class FakeRegistry implements RegistrationCalls {
     return defer(() => {
       this.log.push(`register@${this.scheduler.now()}`);
       if (this.down) return throwError(unavailable);
+      if (this.refuse !== undefined) return throwError(this.refuse);
       const i = req.instance;
       const id = i?.instanceId !== undefined && i.instanceId !== '' ? i.instanceId : `${i?.ip ?? ''}#${i?.port ?? 0}`;
       this.dirty.set(id, i?.lastDirtyTimestamp ?? 0);
@@ -42,6 +45,7 @@ class FakeRegistry implements RegistrationCalls {
     return defer(() => {
       this.log.push(`renew@${this.scheduler.now()}`);
       if (this.down) return throwError(unavailable);
+      if (this.refuse !== undefined) return throwError(this.refuse);
       if (!this.dirty.has(req.instanceId)) return throwError(notFound);
       return of({ leaseExpiresAt: this.scheduler.now() + 90_000, renewalIntervalMs: 30_000 });
     });
@@ -157,5 +161,54 @@ describe('Registration', () => {
     expect(done).toBe(true);
     expect(registration.state.kind).toBe('deregistered');
     expect(fake.log.filter((l) => l.startsWith('renew'))).toEqual([]);
+  });
+
+  it('a permanent error ends the registration, rejected with the reason, and nothing is retried', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const fake = new FakeRegistry(scheduler);
+    fake.refuse = () => Object.assign(new Error('bad'), { code: GrpcStatus.INVALID_ARGUMENT, details: 'instance.ip "x" is not an IPv4 or IPv6 address or a host name' });
+    const registration = new Registration({ service: 'orders', ip: 'x', port: 80 }, fake, { scheduler, logger: silentLogger, random: () => 0.5 });
+    const states: RegistrationState[] = [];
+    let completed = false;
+    registration.state$.subscribe({ next: (s) => states.push(s), complete: () => (completed = true) });
+    scheduler.maxFrames = 600_000;
+    scheduler.flush();
+    expect(fake.log).toEqual(['register@0']);
+    expect(registration.state).toEqual({ kind: 'rejected', code: 'INVALID_ARGUMENT', reason: 'instance.ip "x" is not an IPv4 or IPv6 address or a host name' });
+    // The double refused synchronously, before anyone subscribed: the final state is still replayed.
+    expect(states.map((s) => s.kind)).toEqual(['rejected']);
+    expect(completed).toBe(true);
+    // Final: a redo after a reconnect does not revive it, and deregistering is a no-op.
+    registration.redo();
+    let done = false;
+    registration.deregister$().subscribe(() => (done = true));
+    expect(done).toBe(true);
+    expect(fake.log).toEqual(['register@0']);
+  });
+
+  it('a permanent error on a renewal ends it too (say, permissions revoked), leaving the lease to expire', () => {
+    const { fake, registration, runUntil } = setup();
+    runUntil(1);
+    fake.refuse = () => Object.assign(new Error('denied'), { code: GrpcStatus.PERMISSION_DENIED, details: 'not allowed to renew orders' });
+    runUntil(200_000);
+    expect(fake.log).toEqual(['register@0', 'renew@30000']);
+    expect(registration.state).toEqual({ kind: 'rejected', code: 'PERMISSION_DENIED', reason: 'not allowed to renew orders' });
+  });
+
+  it('retries only unavailability: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED and errors with no gRPC status', () => {
+    const retried = [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED, undefined];
+    const permanent = Object.values(GrpcStatus).filter((c): c is GrpcStatus => typeof c === 'number' && c !== GrpcStatus.OK && !retried.includes(c));
+    expect(permanent).toHaveLength(13);
+    for (const code of [...retried, ...permanent]) {
+      const scheduler = new VirtualTimeScheduler();
+      const fake = new FakeRegistry(scheduler);
+      fake.refuse = () => Object.assign(new Error(`code ${String(code)}`), code === undefined ? {} : { code });
+      const registration = new Registration({ service: 'orders', ip: '10.0.0.1', port: 80 }, fake, { scheduler, logger: silentLogger, random: () => 0.5 });
+      scheduler.maxFrames = 10_000;
+      scheduler.flush();
+      const expected = retried.includes(code) ? 'registering' : 'rejected';
+      expect([code, registration.state.kind]).toEqual([code, expected]);
+      expect([code, fake.log.length > 1]).toEqual([code, expected === 'registering']);
+    }
   });
 });

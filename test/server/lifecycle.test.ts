@@ -51,7 +51,7 @@ describe('server lifecycle', () => {
 
   it('fails to start with a clear error when the port is taken', async () => {
     const server = await startServer();
-    await expect(HeraldServer.start({ logger: silentLogger, config: { host: '127.0.0.1', port: server.port } })).rejects.toThrow(
+    await expect(HeraldServer.start({ logger: silentLogger, config: { host: '127.0.0.1', port: server.port, httpPort: 0 } })).rejects.toThrow(
       `cannot listen on 127.0.0.1:${server.port}`,
     );
   });

@@ -103,12 +103,13 @@ describe.skipIf(missing !== undefined)('a real network partition (network namesp
       await c.node(3).waitLogs(isLive, ids.length, 'node 3 evicting the five', 40_000);
       await c.node(1).waitLog((l) => l.msg === 'peer unreachable; replication queued' && l.peer === c.node(3).address, 'node 1 finding node 3 unreachable');
       let healedAt: number;
+      let reunitedAt: number;
       if (heal === 'at once') {
         // The fault's shape, not a synchronisation: the network stays down this long (the issue's 20 s).
         const left = cutAt + CUT_MS - Date.now();
         if (left > 0) await new Promise((r) => setTimeout(r, left));
         c.net.heal(3);
-        healedAt = Date.now();
+        healedAt = reunitedAt = Date.now();
       } else {
         c.net.separate(1, 3);
         c.net.heal(3);
@@ -116,8 +117,11 @@ describe.skipIf(missing !== undefined)('a real network partition (network namesp
         // Node 2 verifies with node 3 (holding only its evictions) before node 1 reaches node 3.
         await c.cleanRoundSince(healedAt, [2]);
         c.net.join(1, 3);
+        reunitedAt = Date.now();
       }
       const evictedWhileCut = new Set(c.node(3).logs((l) => isLive(l) && Date.parse(l.time) < healedAt).map((l) => String(l.instanceId)));
+      // Renewals reach node 3 again once node 1's replication to it recovers (its back-off allowing).
+      await c.node(1).waitLog((l) => l.msg === 'peer reachable' && l.peer === c.node(3).address && Date.parse(l.time) >= reunitedAt, 'node 1 replicating to node 3 again', 40_000);
       await until(async () => {
         const h = await c.holdings(3, SERVICE);
         return ids.every((id) => h.has(id));

@@ -14,8 +14,10 @@
  *    through their own node before, during and right after the cut (node 3's client keeps writing
  *    to node 3 while it is cut off); each id has one writer. After the heal and a clean anti-entropy
  *    round every node must hold exactly what the acknowledged history says: nothing lost, nothing
- *    resurrected, nothing stale or unexpected. Run with the cut's replication still queued at the
- *    heal, and with it expired during the cut (so anti-entropy alone repairs).
+ *    resurrected, nothing stale or unexpected. Run three ways: the cut's replication still queued
+ *    at the heal (a short cut); expired during the cut, its connections gone as keepalive would
+ *    take them (anti-entropy alone repairs); and the cut outlasting the delta retention too, which
+ *    is where removals are remembered (with the default 3 min, a partition of more than 3 min).
  *
  * Every wait is on an event (a log line, a state, a witnessed anti-entropy round); nothing asserts
  * on durations. HERALD_PARTITION_RUNS=n repeats each scenario n times (default 1);

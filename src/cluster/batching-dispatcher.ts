@@ -93,6 +93,18 @@ export class BatchingDispatcher<T> {
     return { queueDepth: this.queue.size, inFlight: this.inFlight.length, state: this.state, ...this.counters };
   }
 
+  /**
+   * The peer was heard from (it called this node): if a retry is waiting out its back-off, send now
+   * instead, so replication resumes as soon as a partition heals, not up to retryMaxMs later.
+   */
+  retryNow(): void {
+    if (this.closed || this.state !== 'down' || this.inFlight.length > 0 || this.timer === undefined) return;
+    this.deps.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.failuresInRow = 0;
+    this.schedule(0);
+  }
+
   /** Drops everything waiting and stops. Idempotent. */
   close(): void {
     this.closed = true;

@@ -155,6 +155,15 @@ export class Cluster {
     return this.activePeers().map((p) => ({ address: p.address, nodeId: p.nodeId, ...p.dispatcher.stats() }));
   }
 
+  /**
+   * A peer called this node (any PeerService call carries its node id): it is reachable again, so
+   * a replication batch to it waiting out its back-off goes now.
+   */
+  peerContact(nodeId: string): void {
+    if (nodeId === '') return;
+    for (const p of this.peers) if (p.nodeId === nodeId) p.dispatcher.retryNow();
+  }
+
   /** Runs one anti-entropy pass against every peer now; resolves when done. */
   async verifyNow(): Promise<void> {
     if (this.verifying) return;

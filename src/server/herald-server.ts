@@ -152,6 +152,9 @@ export class HeraldServer {
       logger: this.logger,
       clusterStatus: () => ({ synced: this.cluster?.synced ?? false, peers: this.cluster?.status() ?? [] }),
       nodeStatus: () => this.nodeStatus(),
+      onPeerContact: (nodeId: string) => {
+        this.cluster?.peerContact(nodeId);
+      },
     };
     addGuardedService(this.grpc, PeerServiceService, peerServiceHandlers(peerDeps));
     addGuardedService(this.grpc, ClusterServiceService, clusterServiceHandlers(peerDeps));

@@ -51,6 +51,8 @@ export interface PeerServiceDeps {
   readonly logger: Logger;
   readonly clusterStatus: () => { synced: boolean; peers: readonly PeerView[] };
   readonly nodeStatus: () => NodeStatus;
+  /** A peer with this node id called (it is reachable again). */
+  readonly onPeerContact?: (nodeId: string) => void;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -143,6 +145,7 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
       callback(UNAUTHENTICATED);
       return;
     }
+    deps.onPeerContact?.(call.request.nodeId);
     callback(null, { nodeId: deps.nodeId(), results: call.request.tasks.map((t) => apply(registry, t, logger)) });
   };
 
@@ -180,6 +183,7 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
       callback(UNAUTHENTICATED);
       return;
     }
+    deps.onPeerContact?.(call.request.nodeId);
     callback(null, { nodeId: deps.nodeId(), services: registry.replicaDigests().map((d) => ({ namespace: d.namespace, group: d.group, service: d.service, checksum: d.digest })) });
   };
 

@@ -93,6 +93,22 @@ describe('BatchingDispatcher', () => {
     expect(states).toEqual(['down', 'up']);
   });
 
+  it('retries at once when the peer is heard from, instead of waiting out the back-off', async () => {
+    const { d, timers, batches, fail } = setup({ retryBaseMs: 5_000, retryMaxMs: 5_000 });
+    fail(true);
+    d.offer('x', 'x1');
+    await timers.run(10);
+    expect(batches).toHaveLength(1);
+    fail(false);
+    d.retryNow(); // e.g. the peer called this node: it is back
+    await timers.run(0);
+    expect(batches).toEqual([['x1'], ['x1']]);
+    expect(d.stats()).toMatchObject({ delivered: 1, state: 'up' });
+    d.retryNow(); // nothing waiting: nothing happens
+    await timers.run(10);
+    expect(batches).toHaveLength(2);
+  });
+
   it('drops tasks older than their expiry instead of sending them', async () => {
     const { d, timers, batches, fail } = setup({ taskExpiryMs: 1_000, retryBaseMs: 2_000, retryMaxMs: 2_000 });
     fail(true);

@@ -10,11 +10,11 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import v8 from 'node:v8';
-import { EurekaPeerLink } from '../../src/cluster/eureka-peer-link.js';
-import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
+import type { PeerAnswer, PeerLink, ReplicationTask } from '../../src/cluster/peer-link.js';
+import { EurekaPeerLink } from '../../src/server/eureka/eureka-peer-link.js';
+import { GrpcPeerLink } from '../../src/server/peer/grpc-peer-link.js';
 import { silentLogger } from '../../src/common/logger.js';
 import type { WriteEvent } from '../../src/core/registry.js';
-import type { ReplicateRequest, ReplicateResponse } from '../../src/gen/herald/v1/peer_service.js';
 import { HeraldServer } from '../../src/server/herald-server.js';
 import { serveCommands } from './command-loop.js';
 import type { ClusterSample, MemorySample, ReplicateCallStats, ServerCommands, WriteCounts } from './server-commands.js';
@@ -57,15 +57,17 @@ class CallRecord {
 const callRecords: CallRecord[] = [];
 
 /** Calls `replicate` and records it (batch size, duration, or a failure) in `record`. */
-async function countedReplicate(record: CallRecord, req: ReplicateRequest, replicate: (req: ReplicateRequest) => Promise<ReplicateResponse>): Promise<ReplicateResponse> {
+type Replicate = (nodeId: string, tasks: readonly ReplicationTask[]) => Promise<{ nodeId: string; answers: PeerAnswer[] }>;
+
+async function countedReplicate(record: CallRecord, nodeId: string, tasks: readonly ReplicationTask[], replicate: Replicate): Promise<{ nodeId: string; answers: PeerAnswer[] }> {
   const t0 = performance.now();
   try {
-    const res = await replicate(req);
+    const res = await replicate(nodeId, tasks);
     record.calls++;
-    record.tasks += req.tasks.length;
-    record.maxBatch = Math.max(record.maxBatch, req.tasks.length);
+    record.tasks += tasks.length;
+    record.maxBatch = Math.max(record.maxBatch, tasks.length);
     record.callMs.push(performance.now() - t0);
-    record.batchSizes.push(req.tasks.length);
+    record.batchSizes.push(tasks.length);
     return res;
   } catch (e) {
     record.failedCalls++;
@@ -80,10 +82,10 @@ function countingLink(address: string, secret: string | undefined, callTimeoutMs
   callRecords.push(record);
   return {
     address,
-    replicate: (req: ReplicateRequest): Promise<ReplicateResponse> => countedReplicate(record, req, (r) => inner.replicate(r)),
+    replicate: (nodeId, tasks) => countedReplicate(record, nodeId, tasks, (n, t) => inner.replicate(n, t)),
     syncRegistry: (nodeId, deadlineMs) => inner.syncRegistry(nodeId, deadlineMs),
-    listChecksums: (nodeId) => inner.listChecksums(nodeId),
-    fetchServices: (req) => inner.fetchServices(req),
+    listDigests: (nodeId) => inner.listDigests(nodeId),
+    fetchServices: (nodeId, services) => inner.fetchServices(nodeId, services),
     close: () => {
       inner.close();
     },
@@ -95,14 +97,14 @@ function countEurekaBatches(): void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the link as `this`
   const replicate = EurekaPeerLink.prototype.replicate;
   const records = new Map<string, CallRecord>();
-  EurekaPeerLink.prototype.replicate = function (this: EurekaPeerLink, req: ReplicateRequest): Promise<ReplicateResponse> {
+  EurekaPeerLink.prototype.replicate = function (this: EurekaPeerLink, nodeId: string, tasks: readonly ReplicationTask[]): Promise<{ nodeId: string; answers: PeerAnswer[] }> {
     let record = records.get(this.address);
     if (record === undefined) {
       record = new CallRecord(this.address);
       records.set(this.address, record);
       callRecords.push(record);
     }
-    return countedReplicate(record, req, (r) => replicate.call(this, r));
+    return countedReplicate(record, nodeId, tasks, (n, t) => replicate.call(this, n, t));
   };
 }
 

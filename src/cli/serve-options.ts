@@ -8,8 +8,7 @@ import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { decimal, integer, oneOf, onOff } from './parse.js';
-import { parsePeers } from '../cluster/peer-addresses.js';
-import { parseEurekaPeers } from '../cluster/eureka-peer-link.js';
+import { parseEurekaPeers, parsePeers } from '../cluster/peer-addresses.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type TopLevelKey = Exclude<keyof ServerConfig, 'registry'>;

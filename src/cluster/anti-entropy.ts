@@ -10,9 +10,13 @@ import type { Registry } from '../core/registry.js';
 import type { ServiceRef } from '../core/model.js';
 import type { Logger } from '../common/logger.js';
 import type { PeerLink } from './peer-link.js';
-import { emptyCounts, mergeInstance, mergeTombstone, type MergeCounts } from './replica-merge.js';
+import { emptyCounts, mergeCopy, mergeTombstone, type MergeCounts, type MergeTarget } from './replica-merge.js';
 
-const FETCH_CHUNK = 500;
+/** Services fetched per call. */
+export const FETCH_CHUNK = 500;
+
+/** The part of the registry anti-entropy uses. */
+export type VerifyTarget = MergeTarget & Pick<Registry, 'replicaDigests'>;
 
 export interface RepairReport extends MergeCounts {
   readonly differing: number;
@@ -20,27 +24,23 @@ export interface RepairReport extends MergeCounts {
 
 const keyOf = (s: ServiceRef): string => `${s.namespace}\u0000${s.group}\u0000${s.service}`;
 
-export async function verifyWithPeer(registry: Registry, link: PeerLink, nodeId: string, logger: Logger): Promise<RepairReport> {
-  const theirs = await link.listChecksums(nodeId);
+export async function verifyWithPeer(registry: VerifyTarget, link: PeerLink, nodeId: string, logger: Logger): Promise<RepairReport> {
+  const theirs = await link.listDigests(nodeId);
   const mine = new Map(registry.replicaDigests().map((s) => [keyOf(s), s]));
   const differing: ServiceRef[] = [];
   const seen = new Set<string>();
-  for (const t of theirs.services) {
+  for (const t of theirs) {
     const k = keyOf(t);
     seen.add(k);
-    if (mine.get(k)?.digest !== t.checksum) differing.push({ namespace: t.namespace, group: t.group, service: t.service });
+    if (mine.get(k)?.digest !== t.digest) differing.push({ namespace: t.namespace, group: t.group, service: t.service });
   }
   // Services only this node has: the peer may hold their cancels.
-  for (const [k, m] of mine) if (!seen.has(k)) differing.push(m);
+  for (const [k, m] of mine) if (!seen.has(k)) differing.push({ namespace: m.namespace, group: m.group, service: m.service });
   const counts = emptyCounts();
   for (let i = 0; i < differing.length; i += FETCH_CHUNK) {
-    const chunk = differing.slice(i, i + FETCH_CHUNK);
-    const res = await link.fetchServices({ nodeId, services: chunk.map((s) => ({ namespace: s.namespace, group: s.group, service: s.service })) });
-    for (const state of res.services) {
-      const ref = state.service;
-      if (ref === undefined) continue;
-      for (const t of state.deleted) mergeTombstone(registry, ref, t, counts, logger);
-      for (const inst of state.instances) mergeInstance(registry, inst, counts, logger);
+    for (const state of await link.fetchServices(nodeId, differing.slice(i, i + FETCH_CHUNK))) {
+      for (const t of state.tombstones) mergeTombstone(registry, t, counts, logger);
+      for (const copy of state.copies) mergeCopy(registry, copy, counts, logger);
     }
   }
   return { differing: differing.length, ...counts };

@@ -10,7 +10,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from '../push/timers.js';
+import type { Timers } from '../common/timers.js';
 
 export interface DispatcherOptions {
   readonly maxBatchSize: number;

@@ -11,28 +11,22 @@ import type { Clock } from '../core/clock.js';
 import type { Registry, WriteEvent } from '../core/registry.js';
 import { RegistryError } from '../core/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from '../push/timers.js';
-import { ReplicationAction, ReplicationOutcome, type ReplicationResult, type ReplicationTask } from '../gen/herald/v1/peer_service.js';
-import { InstanceStatus } from '../gen/herald/v1/model.js';
+import type { Timers } from '../common/timers.js';
 import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
-import { verifyWithPeer } from './anti-entropy.js';
+import { verifyWithPeer, type VerifyTarget } from './anti-entropy.js';
 import { otherEurekaPeers, otherPeers } from './peer-addresses.js';
-import { EurekaPeerLink } from './eureka-peer-link.js';
-import { DEFAULT_NAMESPACE } from '../core/model.js';
-import { replicatedFromWire, replicatedToWire, tombstoneFromWire } from './peer-codec.js';
-import { GrpcPeerLink, type PeerLink } from './peer-link.js';
-import { syncFromPeers, type SyncReport } from './startup-sync.js';
-import { taskFor, taskKey, taskRef } from './replication-tasks.js';
+import type { PeerAnswer, PeerLink, ReplicationTask } from './peer-link.js';
+import { syncFromPeers, type SyncReport, type SyncTarget } from './startup-sync.js';
+import { taskKey } from './replication-tasks.js';
+
+/** The part of the registry the cluster uses. */
+export type ClusterRegistry = VerifyTarget & SyncTarget & Pick<Registry, 'onWrite' | 'getInstance'>;
 
 export interface ClusterConfig {
   /** Every node of the cluster (host:port), this one included or not. */
   readonly peers: readonly string[];
   /** Eureka servers to replicate to over Eureka's REST API (service URLs); default none. */
   readonly eurekaPeers?: readonly string[];
-  /** Namespace whose default-group services are Eureka apps (what Eureka peers receive). */
-  readonly eurekaNamespace?: string;
-  /** Shared secret peers must present; undefined = none. */
-  readonly secret: string | undefined;
   /** This node's id; default a random UUID. */
   readonly nodeId?: string;
   readonly dispatcher: DispatcherOptions;
@@ -40,13 +34,20 @@ export interface ClusterConfig {
   readonly syncTimeoutMs: number;
   /** How often each peer's checksums are compared (anti-entropy). */
   readonly verifyIntervalMs: number;
-  /** Deadline of each peer call. */
-  readonly callTimeoutMs: number;
+}
+
+/** Builds the links to peers (the transports live in src/server; tests wrap them to inject faults). */
+export interface PeerLinks {
+  /** A herald node at `host:port`. */
+  herald(address: string): PeerLink;
+  /** A Eureka server at its service URL. */
+  eureka(url: string): PeerLink;
 }
 
 export interface ClusterDeps {
-  readonly registry: Registry;
+  readonly registry: ClusterRegistry;
   readonly config: ClusterConfig;
+  readonly links: PeerLinks;
   /** The node's own gRPC port and bind host (to recognise itself in the peer list). */
   readonly ownPort: number;
   readonly boundHost: string;
@@ -55,8 +56,6 @@ export interface ClusterDeps {
   readonly clock: Clock;
   readonly timers: Timers;
   readonly logger: Logger;
-  /** Builds the link to a peer (tests wrap it to inject faults). Default: gRPC. */
-  readonly linkFactory?: (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
 }
 
 export interface PeerView extends DispatcherStats {
@@ -88,12 +87,10 @@ export class Cluster {
     this.nodeId = config.nodeId ?? randomUUID();
     const { self, others } = otherPeers(config.peers, deps.ownPort, deps.boundHost);
     if (self.length > 0) logger.info({ self }, 'skipping this node in the peer list');
-    const factory = deps.linkFactory ?? ((address, secret, timeout) => new GrpcPeerLink(address, secret, timeout));
-    this.peers = others.map((address) => this.makePeer(address, factory(address, config.secret, config.callTimeoutMs)));
+    this.peers = others.map((address) => this.makePeer(address, deps.links.herald(address)));
     const eureka = otherEurekaPeers(config.eurekaPeers ?? [], deps.ownHttpPort, deps.boundHost);
     if (eureka.self.length > 0) logger.info({ self: eureka.self }, 'skipping this node in the Eureka peer list');
-    const namespace = config.eurekaNamespace ?? DEFAULT_NAMESPACE;
-    for (const url of eureka.others) this.peers.push(this.makePeer(url, new EurekaPeerLink(url, namespace, config.callTimeoutMs)));
+    for (const url of eureka.others) this.peers.push(this.makePeer(url, deps.links.eureka(url)));
   }
 
   private makePeer(address: string, link: PeerLink): Peer {
@@ -212,20 +209,12 @@ export class Cluster {
 
   private onWrite(e: WriteEvent): void {
     if (e.replication) return; // never replicate a replication
-    let task: ReplicationTask | undefined;
-    let key = '';
-    for (const p of this.peers) {
-      if (p.self) continue;
-      if (task === undefined) {
-        task = taskFor(e);
-        key = taskKey(task.action, e.ref);
-      }
-      p.dispatcher.offer(key, task);
-    }
+    const key = taskKey(e.kind, e.ref);
+    for (const p of this.peers) if (!p.self) p.dispatcher.offer(key, e);
   }
 
   private async sendBatch(peer: Peer, batch: readonly ReplicationTask[]): Promise<void> {
-    const res = await peer.link.replicate({ nodeId: this.nodeId, tasks: [...batch] });
+    const res = await peer.link.replicate(this.nodeId, batch);
     if (res.nodeId === this.nodeId) {
       // Our own address under another name: stop talking to ourselves.
       peer.self = true;
@@ -234,49 +223,42 @@ export class Cluster {
       return;
     }
     peer.nodeId = res.nodeId;
-    res.results.forEach((r, i) => {
+    res.answers.forEach((answer, i) => {
       const task = batch[i];
-      if (task !== undefined) this.onResult(peer, task, r);
+      if (task !== undefined) this.onAnswer(peer, task, answer);
     });
   }
 
   /** Acts on a peer's answer: take its newer write or cancel, or send it the record it lacks. */
-  private onResult(peer: Peer, task: ReplicationTask, result: ReplicationResult): void {
+  private onAnswer(peer: Peer, task: ReplicationTask, answer: PeerAnswer): void {
     const { registry, logger } = this.deps;
-    const ref = taskRef(task);
+    const ref = task.ref;
     try {
-      switch (result.outcome) {
-        case ReplicationOutcome.REPLICATION_OUTCOME_CONFLICT: {
+      switch (answer.kind) {
+        case 'newer-here': {
           // The peer holds a newer write (Eureka's 409): take it.
-          const parsed = result.serverCopy === undefined ? undefined : replicatedFromWire(result.serverCopy);
-          if (parsed === undefined) return;
-          if (parsed.state.version > 0) registry.applyReplica(parsed.address, parsed.state, parsed.lastRenewalMs);
-          else registry.adopt(parsed.address, parsed.state);
+          const copy = answer.copy;
+          if (copy === undefined) return;
+          if (copy.state.version > 0) registry.applyReplica(copy.address, copy.state, copy.lastRenewalMs);
+          else registry.adopt(copy.address, copy.state);
           return;
         }
-        case ReplicationOutcome.REPLICATION_OUTCOME_DELETED:
+        case 'deleted':
           // The peer holds a newer cancel: apply it here too.
-          if (result.tombstone !== undefined) registry.applyTombstone(tombstoneFromWire(ref, { ...result.tombstone, instanceId: ref.instanceId }));
+          registry.applyTombstone(answer.tombstone);
           return;
-        case ReplicationOutcome.REPLICATION_OUTCOME_NOT_FOUND: {
-          if (task.action === ReplicationAction.REPLICATION_ACTION_CANCEL) return;
+        case 'not-found': {
+          if (task.kind === 'cancel') return;
           // The peer does not know the instance (or holds an older write): send it the record.
           const { record, lastRenewalMs } = registry.getInstance(ref);
-          const register: ReplicationTask = {
-            action: ReplicationAction.REPLICATION_ACTION_REGISTER,
-            target: replicatedToWire(ref, record, lastRenewalMs),
-            lastDirtyTimestamp: 0,
-            status: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED,
-            version: record.version,
-            tombstone: undefined,
-          };
-          peer.dispatcher.offer(taskKey(register.action, ref), register);
+          const register: ReplicationTask = { kind: 'register', ref, record, lastRenewalMs, replication: false };
+          peer.dispatcher.offer(taskKey(register.kind, ref), register);
           return;
         }
-        case ReplicationOutcome.REPLICATION_OUTCOME_REJECTED:
-          logger.warn({ peer: peer.address, instanceId: ref.instanceId, message: result.message }, 'peer rejected a replication');
+        case 'rejected':
+          logger.warn({ peer: peer.address, instanceId: ref.instanceId, message: answer.message }, 'peer rejected a replication');
           return;
-        default:
+        case 'ok':
           return;
       }
     } catch (e) {

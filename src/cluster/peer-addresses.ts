@@ -20,6 +20,24 @@ export function parsePeers(text: string): string[] {
   return [...new Set(out)];
 }
 
+/** Parses Eureka service URLs `http://host:port/path` (no trailing slash kept). Throws RangeError naming a bad entry. */
+export function parseEurekaPeers(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new RangeError(`Eureka peer "${entry}" must be a URL such as http://host:8761/eureka`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`Eureka peer "${entry}" must be an http:// or https:// URL`);
+    out.push(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
+  }
+  return [...new Set(out)];
+}
+
 function hostOf(address: string): string {
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i);

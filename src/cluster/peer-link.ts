@@ -1,86 +1,76 @@
 /**
- * A connection to one peer: the four PeerService calls with deadlines and the cluster secret. The
- * PeerLink interface is what the cluster depends on, so tests can wrap it to inject faults.
+ * What a node says to a peer and hears back, in the core's terms: the cluster depends on this
+ * interface only, and each transport implements it (herald's gRPC PeerService, a Eureka server's
+ * REST API; see src/server/peer and src/server/eureka). Tests wrap links to inject faults.
  */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import {
-  PeerServiceClient,
-  type FetchServicesRequest,
-  type FetchServicesResponse,
-  type ListChecksumsResponse,
-  type ReplicateRequest,
-  type ReplicateResponse,
-  type SyncRegistryResponse,
-} from '../gen/herald/v1/peer_service.js';
+import type { InstanceAddress, InstanceState, ReplicaDigestEntry, TombstoneInput, WriteEvent } from '../core/registry.js';
+import type { InstanceRef, ServiceRef } from '../core/model.js';
+import type { ConfiguredService } from '../core/replica-state.js';
 
-export const CLUSTER_SECRET_HEADER = 'x-herald-cluster-secret';
+/** A peer's copy of an instance: where, its state (with its write version), its lease's last renewal. */
+export interface PeerCopy {
+  readonly address: InstanceAddress;
+  readonly state: InstanceState;
+  /** When the peer last saw the lease renewed (ms since epoch); 0 = unknown. */
+  readonly lastRenewalMs: number;
+}
+
+/** A client write to repeat on a peer: the registry's write event. */
+export type ReplicationTask = WriteEvent;
+
+/** How a peer answered one task (see core/replica-rules.ts). */
+export type PeerAnswer =
+  | { readonly kind: 'ok' }
+  /** The peer does not know the instance (or holds an older write): send it the record. */
+  | { readonly kind: 'not-found' }
+  /** The peer holds a newer write: take its copy (Eureka's 409). */
+  | { readonly kind: 'newer-here'; readonly copy: PeerCopy | undefined }
+  /** The peer holds a newer cancel: apply it. */
+  | { readonly kind: 'deleted'; readonly tombstone: TombstoneInput }
+  /** The task was invalid and was not applied. */
+  | { readonly kind: 'rejected'; readonly message: string };
+
+/** One service as a peer holds it: its instances and the cancels it remembers. */
+export interface ServiceReplica {
+  readonly service: ServiceRef;
+  readonly copies: readonly PeerCopy[];
+  readonly tombstones: readonly TombstoneInput[];
+}
+
+/** One chunk of a peer's registry dump (start-up sync). */
+export interface SyncChunk {
+  readonly services: readonly ConfiguredService[];
+  readonly copies: readonly PeerCopy[];
+  readonly tombstones: readonly TombstoneInput[];
+}
 
 export interface PeerLink {
+  /** The peer's address as configured. */
   readonly address: string;
-  /** false when the peer cannot answer checksums (a Eureka server): anti-entropy skips it. */
+  /** false when the peer cannot answer digests (a Eureka server): anti-entropy skips it. */
   readonly antiEntropy?: boolean;
-  replicate(req: ReplicateRequest): Promise<ReplicateResponse>;
+  /** Sends a batch, oldest first; resolves with the peer's node id and one answer per task, in order. */
+  replicate(nodeId: string, tasks: readonly ReplicationTask[]): Promise<{ nodeId: string; answers: PeerAnswer[] }>;
   /** Every chunk of the peer's registry, or a rejection. */
-  syncRegistry(nodeId: string, deadlineMs: number): AsyncIterable<SyncRegistryResponse>;
-  listChecksums(nodeId: string): Promise<ListChecksumsResponse>;
-  fetchServices(req: FetchServicesRequest): Promise<FetchServicesResponse>;
+  syncRegistry(nodeId: string, deadlineMs: number): AsyncIterable<SyncChunk>;
+  /** The replica digest of every non-empty service of the peer. */
+  listDigests(nodeId: string): Promise<ReplicaDigestEntry[]>;
+  /** The peer's state of some services. */
+  fetchServices(nodeId: string, services: readonly ServiceRef[]): Promise<ServiceReplica[]>;
   close(): void;
 }
 
-export class GrpcPeerLink implements PeerLink {
-  private readonly client: PeerServiceClient;
-
-  constructor(
-    readonly address: string,
-    private readonly secret: string | undefined,
-    private readonly deadlineMs: number,
-  ) {
-    this.client = new PeerServiceClient(address, credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 20_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      // Peers should fail fast while down so the dispatcher backs off instead of piling up calls.
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 5_000,
-    });
-  }
-
-  private metadata(): Metadata {
-    const md = new Metadata();
-    if (this.secret !== undefined) md.set(CLUSTER_SECRET_HEADER, this.secret);
-    return md;
-  }
-
-  private unary<Res>(call: (md: Metadata, deadline: Date, cb: (e: ServiceError | null, r: Res) => void) => void): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      call(this.metadata(), new Date(Date.now() + this.deadlineMs), (e, r) => {
-        if (e) reject(e);
-        else resolve(r);
-      });
-    });
-  }
-
-  replicate(req: ReplicateRequest): Promise<ReplicateResponse> {
-    return this.unary((md, deadline, cb) => this.client.replicate(req, md, { deadline }, cb));
-  }
-
-  listChecksums(nodeId: string): Promise<ListChecksumsResponse> {
-    return this.unary((md, deadline, cb) => this.client.listChecksums({ nodeId }, md, { deadline }, cb));
-  }
-
-  fetchServices(req: FetchServicesRequest): Promise<FetchServicesResponse> {
-    return this.unary((md, deadline, cb) => this.client.fetchServices(req, md, { deadline }, cb));
-  }
-
-  async *syncRegistry(nodeId: string, deadlineMs: number): AsyncIterable<SyncRegistryResponse> {
-    const call = this.client.syncRegistry({ nodeId }, this.metadata(), { deadline: new Date(Date.now() + deadlineMs) });
-    try {
-      for await (const chunk of call) yield chunk as SyncRegistryResponse;
-    } finally {
-      call.cancel();
+/** What a peer asks this node to apply (the receiving side of `replicate`). */
+export type IncomingTask =
+  | {
+      readonly kind: 'register' | 'status' | 'delete-override';
+      readonly ref: InstanceRef;
+      /** The resulting record with its version; version 0 (an older node) means "apply the action as a plain write". */
+      readonly copy: PeerCopy | undefined;
+      /** STATUS / DELETE-OVERRIDE from an older node: the status (name, or a number the core will refuse). */
+      readonly status: string | undefined;
+      readonly lastDirtyTimestamp: number;
     }
-  }
-
-  close(): void {
-    this.client.close();
-  }
-}
+  | { readonly kind: 'heartbeat'; readonly ref: InstanceRef; readonly version: number; readonly renewedAtMs: number; readonly lastDirtyTimestamp: number }
+  | { readonly kind: 'cancel'; readonly ref: InstanceRef; readonly tombstone: TombstoneInput | undefined }
+  | { readonly kind: 'unknown'; readonly ref: InstanceRef; readonly action: number };

@@ -4,11 +4,12 @@
  * (a Eureka server's) are adopted as they are. A bad item is logged and skipped; the others go on.
  */
 import { RegistryError } from '../core/errors.js';
-import type { Registry } from '../core/registry.js';
-import type { ServiceRef } from '../core/model.js';
+import type { Registry, TombstoneInput } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
-import type { ReplicatedInstance, Tombstone as WireTombstone } from '../gen/herald/v1/peer_service.js';
-import { replicatedFromWire, tombstoneFromWire } from './peer-codec.js';
+import type { PeerCopy } from './peer-link.js';
+
+/** The part of the registry bulk merges use. */
+export type MergeTarget = Pick<Registry, 'adopt' | 'applyReplica' | 'applyTombstone'>;
 
 export interface MergeCounts {
   /** Copies taken (new here, or newer than what was here). */
@@ -28,30 +29,31 @@ function skip(logger: Logger, what: string, e: unknown): void {
   logger.warn({ item: what, error: e.message }, 'skipping a peer copy this node cannot take');
 }
 
-export function mergeInstance(registry: Registry, wire: ReplicatedInstance, counts: MergeCounts, logger: Logger): void {
-  const parsed = replicatedFromWire(wire);
-  if (parsed === undefined) return;
+const describe = (a: { namespace?: string | undefined; group?: string | undefined; service?: string | undefined; instanceId?: string | undefined }): string =>
+  `${a.namespace ?? ''}/${a.group ?? ''}/${a.service ?? ''}/${a.instanceId ?? ''}`;
+
+export function mergeCopy(registry: MergeTarget, copy: PeerCopy, counts: MergeCounts, logger: Logger): void {
   try {
-    if (parsed.state.version === 0) {
-      registry.adopt(parsed.address, parsed.state);
+    if (copy.state.version === 0) {
+      registry.adopt(copy.address, copy.state);
       counts.adopted++;
       return;
     }
-    const r = registry.applyReplica(parsed.address, parsed.state, parsed.lastRenewalMs);
+    const r = registry.applyReplica(copy.address, copy.state, copy.lastRenewalMs);
     if (r.kind === 'adopted') counts.adopted++;
     else if (r.kind !== 'same') counts.refused++;
   } catch (e) {
-    skip(logger, `${wire.namespace}/${wire.group}/${wire.service}/${parsed.address.instanceId ?? ''}`, e);
+    skip(logger, describe(copy.address), e);
   }
 }
 
-export function mergeTombstone(registry: Registry, ref: ServiceRef, wire: WireTombstone, counts: MergeCounts, logger: Logger): void {
-  if (wire.version === 0) return; // an older node's deletion record: no version to order it by
+export function mergeTombstone(registry: MergeTarget, tombstone: TombstoneInput, counts: MergeCounts, logger: Logger): void {
+  if (tombstone.version === 0) return; // an older node's deletion record: no version to order it by
   try {
-    const r = registry.applyTombstone(tombstoneFromWire(ref, wire));
+    const r = registry.applyTombstone(tombstone);
     if (r.kind === 'removed') counts.removed++;
     else if (r.kind === 'newer-here') counts.refused++;
   } catch (e) {
-    skip(logger, `${ref.namespace}/${ref.group}/${ref.service}/${wire.instanceId}`, e);
+    skip(logger, describe(tombstone), e);
   }
 }

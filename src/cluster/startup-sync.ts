@@ -9,7 +9,10 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { PeerLink } from './peer-link.js';
-import { emptyCounts, mergeInstance, mergeTombstone } from './replica-merge.js';
+import { emptyCounts, mergeCopy, mergeTombstone, type MergeTarget } from './replica-merge.js';
+
+/** The part of the registry the sync uses. */
+export type SyncTarget = MergeTarget & Pick<Registry, 'updateService'>;
 
 export interface SyncReport {
   /** The peer synced from; undefined when none answered in time. */
@@ -19,7 +22,7 @@ export interface SyncReport {
   readonly tombstones: number;
 }
 
-export async function syncFromPeers(registry: Registry, links: readonly PeerLink[], nodeId: string, timeoutMs: number, clock: Clock, logger: Logger): Promise<SyncReport> {
+export async function syncFromPeers(registry: SyncTarget, links: readonly PeerLink[], nodeId: string, timeoutMs: number, clock: Clock, logger: Logger): Promise<SyncReport> {
   const deadline = clock.nowMs() + timeoutMs;
   for (const link of links) {
     const remaining = deadline - clock.nowMs();
@@ -34,11 +37,10 @@ export async function syncFromPeers(registry: Registry, links: readonly PeerLink
           services++;
         }
         for (const t of chunk.tombstones) {
-          if (t.tombstone === undefined) continue;
-          mergeTombstone(registry, t, t.tombstone, counts, logger);
+          mergeTombstone(registry, t, counts, logger);
           tombstones++;
         }
-        for (const i of chunk.instances) mergeInstance(registry, i, counts, logger);
+        for (const copy of chunk.copies) mergeCopy(registry, copy, counts, logger);
       }
       return { peer: link.address, instances: counts.adopted, services, tombstones };
     } catch (e) {

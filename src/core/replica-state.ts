@@ -11,7 +11,7 @@ export interface ConfiguredService extends ServiceRef {
 }
 
 /** Services created or configured explicitly (their settings travel with a sync). */
-export function configuredServices(registry: Registry): ConfiguredService[] {
+export function configuredServices(registry: Pick<Registry, 'namespaceNames' | 'listServices'>): ConfiguredService[] {
   const out: ConfiguredService[] = [];
   for (const namespace of registry.namespaceNames()) {
     let pageToken = '';

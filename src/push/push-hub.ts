@@ -15,7 +15,7 @@ import type { ServiceChange, ServiceChangeListener } from '../core/registry.js';
 import { filterKey } from '../core/service-view.js';
 import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../common/timers.js';
 
 /** One subscriber of one service through one filter. */
 export interface PushTarget {
@@ -189,7 +189,7 @@ export class PushHub {
       target.deliver(view);
     }
     if (walk.remaining > 0 && walk.targets.length > 0) {
-      setImmediate(() => {
+      this.deps.timers.setImmediate(() => {
         this.step(topic);
       });
     } else {

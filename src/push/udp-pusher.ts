@@ -17,7 +17,7 @@ import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
 import { ackPushId, decodeDatagram, encodePushPacket } from '../common/nacos-json.js';
 import type { Logger } from '../common/logger.js';
 import type { PushHub, PushTarget } from './push-hub.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../common/timers.js';
 
 export interface UdpPushOptions {
   /** A target that has not pulled again within this long is dropped. */
@@ -268,7 +268,7 @@ export class UdpPusher {
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
-    setImmediate(() => {
+    this.deps.timers.setImmediate(() => {
       this.draining = false;
       const batch = this.queue.splice(0, this.deps.options.sendBatchSize);
       for (const q of batch) void this.sendNew(q);

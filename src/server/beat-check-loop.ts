@@ -6,7 +6,7 @@
  */
 import type { Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from '../push/timers.js';
+import type { Timers } from '../common/timers.js';
 
 /** The part of the registry the beat check needs. */
 export type BeatCheckRegistry = Pick<Registry, 'planHeartbeatTimeouts' | 'markHeartbeatTimeout' | 'planEviction' | 'expire'>;

@@ -8,7 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import type { EvictionPlan, Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from '../push/timers.js';
+import type { Timers } from '../common/timers.js';
 
 /** The part of the registry eviction needs. */
 export type EvictionRegistry = Pick<Registry, 'planEviction' | 'expire' | 'sweep' | 'stats'>;

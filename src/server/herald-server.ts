@@ -11,7 +11,7 @@ import { Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
 import type { LatestWinsSink } from '../push/latest-wins-sink.js';
 import { PushHub } from '../push/push-hub.js';
-import { nodeTimers, type Timers } from '../push/timers.js';
+import { nodeTimers, type Timers } from '../common/timers.js';
 import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
 import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, type ServerConfig } from './config.js';
 import { UdpPusher } from '../push/udp-pusher.js';
@@ -20,7 +20,10 @@ import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { PeerLink } from '../cluster/peer-link.js';
 import { ClusterServiceService, PeerServiceService } from '../gen/herald/v1/peer_service.js';
-import { clusterServiceHandlers, peerServiceHandlers } from './peer-service.js';
+import { peerServiceHandlers } from './peer/peer-service.js';
+import { GrpcPeerLink } from './peer/grpc-peer-link.js';
+import { EurekaPeerLink } from './eureka/eureka-peer-link.js';
+import { clusterServiceHandlers } from './cluster-service.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
 import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-api.js';
 import { EvictionLoop } from './eviction-loop.js';
@@ -145,19 +148,29 @@ export class HeraldServer {
     );
     // The cluster starts once the port is bound (it must recognise itself in the peer list), so
     // these services read its state per call.
-    const peerDeps = {
-      registry: this.registry,
-      nodeId: (): string => this.cluster?.nodeId ?? c.nodeId ?? '',
-      secret: c.clusterSecret,
-      logger: this.logger,
-      clusterStatus: () => ({ synced: this.cluster?.synced ?? false, peers: this.cluster?.status() ?? [] }),
-      nodeStatus: () => this.nodeStatus(),
-      onPeerContact: (nodeId: string) => {
-        this.cluster?.peerContact(nodeId);
-      },
-    };
-    addGuardedService(this.grpc, PeerServiceService, peerServiceHandlers(peerDeps));
-    addGuardedService(this.grpc, ClusterServiceService, clusterServiceHandlers(peerDeps));
+    const nodeId = (): string => this.cluster?.nodeId ?? c.nodeId ?? '';
+    addGuardedService(
+      this.grpc,
+      PeerServiceService,
+      peerServiceHandlers({
+        registry: this.registry,
+        nodeId,
+        secret: c.clusterSecret,
+        logger: this.logger,
+        onPeerContact: (peer: string) => {
+          this.cluster?.peerContact(peer);
+        },
+      }),
+    );
+    addGuardedService(
+      this.grpc,
+      ClusterServiceService,
+      clusterServiceHandlers({
+        nodeId,
+        clusterStatus: () => ({ synced: this.cluster?.synced ?? false, peers: this.cluster?.status() ?? [] }),
+        nodeStatus: () => this.nodeStatus(),
+      }),
+    );
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.grpc);
     addReflection(this.grpc);
@@ -215,12 +228,9 @@ export class HeraldServer {
       config: {
         peers: c.peers,
         eurekaPeers: c.eurekaPeers,
-        eurekaNamespace: c.eurekaNamespace,
-        secret: c.clusterSecret,
         ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
         syncTimeoutMs: c.syncTimeoutMs,
         verifyIntervalMs: c.verifyIntervalMs,
-        callTimeoutMs: c.peerCallTimeoutMs,
         dispatcher: {
           maxBatchSize: c.replicationBatchSize,
           batchDelayMs: c.replicationBatchDelayMs,
@@ -230,7 +240,10 @@ export class HeraldServer {
           retryMaxMs: c.replicationRetryMaxMs,
         },
       },
-      ...(this.deps.peerLinkFactory === undefined ? {} : { linkFactory: this.deps.peerLinkFactory }),
+      links: {
+        herald: (address) => (this.deps.peerLinkFactory ?? ((a, secret, timeout) => new GrpcPeerLink(a, secret, timeout)))(address, c.clusterSecret, c.peerCallTimeoutMs),
+        eureka: (url) => new EurekaPeerLink(url, c.eurekaNamespace, c.peerCallTimeoutMs),
+      },
     });
     cluster.start();
     return cluster;

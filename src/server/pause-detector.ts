@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
-import type { Timers } from '../push/timers.js';
+import type { Timers } from '../common/timers.js';
 
 export interface PauseDetectorDeps {
   /** The registry's clock: pauses are recorded in its time. */

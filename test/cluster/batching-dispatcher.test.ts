@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { BatchingDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from '../../src/cluster/batching-dispatcher.js';
-import type { Timers } from '../../src/push/timers.js';
+import type { Timers } from '../../src/common/timers.js';
 
 /** Timers on a manual clock: `run(ms)` advances time and fires what is due, in order. */
 class ManualTimers implements Timers {
@@ -16,6 +16,9 @@ class ManualTimers implements Timers {
   }
   clearTimeout(handle: unknown): void {
     this.queue = this.queue.filter((t) => t.id !== handle);
+  }
+  setImmediate(fn: () => void): void {
+    this.setTimeout(fn, 0);
   }
   async run(ms: number): Promise<void> {
     const until = this.clock.nowMs() + ms;

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
-import { GrpcPeerLink, type PeerLink } from '../../src/cluster/peer-link.js';
-import { ReplicationOutcome } from '../../src/gen/herald/v1/peer_service.js';
+import type { PeerLink } from '../../src/cluster/peer-link.js';
+import { GrpcPeerLink } from '../../src/server/peer/grpc-peer-link.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { connect, eventually, record, startServer } from '../support/server.js';
@@ -135,14 +135,14 @@ describe('cluster mode', () => {
       const link = new GrpcPeerLink(address, secret, t);
       return {
         address,
-        replicate: async (req) => {
+        replicate: async (nodeId, tasks) => {
           // A lost replication: the sender believes it was delivered.
-          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', results: req.tasks.map(() => ({ outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined })) };
-          return link.replicate(req);
+          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+          return link.replicate(nodeId, tasks);
         },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
-        listChecksums: (id) => link.listChecksums(id),
-        fetchServices: (req) => link.fetchServices(req),
+        listDigests: (id) => link.listDigests(id),
+        fetchServices: (id, services) => link.fetchServices(id, services),
         close: () => {
           link.close();
         },
@@ -180,11 +180,10 @@ describe('cluster mode', () => {
       const port = Number(address.split(':').at(-1));
       return {
         address,
-        replicate: async (req) =>
-          drop.has(port) ? { nodeId: '', results: req.tasks.map(() => ({ outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined })) } : link.replicate(req),
+        replicate: async (nodeId, tasks) => (drop.has(port) ? { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) } : link.replicate(nodeId, tasks)),
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
-        listChecksums: (id) => link.listChecksums(id),
-        fetchServices: (req) => link.fetchServices(req),
+        listDigests: (id) => link.listDigests(id),
+        fetchServices: (id, services) => link.fetchServices(id, services),
         close: () => {
           link.close();
         },
@@ -218,10 +217,10 @@ describe('cluster mode', () => {
     const ports = await freePorts(2);
     const good = await startServer({ port: ports[0], ...clusterConfig(ports, { clusterSecret: 's3cret' }) });
     const intruder = new GrpcPeerLink(`127.0.0.1:${String(ports[0])}`, 'wrong', 1_000);
-    await expect(intruder.listChecksums('x')).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+    await expect(intruder.listDigests('x')).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
     intruder.close();
     const anonymous = new GrpcPeerLink(`127.0.0.1:${String(ports[0])}`, undefined, 1_000);
-    await expect(anonymous.listChecksums('x')).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+    await expect(anonymous.listDigests('x')).rejects.toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
     anonymous.close();
     const peer = await startServer({ port: ports[1], ...clusterConfig(ports, { clusterSecret: 's3cret' }) });
     await connect(good).register(reg('orders', 'x'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { PushHub, type PushTarget } from '../../src/push/push-hub.js';
-import { nodeTimers, type Timers } from '../../src/push/timers.js';
+import { nodeTimers, type Timers } from '../../src/common/timers.js';
 import type { ServiceFilter, ServiceView } from '../../src/core/model.js';
 import { inst, makeRegistry } from '../core/helpers.js';
 import { eventually, onCleanup } from '../support/server.js';
@@ -80,6 +80,9 @@ class HandTimers implements Timers {
   }
   clearTimeout(handle: unknown): void {
     this.pending.delete(handle as number);
+  }
+  setImmediate(fn: () => void): void {
+    setImmediate(fn);
   }
   fire(): void {
     const due = [...this.pending.values()];

@@ -1,6 +1,6 @@
 /** Timers driven by a test: `advance(ms)` moves the clock and runs every timer that falls due, in order. */
 import { ManualClock } from '../../src/core/clock.js';
-import type { Timers } from '../../src/push/timers.js';
+import type { Timers } from '../../src/common/timers.js';
 
 export class ManualTimers implements Timers {
   private seq = 0;
@@ -16,6 +16,11 @@ export class ManualTimers implements Timers {
 
   clearTimeout(handle: unknown): void {
     this.due.delete(handle as number);
+  }
+
+  /** Runs at the current time, at the next advance (advance(0) included). */
+  setImmediate(fn: () => void): void {
+    this.setTimeout(fn, 0);
   }
 
   /** Timers waiting. */

@@ -3,35 +3,15 @@
  * API: replication batches go to `<serviceUrl>/peerreplication/batch` with the
  * `x-netflix-discovery-replication` header, the start-up sync reads `<serviceUrl>/apps`. Only apps
  * of the Eureka namespace's default group travel; other tasks are answered OK here, since a Eureka
- * server has no place for them. Eureka has no checksums, so anti-entropy does not run against such
- * a peer (as between Eureka servers, heartbeats answered 404 re-send the registration instead).
+ * server has no place for them. Eureka has no versions or digests, so anti-entropy does not run
+ * against such a peer (as between Eureka servers, heartbeats answered 404 re-send the registration).
  */
-import { ReplicationOutcome, type FetchServicesResponse, type ListChecksumsResponse, type ReplicateRequest, type ReplicateResponse, type ReplicatedInstance, type ReplicationResult, type SyncRegistryResponse } from '../gen/herald/v1/peer_service.js';
-import { HERALD_NODE_HEADER, type EurekaReplicationItem } from '../server/eureka/eureka-replication.js';
-import type { PeerLink } from './peer-link.js';
-import { inEurekaScope, replicatedFromEureka, resultFromEureka, taskToEurekaItem } from './eureka-peer-codec.js';
+import type { ReplicaDigestEntry } from '../../core/registry.js';
+import type { PeerAnswer, PeerCopy, PeerLink, ReplicationTask, ServiceReplica, SyncChunk } from '../../cluster/peer-link.js';
+import { HERALD_NODE_HEADER, type EurekaReplicationItem } from './eureka-replication.js';
+import { answerFromEureka, copyFromEureka, inEurekaScope, taskToEurekaItem } from './eureka-peer-codec.js';
 
 const REPLICATION_HEADER = 'x-netflix-discovery-replication';
-
-const OK: ReplicationResult = { outcome: ReplicationOutcome.REPLICATION_OUTCOME_OK, message: '', serverCopy: undefined, tombstone: undefined };
-
-/** Parses `http://host:port/path` (no trailing slash kept). Throws RangeError naming a bad entry. */
-export function parseEurekaPeers(text: string): string[] {
-  const out: string[] = [];
-  for (const raw of text.split(',')) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      throw new RangeError(`Eureka peer "${entry}" must be a URL such as http://host:8761/eureka`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`Eureka peer "${entry}" must be an http:// or https:// URL`);
-    out.push(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
-  }
-  return [...new Set(out)];
-}
 
 export class EurekaPeerLink implements PeerLink {
   readonly antiEntropy = false;
@@ -67,49 +47,45 @@ export class EurekaPeerLink implements PeerLink {
     }
   }
 
-  async replicate(req: ReplicateRequest): Promise<ReplicateResponse> {
-    const results: ReplicationResult[] = req.tasks.map(() => OK);
+  async replicate(_nodeId: string, tasks: readonly ReplicationTask[]): Promise<{ nodeId: string; answers: PeerAnswer[] }> {
+    const answers: PeerAnswer[] = tasks.map(() => ({ kind: 'ok' }));
     const items: EurekaReplicationItem[] = [];
     const positions: number[] = [];
-    req.tasks.forEach((task, i) => {
-      const item = inEurekaScope(task, this.namespace) ? taskToEurekaItem(task) : undefined;
-      if (item === undefined) return;
-      items.push(item);
+    tasks.forEach((task, i) => {
+      if (!inEurekaScope(task, this.namespace)) return;
+      items.push(taskToEurekaItem(task));
       positions.push(i);
     });
-    if (items.length === 0) return { nodeId: '', results };
+    if (items.length === 0) return { nodeId: '', answers };
     const { json, nodeId } = await this.request('POST', '/peerreplication/batch', this.deadlineMs, { replicationList: items });
     const list = typeof json === 'object' && json !== null ? (json as { responseList?: unknown }).responseList : undefined;
     if (!Array.isArray(list) || list.length !== items.length) throw new Error(`${this.address} answered a batch of ${items.length} without a responseList of that length`);
     list.forEach((answer, j) => {
       const i = positions[j] ?? 0;
-      const result = resultFromEureka(answer, this.namespace);
-      const target = req.tasks[i]?.target;
-      // A 409's copy is of the task's own instance; Eureka upper-cases the app name, herald may not.
-      results[i] = result.serverCopy === undefined || target === undefined ? result : { ...result, serverCopy: { ...result.serverCopy, service: target.service } };
+      answers[i] = answerFromEureka(answer, this.namespace, tasks[i]?.ref.service ?? '');
     });
-    return { nodeId: nodeId ?? '', results };
+    return { nodeId: nodeId ?? '', answers };
   }
 
-  async *syncRegistry(nodeId: string, deadlineMs: number): AsyncIterable<SyncRegistryResponse> {
+  async *syncRegistry(_nodeId: string, deadlineMs: number): AsyncIterable<SyncChunk> {
     const { json } = await this.request('GET', '/apps', deadlineMs);
     const apps = (json as { applications?: { application?: unknown } } | undefined)?.applications?.application;
-    const instances: ReplicatedInstance[] = [];
+    const copies: PeerCopy[] = [];
     for (const app of Array.isArray(apps) ? apps : apps === undefined ? [] : [apps]) {
       const list = (app as { instance?: unknown }).instance;
       for (const info of Array.isArray(list) ? list : list === undefined ? [] : [list]) {
-        const r = replicatedFromEureka(info, this.namespace);
-        if (r !== undefined) instances.push(r);
+        const c = copyFromEureka(info, this.namespace);
+        if (c !== undefined) copies.push(c);
       }
     }
-    yield { nodeId, instances, services: [], tombstones: [] };
+    yield { services: [], copies, tombstones: [] };
   }
 
-  listChecksums(): Promise<ListChecksumsResponse> {
-    return Promise.reject(new Error('a Eureka peer has no checksums (anti-entropy does not run against it)'));
+  listDigests(): Promise<ReplicaDigestEntry[]> {
+    return Promise.reject(new Error('a Eureka peer has no digests (anti-entropy does not run against it)'));
   }
 
-  fetchServices(): Promise<FetchServicesResponse> {
+  fetchServices(): Promise<ServiceReplica[]> {
     return Promise.reject(new Error('a Eureka peer has no per-service fetch (anti-entropy does not run against it)'));
   }
 

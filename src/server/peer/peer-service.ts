@@ -1,0 +1,133 @@
+/**
+ * herald.v1.PeerService handlers: a peer's batches applied as replications (never replicated
+ * again), the registry dump for a starting peer (tombstones first), and replica digests and
+ * service state for anti-entropy. Every call must carry the cluster secret when one is configured
+ * (compared in constant time). Decoding and encoding are the peer codec's; what to apply is the
+ * cluster's (replica-apply.ts); errors go through the gRPC table.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type Metadata, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Registry } from '../../core/registry.js';
+import { configuredServices } from '../../core/replica-state.js';
+import { normalizeServiceRef } from '../../core/validate.js';
+import type { Logger } from '../../common/logger.js';
+import { applyTask, type ReplicaTarget } from '../../cluster/replica-apply.js';
+import {
+  type FetchServicesRequest,
+  type FetchServicesResponse,
+  type ListChecksumsRequest,
+  type ListChecksumsResponse,
+  type ReplicateRequest,
+  type ReplicateResponse,
+  type SyncRegistryRequest,
+  type SyncRegistryResponse,
+} from '../../gen/herald/v1/peer_service.js';
+import { grpcError, toGrpcError } from '../grpc-errors.js';
+import { CLUSTER_SECRET_HEADER } from './grpc-peer-link.js';
+import { answerToWire, digestToWire, entryToWire, instanceTombstoneToWire, settingsToWire, taskFromWire, tombstoneToWire } from './peer-codec.js';
+
+/** Instances per SyncRegistry message. */
+export const SYNC_CHUNK_INSTANCES = 500;
+/** Services one FetchServices call may ask for (the contract's limit). */
+export const MAX_FETCH_SERVICES = 1_000;
+
+/** The part of the registry peers read and write. */
+export type PeerRegistry = ReplicaTarget & Pick<Registry, 'options' | 'replicaDigests' | 'replicaOf' | 'replicaEntries' | 'tombstoneList' | 'listServices' | 'namespaceNames'>;
+
+export interface PeerServiceDeps {
+  readonly registry: PeerRegistry;
+  /** This node's id (read per call: it is known once the cluster starts). */
+  readonly nodeId: () => string;
+  readonly secret: string | undefined;
+  readonly logger: Logger;
+  /** A peer with this node id called (it is reachable again). */
+  readonly onPeerContact?: (nodeId: string) => void;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** True when the call carries the configured secret (or none is configured). */
+export function authorizedPeer(secret: string | undefined, md: Metadata): boolean {
+  if (secret === undefined) return true;
+  const given = md.get(CLUSTER_SECRET_HEADER)[0];
+  return typeof given === 'string' && timingSafeEqual(digest(given), digest(secret));
+}
+
+const UNAUTHENTICATED = grpcError(GrpcStatus.UNAUTHENTICATED, `missing or wrong cluster secret (${CLUSTER_SECRET_HEADER})`);
+
+export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplementation {
+  const { registry, secret, logger } = deps;
+
+  const replicate: handleUnaryCall<ReplicateRequest, ReplicateResponse> = (call, callback) => {
+    if (!authorizedPeer(secret, call.metadata)) {
+      callback(UNAUTHENTICATED);
+      return;
+    }
+    deps.onPeerContact?.(call.request.nodeId);
+    callback(null, { nodeId: deps.nodeId(), results: call.request.tasks.map((t) => answerToWire(applyTask(registry, taskFromWire(t), logger))) });
+  };
+
+  const syncRegistry: handleServerStreamingCall<SyncRegistryRequest, SyncRegistryResponse> = (call) => {
+    if (!authorizedPeer(secret, call.metadata)) {
+      call.emit('error', UNAUTHENTICATED);
+      return;
+    }
+    const nodeId = deps.nodeId();
+    void (async () => {
+      // Tombstones first, so the starting node refuses older copies still on their way to it.
+      let chunk: SyncRegistryResponse = {
+        nodeId,
+        instances: [],
+        services: configuredServices(registry).map(settingsToWire),
+        tombstones: registry.tombstoneList().map(instanceTombstoneToWire),
+      };
+      for (const e of registry.replicaEntries()) {
+        chunk.instances.push(entryToWire(e));
+        if (chunk.instances.length >= SYNC_CHUNK_INSTANCES) {
+          if (!call.write(chunk)) await once(call, 'drain');
+          chunk = { nodeId, instances: [], services: [], tombstones: [] };
+        }
+        if (call.cancelled) return;
+      }
+      call.write(chunk);
+      call.end();
+    })().catch((e: unknown) => {
+      logger.warn({ err: e }, 'sync stream failed');
+    });
+  };
+
+  const listChecksums: handleUnaryCall<ListChecksumsRequest, ListChecksumsResponse> = (call, callback) => {
+    if (!authorizedPeer(secret, call.metadata)) {
+      callback(UNAUTHENTICATED);
+      return;
+    }
+    deps.onPeerContact?.(call.request.nodeId);
+    callback(null, { nodeId: deps.nodeId(), services: registry.replicaDigests().map(digestToWire) });
+  };
+
+  const fetchServices: handleUnaryCall<FetchServicesRequest, FetchServicesResponse> = (call, callback) => {
+    if (!authorizedPeer(secret, call.metadata)) {
+      callback(UNAUTHENTICATED);
+      return;
+    }
+    if (call.request.services.length > MAX_FETCH_SERVICES) {
+      callback(grpcError(GrpcStatus.INVALID_ARGUMENT, `services: at most ${MAX_FETCH_SERVICES} per call`));
+      return;
+    }
+    try {
+      callback(null, {
+        nodeId: deps.nodeId(),
+        services: call.request.services.map((r) => {
+          const ref = normalizeServiceRef(r, registry.options);
+          const state = registry.replicaOf(ref);
+          return { service: ref, instances: state.entries.map(entryToWire), deleted: state.tombstones.map(tombstoneToWire) };
+        }),
+      });
+    } catch (e) {
+      callback(toGrpcError(e, logger, 'FetchServices'));
+    }
+  };
+
+  return { replicate, syncRegistry, listChecksums, fetchServices };
+}

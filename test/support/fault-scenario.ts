@@ -183,7 +183,9 @@ export async function runFaultScenario(s: FaultScenarioSettings): Promise<FaultS
       cancelShare: 0,
       freshCancelShare: 0,
       reregisterShare: 0,
-      minAgeMs: 50,
+      // Well beyond the A↔B replication delay, so a client's register at one node and its cancel at
+      // the other are ordered for the cluster too, not concurrent.
+      minAgeMs: 250,
       lease: LONG_LEASE,
       random,
     };

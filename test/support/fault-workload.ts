@@ -4,9 +4,9 @@
  * worker takes it out of the pool while its op is in flight), so the history is unambiguous. An id
  * whose op was uncertain is never used again.
  *
- * Ops: registers of new instances; cancels of registered ones (old ones from the pool, or "fresh"
- * ones registered during the same phase, a register on one node often followed by a cancel on
- * another); and re-registers of ids cancelled earlier (so a fix that lets a deletion win over a
+ * Ops: registers of new instances; cancels of registered ones (random ones from the pool, or
+ * "fresh" ones: the newest registration of the same phase at least `minAgeMs` old, a register on
+ * one node often followed by a cancel on the other); and re-registers of ids cancelled earlier (so a fix that lets a deletion win over a
  * later registration shows up as lost instances).
  */
 import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
@@ -44,6 +44,18 @@ class Bag {
 
   get size(): number {
     return this.items.length;
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  /** Removes the item with this key; returns whether it was there. */
+  remove(key: string): boolean {
+    const i = this.index.get(key);
+    if (i === undefined) return false;
+    this.removeAt(i);
+    return true;
   }
 
   add(p: PooledInstance): void {
@@ -85,7 +97,37 @@ class Bag {
 export class InstancePool {
   readonly registered = new Bag();
   readonly cancelled = new Bag();
+  /** Registrations in acknowledgement order (may hold ids taken or cancelled since; skipped). */
+  private readonly recent: PooledInstance[] = [];
   private nextId = 0;
+
+  /** Adds an acknowledged registration. */
+  addRegistered(p: PooledInstance): void {
+    this.registered.add(p);
+    this.recent.push(p);
+  }
+
+  /**
+   * Takes the most recent registration of `phase` acknowledged at least `minAgeMs` ago, if it is
+   * still registered: churn, an instance cancelled soon after it registered (typically on the other
+   * node), so that both its register and its cancel are still queued for a dead peer.
+   */
+  takeRecent(phase: string, nowMs: number, minAgeMs: number): PooledInstance | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const p = this.recent[i];
+      if (p === undefined || nowMs - p.sinceMs < minAgeMs) continue;
+      if (p.phase !== phase) return undefined;
+      const key = keyOf(p.service, p.instanceId);
+      if (!this.registered.has(key)) {
+        this.recent.splice(i, 1);
+        continue;
+      }
+      this.recent.splice(i, 1);
+      this.registered.remove(key);
+      return p;
+    }
+    return undefined;
+  }
 
   /** A new, never used instance id. */
   newId(prefix: string): string {
@@ -119,7 +161,7 @@ export interface WorkloadSettings {
   readonly concurrency: number;
   /** Share of ops that cancel (when something is eligible). 0 = registers only. */
   readonly cancelShare: number;
-  /** Of the cancels, the share aimed at instances registered during this phase. */
+  /** Of the cancels, the share aimed at the most recent registration of this phase old enough (churn). */
   readonly freshCancelShare: number;
   /** Share of ops that register again an id cancelled earlier. */
   readonly reregisterShare: number;
@@ -157,7 +199,7 @@ async function registerNew(s: WorkloadSettings, node: FaultNode): Promise<void> 
   const ordinal = s.pool.issued;
   const id = s.pool.newId(s.idPrefix);
   const rec = await s.history.run('register', serviceKey(service), id, node.name, s.phase, () => node.client().register(registerRequest(service, id, ordinal, s.lease)));
-  if (rec.outcome === 'ok') s.pool.registered.add({ service: serviceKey(service), instanceId: id, sinceMs: Date.now(), phase: s.phase });
+  if (rec.outcome === 'ok') s.pool.addRegistered({ service: serviceKey(service), instanceId: id, sinceMs: Date.now(), phase: s.phase });
 }
 
 /** One op chosen by the settings' shares. */
@@ -168,8 +210,7 @@ async function oneOp(s: WorkloadSettings): Promise<void> {
   const now = Date.now();
   const oldEnough = (p: PooledInstance): boolean => now - p.sinceMs >= s.minAgeMs;
   if (r < s.cancelShare) {
-    const fresh = s.random() < s.freshCancelShare;
-    const victim = s.pool.registered.take(s.random, (p) => oldEnough(p) && (fresh ? p.phase === s.phase : true));
+    const victim = s.random() < s.freshCancelShare ? s.pool.takeRecent(s.phase, now, s.minAgeMs) : s.pool.registered.take(s.random, oldEnough);
     if (victim !== undefined) {
       const rec = await s.history.run('cancel', victim.service, victim.instanceId, node.name, s.phase, () =>
         node.client().cancel({ namespace: '', group: GROUP, service: serviceName(victim.service), instanceId: victim.instanceId }),
@@ -186,7 +227,7 @@ async function oneOp(s: WorkloadSettings): Promise<void> {
       const rec = await s.history.run('register', again.service, again.instanceId, node.name, s.phase, () =>
         node.client().register(registerRequest(serviceName(again.service), again.instanceId, ordinal, s.lease)),
       );
-      if (rec.outcome === 'ok') s.pool.registered.add({ ...again, sinceMs: Date.now(), phase: s.phase });
+      if (rec.outcome === 'ok') s.pool.addRegistered({ ...again, sinceMs: Date.now(), phase: s.phase });
       else if (rec.outcome === 'refused') s.pool.cancelled.add(again);
       return;
     }

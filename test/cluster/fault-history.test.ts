@@ -44,6 +44,9 @@ function expectAcknowledgedHistory(r: FaultScenarioResult): void {
 }
 
 describe('after a fault, every node converges to the acknowledged history', () => {
+  // The checker's control: no fault, same workload. It passes on today's code on a normal machine;
+  // when replication from A to C lags behind a client's register at A and cancel at B (seen once at
+  // ~40 ops/s on a saturated machine: 4 resurrected), the same bug shows without any fault.
   it('control: with no fault, the same workload ends with every node equal to the history', async () => {
     const r = await runFaultScenario({ ...common, fault: 'none', taskExpiryMs: 1_500, faultMinMs: 1_000 });
     expect(r.faultCancels.ok).toBeGreaterThan(50);

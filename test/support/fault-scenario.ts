@@ -282,12 +282,15 @@ export async function runFaultScenario(s: FaultScenarioSettings): Promise<FaultS
       const final = last ?? (await observe());
       keepalive?.stop();
 
-      const repairs = cluster.logs(/anti-entropy repaired differences/, cursors).map(({ node, line }) => ({
-        node,
-        peer: String(line.fields.peer),
-        adopted: Number(line.fields.adopted),
-        removed: Number(line.fields.removed),
-      }));
+      const repairs = cluster
+        .logs(/anti-entropy repaired differences/, cursors)
+        .sort((x, y) => x.line.receivedAtMs - y.line.receivedAtMs)
+        .map(({ node, line }) => ({
+          node,
+          peer: String(line.fields.peer),
+          adopted: Number(line.fields.adopted),
+          removed: Number(line.fields.removed),
+        }));
       const liveIds = new Set(keepalive?.ids ?? []);
       const evictedLive = cluster
         .logs(/evicted expired instance/, cursors)
@@ -296,7 +299,9 @@ export async function runFaultScenario(s: FaultScenarioSettings): Promise<FaultS
       const statuses = await Promise.all([a, b].map((n) => n.clusterStatus()));
       const droppedForC = statuses.reduce((sum, st) => sum + st.peers.filter((p) => p.address === c.address).reduce((n, p) => n + p.droppedTasks, 0), 0);
       const tails = cluster.tails(12);
-      const repairText = repairs.length === 0 ? 'no anti-entropy repairs after the heal' : `anti-entropy repairs after the heal: ${repairs.map((r) => `${r.node}←${r.peer} adopted ${r.adopted} removed ${r.removed}`).join('; ')}`;
+      const repairItems = repairs.map((r) => `${r.node}←${r.peer} adopted ${r.adopted} removed ${r.removed}`);
+      const shownRepairs = repairItems.length <= 24 ? repairItems : [...repairItems.slice(0, 12), `… ${repairItems.length - 24} more …`, ...repairItems.slice(-12)];
+      const repairText = repairs.length === 0 ? 'no anti-entropy repairs after the heal' : `${repairs.length} anti-entropy repairs after the heal: ${shownRepairs.join('; ')}`;
       const report = `${describeCheck(final, history)}\n${repairText}\n${tails}`;
       return {
         fault: s.fault,

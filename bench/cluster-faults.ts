@@ -277,7 +277,7 @@ function report(s: Settings, rows: readonly RunRow[]): Record<string, Record<str
       r.healOps,
       r.faultS,
       r.droppedForC,
-      r.fault === 'kill' ? Math.round(r.restartMs) : '-',
+      r.fault === 'kill' ? Math.round(r.restartMs) : Number.NaN,
       ms(r.agreeAfterMs),
       ms(r.convergedAfterMs),
       r.lost,

@@ -32,7 +32,7 @@ import { netnsUnavailable, removeOwnNetworks } from '../support/netns.js';
 import { NetnsCluster, until } from '../support/netns-cluster.js';
 import type { NetnsClient } from '../support/netns-client.js';
 import type { LogLine } from '../support/netns-node.js';
-import { clean, describeVerdict, outcomeOf, WriteHistory, type Write } from '../support/write-history.js';
+import { clean, describeVerdict, outcomeOf, WriteHistory, type Write } from '../support/partition-history.js';
 
 const missing = netnsUnavailable();
 const RUNS = Math.max(1, Number(process.env.HERALD_PARTITION_RUNS ?? '1'));

@@ -13,7 +13,8 @@ import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/mod
 import { registrationOf, type Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
-import { EUREKA_STATUS_OF, EurekaBadRequest, registrationFromEureka } from './eureka-params.js';
+import { registrationFromEureka } from './eureka-params.js';
+import { eurekaError } from './eureka-errors.js';
 import { applyReplicationBatch, HERALD_NODE_HEADER } from './eureka-replication.js';
 
 /** The header Eureka peers set on replicated requests. */
@@ -120,16 +121,9 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
     try {
       return fn();
     } catch (e) {
-      if (e instanceof EurekaBadRequest) return reply.code(400).type('text/plain').send(e.message);
-      if (e instanceof RegistryError) {
-        if (e.code === 'CONFLICT' && e.serverCopy !== undefined) {
-          const app = (req.params as Record<string, string | undefined>).app ?? '';
-          return send(reply, 409, eurekaInstance(app, e.serverCopy));
-        }
-        return reply.code(EUREKA_STATUS_OF[e.code]).type('text/plain').send(e.message);
-      }
-      logger.error({ err: e }, 'unexpected error in Eureka API');
-      return reply.code(500).type('text/plain').send('internal error');
+      const answer = eurekaError(e, logger, req.url);
+      if (answer.serverCopy !== undefined) return send(reply, 409, eurekaInstance((req.params as Record<string, string | undefined>).app ?? '', answer.serverCopy));
+      return reply.code(answer.status).type('text/plain').send(answer.message);
     }
   };
 
@@ -210,7 +204,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
         scope.post('/peerreplication/batch', (req, reply) =>
           handle(req, reply, () => {
             counts.batch++;
-            const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance });
+            const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance, logger });
             const nodeId = deps.nodeId?.() ?? '';
             if (nodeId !== '') void reply.header(HERALD_NODE_HEADER, nodeId);
             return send(reply, 200, answer);

@@ -5,26 +5,22 @@
  */
 import { DEFAULT_CLUSTER, DEFAULT_GROUP, isInstanceStatus } from '../../core/model.js';
 import type { InstanceAddress, InstanceState } from '../../core/registry.js';
-import type { RegistryErrorCode } from '../../core/errors.js';
+import { RegistryError } from '../../core/errors.js';
 import type { RegisterInput } from '../../core/validate.js';
 import { EUREKA_META } from './eureka-json.js';
 
-/** A Eureka-level validation failure (answered 400 with the message, as Eureka does). */
-export class EurekaBadRequest extends Error {
-  override readonly name = 'EurekaBadRequest';
+/**
+ * A Eureka-level validation failure: the registry's one error type (INVALID_ARGUMENT, answered 400
+ * with the message, as Eureka does), naming Eureka's field.
+ */
+export function eurekaBadRequest(field: string, message: string): RegistryError {
+  return RegistryError.invalid([{ field, description: message }]);
 }
 
 type Json = Record<string, unknown>;
 
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** HTTP statuses of the registry's errors, as Eureka answers them. */
-export const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  LIMIT_EXCEEDED: 400,
-};
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
 const blank = (v: unknown): boolean => {
   const s = str(v);
@@ -47,20 +43,20 @@ function timestamp(v: unknown): number | undefined {
 export function instanceInfo(body: unknown): Json {
   if (isObject(body) && isObject(body.instance)) return body.instance;
   if (isObject(body)) return body;
-  throw new EurekaBadRequest('Missing instance');
+  throw eurekaBadRequest('instance', 'Missing instance');
 }
 
 export function registrationFromEureka(appFromPath: string, body: unknown, namespace: string): RegisterInput {
   const info = instanceInfo(body);
-  if (blank(info.instanceId)) throw new EurekaBadRequest('Missing instanceId');
-  if (blank(info.hostName)) throw new EurekaBadRequest('Missing hostname');
-  if (blank(info.ipAddr)) throw new EurekaBadRequest('Missing ip address');
-  if (blank(info.app)) throw new EurekaBadRequest('Missing appName');
+  if (blank(info.instanceId)) throw eurekaBadRequest('instanceId', 'Missing instanceId');
+  if (blank(info.hostName)) throw eurekaBadRequest('hostName', 'Missing hostname');
+  if (blank(info.ipAddr)) throw eurekaBadRequest('ipAddr', 'Missing ip address');
+  if (blank(info.app)) throw eurekaBadRequest('app', 'Missing appName');
   const app = (str(info.app) ?? '').toUpperCase();
   const expected = appFromPath.toUpperCase();
-  if (app !== expected) throw new EurekaBadRequest(`Mismatched appName, expecting ${expected} but was ${app}`);
-  if (!isObject(info.dataCenterInfo)) throw new EurekaBadRequest('Missing dataCenterInfo');
-  if (blank(info.dataCenterInfo.name)) throw new EurekaBadRequest('Missing dataCenterInfo Name');
+  if (app !== expected) throw eurekaBadRequest('app', `Mismatched appName, expecting ${expected} but was ${app}`);
+  if (!isObject(info.dataCenterInfo)) throw eurekaBadRequest('dataCenterInfo', 'Missing dataCenterInfo');
+  if (blank(info.dataCenterInfo.name)) throw eurekaBadRequest('dataCenterInfo.name', 'Missing dataCenterInfo Name');
 
   const { port, enabled: portEnabled } = portOf(info.port);
   const secure = portOf(info.securePort);
@@ -113,7 +109,7 @@ export function registrationFromEureka(appFromPath: string, body: unknown, names
 /**
  * A peer's InstanceInfo (a Eureka server's 409 copy or its registry) as the core's address and
  * state: what `adopt` takes. Eureka has no weight, health flag, cluster or ephemeral flag, so an
- * instance learned this way has herald's defaults for them. Throws EurekaBadRequest like a register.
+ * instance learned this way has herald's defaults for them. Throws INVALID_ARGUMENT like a register.
  */
 export function replicaFromEureka(info: unknown, namespace: string): { address: InstanceAddress; state: InstanceState } {
   const raw = instanceInfo(info);

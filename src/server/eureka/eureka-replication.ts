@@ -8,11 +8,12 @@
  * Cancel, StatusUpdate and DeleteStatusOverride 200 / 404. A bad item changes nothing and does not
  * stop the others.
  */
-import { RegistryError } from '../../core/errors.js';
 import type { InstanceRef } from '../../core/model.js';
 import type { Registry } from '../../core/registry.js';
 import { eurekaInstance, type EurekaInstance } from './eureka-json.js';
-import { EUREKA_STATUS_OF, EurekaBadRequest, isObject, registrationFromEureka } from './eureka-params.js';
+import { eurekaBadRequest, isObject, registrationFromEureka } from './eureka-params.js';
+import { eurekaError } from './eureka-errors.js';
+import type { Logger } from '../../common/logger.js';
 
 /** Header herald adds to a batch answer: its cluster node id, so a herald peer recognises itself. */
 export const HERALD_NODE_HEADER = 'x-herald-node-id';
@@ -43,12 +44,13 @@ export interface EurekaReplicationDeps {
   readonly namespace: string;
   /** The instance `id` of app `appName`, or undefined. */
   readonly findInstance: (appName: string, id: string) => InstanceRef | undefined;
+  readonly logger: Logger;
 }
 
 
 /** The items of a batch body; a body that is not a ReplicationList is a 400 for the whole batch. */
 export function replicationItems(body: unknown): unknown[] {
-  if (!isObject(body) || !Array.isArray(body.replicationList)) throw new EurekaBadRequest('Missing replicationList: expected {"replicationList": [...]}');
+  if (!isObject(body) || !Array.isArray(body.replicationList)) throw eurekaBadRequest('replicationList', 'Missing replicationList: expected {"replicationList": [...]}');
   return body.replicationList;
 }
 
@@ -68,12 +70,12 @@ export function applyReplicationItem(raw: unknown, deps: EurekaReplicationDeps):
   const { registry, namespace } = deps;
   const replication = { replication: true } as const;
   try {
-    if (!isObject(raw)) throw new EurekaBadRequest('replication item must be an object');
+    if (!isObject(raw)) throw eurekaBadRequest('replicationList[]', 'replication item must be an object');
     const action = raw.action;
     const appName = typeof raw.appName === 'string' ? raw.appName : '';
     const id = typeof raw.id === 'string' ? raw.id : '';
     if (!isAction(action)) {
-      throw new EurekaBadRequest(`Unknown action ${String(action)}: expected one of ${EUREKA_ACTIONS.join(', ')}`);
+      throw eurekaBadRequest('action', `Unknown action ${String(action)}: expected one of ${EUREKA_ACTIONS.join(', ')}`);
     }
     if (action === 'Register') {
       registry.register(registrationFromEureka(appName, raw.instanceInfo, namespace), replication);
@@ -97,14 +99,11 @@ export function applyReplicationItem(raw: unknown, deps: EurekaReplicationDeps):
         return { statusCode: 200 };
     }
   } catch (e) {
-    if (e instanceof EurekaBadRequest) return { statusCode: 400 };
-    if (e instanceof RegistryError) {
-      if (e.code === 'CONFLICT' && e.serverCopy !== undefined && isObject(raw)) {
-        return { statusCode: 409, responseEntity: eurekaInstance(typeof raw.appName === 'string' ? raw.appName : '', e.serverCopy) };
-      }
-      return { statusCode: EUREKA_STATUS_OF[e.code] };
+    const answer = eurekaError(e, deps.logger, 'peerreplication/batch');
+    if (answer.serverCopy !== undefined && isObject(raw)) {
+      return { statusCode: 409, responseEntity: eurekaInstance(typeof raw.appName === 'string' ? raw.appName : '', answer.serverCopy) };
     }
-    throw e;
+    return { statusCode: answer.status };
   }
 }
 

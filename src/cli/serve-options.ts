@@ -191,6 +191,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     'receive buffer of the UDP push socket, where acks queue (the kernel may cap it)',
     integer(65_536, 1_073_741_824),
   ),
+  server('udpSendBatchSize', '--udp-send-batch-size <n>', 'HERALD_UDP_SEND_BATCH_SIZE', 'UDP push packets sent per event-loop turn', integer(1, 1_000_000)),
   server('peers', '--peers <host:port,...>', 'HERALD_PEERS', "the cluster's nodes (gRPC addresses); this node's own entry is skipped", listOf(parsePeers), '(none)'),
   server(
     'eurekaPeers',
@@ -218,6 +219,13 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     integer(100, MAX_MS),
   ),
   server('replicationQueueSize', '--replication-queue-size <n>', 'HERALD_REPLICATION_QUEUE_SIZE', 'most replication tasks queued per peer', integer(1, 10_000_000)),
+  server(
+    'replicationRetryBaseMs',
+    '--replication-retry-base-ms <ms>',
+    'HERALD_REPLICATION_RETRY_BASE_MS',
+    'first delay before retrying a failed batch (it doubles up to --replication-retry-max-ms)',
+    integer(1, MAX_MS),
+  ),
   server('replicationRetryMaxMs', '--replication-retry-max-ms <ms>', 'HERALD_REPLICATION_RETRY_MAX_MS', 'longest delay between retries of a failed batch', integer(10, MAX_MS)),
   server('syncTimeoutMs', '--sync-timeout-ms <ms>', 'HERALD_SYNC_TIMEOUT_MS', 'how long a starting node waits for a peer to sync from', integer(0, MAX_MS)),
   server('verifyIntervalMs', '--verify-interval-ms <ms>', 'HERALD_VERIFY_INTERVAL_MS', 'how often checksums are compared with each peer (anti-entropy)', integer(100, MAX_MS)),

@@ -18,27 +18,41 @@ export type ChecksumHost = Pick<
   'instanceId' | 'ip' | 'port' | 'weight' | 'healthy' | 'enabled' | 'ephemeral' | 'cluster' | 'status' | 'overriddenStatus' | 'metadata'
 >;
 
-/** Lines of immutable hosts (records): a rebuild after one change formats one line, not all. */
-const lines = new WeakMap<ChecksumHost, string>();
-
 function hostLine(h: ChecksumHost): string {
-  let line = lines.get(h);
-  if (line === undefined) {
-    const meta = Object.keys(h.metadata)
-      .sort()
-      .map((k) => [k, h.metadata[k]]);
-    line =
-      `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
-      `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${JSON.stringify(meta)}\n`;
-    if (Object.isFrozen(h)) lines.set(h, line);
-  }
-  return line;
+  const meta = Object.keys(h.metadata)
+    .sort()
+    .map((k) => [k, h.metadata[k]]);
+  return (
+    `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
+    `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${JSON.stringify(meta)}\n`
+  );
 }
 
 export function serviceChecksum(hosts: readonly ChecksumHost[]): string {
   const md5 = createHash('md5');
   for (const h of hosts) md5.update(hostLine(h));
   return md5.digest('hex');
+}
+
+/**
+ * Service checksums that remember the line of each immutable host (record), so a rebuild after one
+ * change formats one line, not all. One per registry (its owner); entries go with their records.
+ */
+export class ChecksumCache {
+  private readonly lines = new WeakMap<ChecksumHost, string>();
+
+  readonly serviceChecksum = (hosts: readonly ChecksumHost[]): string => {
+    const md5 = createHash('md5');
+    for (const h of hosts) {
+      let line = this.lines.get(h);
+      if (line === undefined) {
+        line = hostLine(h);
+        if (Object.isFrozen(h)) this.lines.set(h, line);
+      }
+      md5.update(line);
+    }
+    return md5.digest('hex');
+  };
 }
 
 /** `entries` are [group@@service, checksum] of the non-empty services, in any order. */

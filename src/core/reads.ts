@@ -86,7 +86,7 @@ export function query(s: RegistryState, address: ServiceAddress, filter: Service
   const ref = normalizeServiceRef(address, s.options);
   const ns = s.namespaces.get(ref.namespace);
   const svc = s.service(ref);
-  if (svc !== undefined) return svc.getView(filter, s.options.defaultProtectThreshold, s.options.cacheMillis);
+  if (svc !== undefined) return svc.getView(filter, s.views);
   return buildView(
     {
       namespace: ref.namespace,
@@ -99,6 +99,7 @@ export function query(s: RegistryState, address: ServiceAddress, filter: Service
       hosts: [],
     },
     filter,
+    s.views.checksum,
   );
 }
 
@@ -161,7 +162,7 @@ export function replicaDigests(s: RegistryState): ReplicaDigestEntry[] {
   for (const ns of s.namespaces.values()) {
     for (const svc of ns.services.values()) {
       if (svc.instances.size === 0) continue;
-      const digest = svc.memo('replica-digest', () => replicaDigest(svc.getSnapshot(s.options.defaultProtectThreshold, s.options.cacheMillis).hosts));
+      const digest = svc.memo('replica-digest', () => replicaDigest(svc.getSnapshot(s.views).hosts));
       out.push({ namespace: ns.name, group: svc.group, service: svc.name, digest });
     }
   }

@@ -13,7 +13,8 @@ import type { RegistryOptions } from './options.js';
 import { PauseLedger } from './pause-ledger.js';
 import { RenewMeter } from './renew-meter.js';
 import { selfPreservationState, type SelfPreservationState } from './self-preservation.js';
-import { ServiceState } from './service-state.js';
+import { ServiceState, type ViewContext } from './service-state.js';
+import { ChecksumCache } from './checksum.js';
 import { TombstoneStore, type Tombstone } from './tombstones.js';
 import { VersionClock } from './version-clock.js';
 
@@ -68,6 +69,8 @@ export class RegistryState {
   readonly versions = new VersionClock();
   readonly tombstones: TombstoneStore;
   readonly pauses = new PauseLedger();
+  /** What snapshots and views are built with (defaults, and the checksum cache this registry owns). */
+  readonly views: ViewContext;
   private lastRevision = 0;
   expectedPerMinute = 0;
   leaseBound = 0;
@@ -81,6 +84,7 @@ export class RegistryState {
     readonly random: () => number,
   ) {
     this.tombstones = new TombstoneStore(options.maxTombstones);
+    this.views = { defaultProtectThreshold: options.defaultProtectThreshold, cacheMillis: options.cacheMillis, checksum: new ChecksumCache().serviceChecksum };
   }
 
   /** Announces a write to the write listeners (the event is built only when someone listens). */
@@ -216,7 +220,7 @@ export class RegistryState {
 
   /** Counts and settings of a service, for listings. */
   summarize(svc: ServiceState): ServiceSummary {
-    const snap = svc.getSnapshot(this.options.defaultProtectThreshold, this.options.cacheMillis);
+    const snap = svc.getSnapshot(this.views);
     return {
       namespace: svc.namespace,
       group: svc.group,
@@ -233,7 +237,7 @@ export class RegistryState {
 
   /** A service's unfiltered view at its current revision. */
   fullView(svc: ServiceState): ServiceView {
-    return svc.getView({}, this.options.defaultProtectThreshold, this.options.cacheMillis);
+    return svc.getView({}, this.views);
   }
 
   /** How long a cancel of `rec` at `deletedAt` is remembered (see tombstones.ts). */

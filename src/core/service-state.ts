@@ -5,6 +5,13 @@
 import type { InstanceEntry, InstanceRecord, ServiceFilter, ServiceSnapshot, ServiceView } from './model.js';
 import { buildView, filterKey } from './service-view.js';
 
+/** What building a snapshot or view needs from the registry: its defaults and its checksum cache. */
+export interface ViewContext {
+  readonly defaultProtectThreshold: number;
+  readonly cacheMillis: number;
+  readonly checksum: (hosts: readonly InstanceRecord[]) => string;
+}
+
 /** Distinct filters memoised per revision; beyond it views are built but not kept (bounded memory). */
 const MAX_MEMOISED_VIEWS = 64;
 
@@ -41,7 +48,7 @@ export class ServiceState {
   }
 
   /** The whole service at its current revision, hosts sorted by instance id. */
-  getSnapshot(defaultProtectThreshold: number, cacheMillis: number): ServiceSnapshot {
+  getSnapshot(ctx: ViewContext): ServiceSnapshot {
     if (this.snapshot === undefined) {
       const hosts: InstanceRecord[] = [];
       for (const e of this.instances.values()) hosts.push(e.record);
@@ -52,8 +59,8 @@ export class ServiceState {
         name: this.name,
         revision: this.revision,
         lastRefTime: this.lastRefTime,
-        protectThreshold: this.protectThreshold ?? defaultProtectThreshold,
-        cacheMillis,
+        protectThreshold: this.protectThreshold ?? ctx.defaultProtectThreshold,
+        cacheMillis: ctx.cacheMillis,
         hosts: Object.freeze(hosts),
       });
     }
@@ -69,11 +76,11 @@ export class ServiceState {
   }
 
   /** The service through a filter, memoised per revision (same object for the same filter). */
-  getView(filter: ServiceFilter, defaultProtectThreshold: number, cacheMillis: number): ServiceView {
+  getView(filter: ServiceFilter, ctx: ViewContext): ServiceView {
     const key = filterKey(filter);
     let view = this.views.get(key);
     if (view === undefined) {
-      view = Object.freeze(buildView(this.getSnapshot(defaultProtectThreshold, cacheMillis), filter));
+      view = Object.freeze(buildView(this.getSnapshot(ctx), filter, ctx.checksum));
       if (this.views.size < MAX_MEMOISED_VIEWS) this.views.set(key, view);
     }
     return view;

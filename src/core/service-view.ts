@@ -3,7 +3,7 @@
  * Nacos's protect threshold. Pure; the registry memoises the result per revision and filter.
  */
 import { serviceChecksum } from './checksum.js';
-import { isUsable, type ServiceFilter, type ServiceSnapshot, type ServiceView } from './model.js';
+import { isUsable, type InstanceRecord, type ServiceFilter, type ServiceSnapshot, type ServiceView } from './model.js';
 
 /** Sorted, de-duplicated clusters of a filter; empty = all. */
 export function normalizeClusters(clusters: readonly string[] | undefined): string[] {
@@ -21,7 +21,7 @@ export function filterKey(filter: ServiceFilter): string {
  * (cluster-filtered) instances is below the service's protect threshold: then all of them are
  * returned and `reachProtectionThreshold` says so, so a few survivors are not flooded with all traffic.
  */
-export function buildView(snapshot: ServiceSnapshot, filter: ServiceFilter): ServiceView {
+export function buildView(snapshot: ServiceSnapshot, filter: ServiceFilter, checksum: (hosts: readonly InstanceRecord[]) => string = serviceChecksum): ServiceView {
   const clusters = normalizeClusters(filter.clusters);
   const healthyOnly = filter.healthyOnly === true;
   let hosts = snapshot.hosts;
@@ -37,5 +37,5 @@ export function buildView(snapshot: ServiceSnapshot, filter: ServiceFilter): Ser
     else hosts = usable;
   }
   const { hosts: _all, ...rest } = snapshot;
-  return { ...rest, clusters, healthyOnly, hosts, checksum: serviceChecksum(hosts), reachProtectionThreshold };
+  return { ...rest, clusters, healthyOnly, hosts, checksum: checksum(hosts), reachProtectionThreshold };
 }

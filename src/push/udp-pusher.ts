@@ -32,14 +32,6 @@ export interface UdpPushOptions {
   readonly receiveBufferBytes: number;
 }
 
-export const DEFAULT_UDP_PUSH_OPTIONS: UdpPushOptions = Object.freeze({
-  targetExpiryMs: 10_000,
-  ackTimeoutMs: 1_000,
-  maxRetries: 3,
-  sendBatchSize: 256,
-  receiveBufferBytes: 4 * 1024 * 1024,
-});
-
 export interface UdpPusherDeps {
   readonly hub: PushHub;
   readonly clock: Clock;

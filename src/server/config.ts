@@ -52,6 +52,8 @@ export interface ServerConfig {
   readonly udpMaxRetries: number;
   /** Receive buffer of the UDP push socket, where acks queue (the kernel may cap it). */
   readonly udpReceiveBufferBytes: number;
+  /** UDP push packets sent per event-loop turn (others are served in between). */
+  readonly udpSendBatchSize: number;
   /** The cluster's nodes (host:port, gRPC); this node's own entry is skipped. Empty = standalone. */
   readonly peers: readonly string[];
   /** Eureka servers (service URLs) that receive this node's changes to Eureka apps in peer batches. */
@@ -68,6 +70,8 @@ export interface ServerConfig {
   readonly replicationTaskExpiryMs: number;
   /** Most replication tasks queued per peer; the oldest are dropped beyond it. */
   readonly replicationQueueSize: number;
+  /** First delay before retrying a failed batch; it doubles up to replicationRetryMaxMs. */
+  readonly replicationRetryBaseMs: number;
   /** Longest delay between retries of a failed batch. */
   readonly replicationRetryMaxMs: number;
   /** How long a starting node waits for a peer to sync from before it serves alone. */
@@ -106,6 +110,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   udpAckTimeoutMs: 1_000,
   udpMaxRetries: 3,
   udpReceiveBufferBytes: 4 * 1024 * 1024,
+  udpSendBatchSize: 256,
   peers: [],
   eurekaPeers: [],
   clusterSecret: undefined,
@@ -114,6 +119,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   replicationBatchDelayMs: 5,
   replicationTaskExpiryMs: 30_000,
   replicationQueueSize: 10_000,
+  replicationRetryBaseMs: 100,
   replicationRetryMaxMs: 5_000,
   syncTimeoutMs: 10_000,
   verifyIntervalMs: 10_000,

@@ -8,6 +8,7 @@ import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStr
 import { HealthImplementation } from 'grpc-health-check';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Registry } from '../core/registry.js';
+import { DEFAULT_REGISTRY_OPTIONS } from '../core/options.js';
 import type { Logger } from '../common/logger.js';
 import type { LatestWinsSink } from '../push/latest-wins-sink.js';
 import { PushHub } from '../push/push-hub.js';
@@ -84,7 +85,7 @@ export class HeraldServer {
     validateServerConfig(c);
     // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
     // well inside the target expiry, or their pushes would stop between polls.
-    const configuredCacheMillis = c.registry.cacheMillis ?? 10_000;
+    const configuredCacheMillis = c.registry.cacheMillis ?? DEFAULT_REGISTRY_OPTIONS.cacheMillis;
     const cacheMillis = c.udpPush ? Math.min(configuredCacheMillis, Math.floor(c.udpTargetExpiryMs / 2)) : configuredCacheMillis;
     this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis } });
     this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger: this.logger });
@@ -113,7 +114,7 @@ export class HeraldServer {
             targetExpiryMs: c.udpTargetExpiryMs,
             ackTimeoutMs: c.udpAckTimeoutMs,
             maxRetries: c.udpMaxRetries,
-            sendBatchSize: 256,
+            sendBatchSize: c.udpSendBatchSize,
             receiveBufferBytes: c.udpReceiveBufferBytes,
           },
           encodeServiceInfo: (view, clusters) => nacosServiceInfoJson(view, clusters, cacheMillis),
@@ -236,7 +237,7 @@ export class HeraldServer {
           batchDelayMs: c.replicationBatchDelayMs,
           taskExpiryMs: c.replicationTaskExpiryMs,
           maxQueueSize: c.replicationQueueSize,
-          retryBaseMs: Math.min(100, c.replicationRetryMaxMs),
+          retryBaseMs: Math.min(c.replicationRetryBaseMs, c.replicationRetryMaxMs),
           retryMaxMs: c.replicationRetryMaxMs,
         },
       },
@@ -281,6 +282,7 @@ export class HeraldServer {
       registrars.push((app) => {
         this.eurekaCounts = registerEurekaRoutes(app, {
           registry: this.registry,
+          clock: this.clock,
           logger: this.logger,
           basePath: c.eurekaBasePath,
           namespace: c.eurekaNamespace,

@@ -12,6 +12,7 @@ import { RegistryError } from '../../core/errors.js';
 import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/model.js';
 import { registrationOf, type Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
+import type { Clock } from '../../core/clock.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
 import { registrationFromEureka } from './eureka-params.js';
 import { eurekaError } from './eureka-errors.js';
@@ -22,6 +23,8 @@ const REPLICATION_HEADER = 'x-netflix-discovery-replication';
 
 export interface EurekaApiDeps {
   readonly registry: Registry;
+  /** The server's clock (a metadata update marks the instance dirty now). */
+  readonly clock: Clock;
   readonly logger: Logger;
   /** Base path, e.g. `/eureka`; `<base>/v2` is served too. */
   readonly basePath: string;
@@ -194,7 +197,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
             const added = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].startsWith('eureka.')));
             // Eureka's metadata update: the instance as it is, with the new metadata, marked dirty now.
             registry.register(
-              registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(Date.now(), record.lastDirtyTimestamp + 1) }),
+              registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(deps.clock.nowMs(), record.lastDirtyTimestamp + 1) }),
             );
             return send(reply, 200);
           }),

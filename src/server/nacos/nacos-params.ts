@@ -22,7 +22,6 @@ export interface NacosTiming {
   readonly ipDeleteTimeoutMs: number;
 }
 
-export const DEFAULT_NACOS_TIMING: NacosTiming = Object.freeze({ beatIntervalMs: 5_000, beatTimeoutMs: 15_000, ipDeleteTimeoutMs: 30_000 });
 
 /** Core field paths as Nacos parameter names, for error messages. */
 const NACOS_NAMES: readonly (readonly [string, string])[] = [

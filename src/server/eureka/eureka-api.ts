@@ -16,13 +16,16 @@ import type { Clock } from '../../core/clock.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
 import { registrationFromEureka } from './eureka-params.js';
 import { eurekaError } from './eureka-errors.js';
-import { applyReplicationBatch, HERALD_NODE_HEADER } from './eureka-replication.js';
+import { applyReplicationBatch, HERALD_NODE_HEADER, type EurekaReplicaTarget } from './eureka-replication.js';
 
 /** The header Eureka peers set on replicated requests. */
 const REPLICATION_HEADER = 'x-netflix-discovery-replication';
 
+/** The part of the registry this API uses. */
+export type EurekaRegistry = EurekaReplicaTarget & Pick<Registry, 'getInstance' | 'hasInstance' | 'query' | 'fetchDelta' | 'serviceNames'>;
+
 export interface EurekaApiDeps {
-  readonly registry: Registry;
+  readonly registry: EurekaRegistry;
   /** The server's clock (a metadata update marks the instance dirty now). */
   readonly clock: Clock;
   readonly logger: Logger;

@@ -23,6 +23,9 @@ export const EUREKA_ACTIONS = ['Register', 'Heartbeat', 'Cancel', 'StatusUpdate'
 export type EurekaAction = (typeof EUREKA_ACTIONS)[number];
 
 /** One item of a ReplicationList. */
+/** The part of the registry this API uses. */
+export type EurekaReplicaTarget = Pick<Registry, 'register' | 'renew' | 'cancel' | 'setStatus' | 'deleteStatusOverride'>;
+
 export interface EurekaReplicationItem {
   readonly appName: string;
   readonly id: string;
@@ -40,7 +43,7 @@ export interface EurekaReplicationResult {
 }
 
 export interface EurekaReplicationDeps {
-  readonly registry: Registry;
+  readonly registry: EurekaReplicaTarget;
   readonly namespace: string;
   /** The instance `id` of app `appName`, or undefined. */
   readonly findInstance: (appName: string, id: string) => InstanceRef | undefined;

@@ -34,8 +34,11 @@ const NACOS_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
 const BEAT_OK = 10200;
 const BEAT_RESOURCE_NOT_FOUND = 20404;
 
+/** The part of the registry this API uses. */
+export type NacosRegistry = Pick<Registry, 'register' | 'renew' | 'cancel' | 'query' | 'listServices' | 'stats'>;
+
 export interface NacosApiDeps {
-  readonly registry: Registry;
+  readonly registry: NacosRegistry;
   readonly logger: Logger;
   readonly timing: NacosTiming;
   /** cache_millis told to Nacos clients (their poll interval). */

@@ -9,6 +9,7 @@ export type { ServiceQuery } from './cache-key.js';
 export type { ServiceChangeEvent, SnapshotSource } from './service-cache.js';
 export type { RegistrationState } from './registration.js';
 export type { ConnectionState } from './server-list.js';
+export type { InstanceCall, ServiceCall, Transport, TransportFactory } from './transport.js';
 export type { HostDiff, InstanceSpec, InstanceStatus, ServiceInstance, ServiceSnapshot } from './model.js';
 export { healthyInstances, pickWeighted } from './selection.js';
 export { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';

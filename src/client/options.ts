@@ -2,7 +2,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { ReconnectBackoff } from './registry-transport.js';
-import type { TransportFactory } from './server-list.js';
+import type { TransportFactory } from './transport.js';
 
 /** How the client learns about changes. */
 export type PushMode = 'grpc' | 'udp' | 'poll';

@@ -6,9 +6,8 @@
  */
 import { defer, finalize, ignoreElements, Observable, repeat, retry, share, tap, timer, type SchedulerLike } from 'rxjs';
 import type { Logger } from '../common/logger.js';
-import { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
 import { parseCacheKey } from './cache-key.js';
-import { snapshotFromWire } from './codec.js';
+import type { ServiceCall } from './transport.js';
 import type { ServerList } from './server-list.js';
 import type { ServiceCache } from './service-cache.js';
 
@@ -46,7 +45,7 @@ export class PushStreams {
   private open(key: string): Observable<never> {
     const { servers, cache, scheduler, logger, backoffBaseMs, backoffMaxMs } = this.deps;
     const { group, service, clusters } = parseCacheKey(key);
-    const req = SubscribeRequest.fromPartial({ namespace: this.deps.namespace, group, service, clusters: [...clusters], healthyOnly: false });
+    const req: ServiceCall = { namespace: this.deps.namespace, group, service, clusters };
     const delay = (attempt: number) => timer(Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempt - 1, 20)), scheduler);
     const stream: Observable<never> = defer(() => {
       const address = servers.current;
@@ -57,7 +56,7 @@ export class PushStreams {
           tap({
             next: (info) => {
               servers.reportSuccess(address);
-              cache.apply(key, snapshotFromWire(info), 'push', address);
+              cache.apply(key, info, 'push', address);
             },
             error: (e: unknown) => {
               logger.info({ key, server: address, error: String(e) }, 'push stream broke; resubscribing');

@@ -11,16 +11,17 @@
 import { BehaviorSubject, defer, Observable, of, type SchedulerLike, type Subscription } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { errorText as message, grpcCode, grpcCodeName, isUnavailable } from './call-errors.js';
-import type { CancelRequest, CancelResponse, RegisterRequest, RegisterResponse, RenewRequest, RenewResponse } from '../gen/herald/v1/registry_service.js';
 import type { Logger } from '../common/logger.js';
-import { instanceFromWire, registerRequest } from './codec.js';
 import type { InstanceSpec, ServiceInstance } from './model.js';
+import type { InstanceCall, Transport } from './transport.js';
 
-/** The calls a registration makes; each Observable emits one response or errors with a gRPC error. */
+type Answer<K extends 'register' | 'renew' | 'cancel'> = Awaited<ReturnType<Transport[K]>>;
+
+/** The calls a registration makes (through the client's server list); each Observable emits one answer or errors with a gRPC error. */
 export interface RegistrationCalls {
-  register(req: RegisterRequest): Observable<RegisterResponse>;
-  renew(req: RenewRequest): Observable<RenewResponse>;
-  cancel(req: CancelRequest): Observable<CancelResponse>;
+  register(spec: InstanceSpec, lastDirtyTimestamp: number): Observable<Answer<'register'>>;
+  renew(call: InstanceCall & { readonly lastDirtyTimestamp: number }): Observable<Answer<'renew'>>;
+  cancel(call: InstanceCall): Observable<Answer<'cancel'>>;
 }
 
 export type RegistrationState =
@@ -113,8 +114,7 @@ export class Registration {
         finish();
         return undefined;
       }
-      const req: CancelRequest = { namespace: this.spec.namespace ?? '', group: this.spec.group ?? '', service: this.spec.service, instanceId: id };
-      const sub = this.calls.cancel(req).subscribe({
+      const sub = this.calls.cancel(this.instanceCall(id)).subscribe({
         complete: finish,
         error: (e: unknown) => {
           if (grpcCode(e) !== GrpcStatus.NOT_FOUND) this.options.logger.warn({ instanceId: id, error: message(e) }, 'cancel failed; the lease will expire');
@@ -169,16 +169,18 @@ export class Registration {
     }, delayMs);
   }
 
+  private instanceCall(instanceId: string): InstanceCall {
+    return { namespace: this.spec.namespace ?? '', group: this.spec.group ?? '', service: this.spec.service, instanceId };
+  }
+
   private register(): void {
-    const req = registerRequest({ ...this.spec, ...(this.instanceIdValue === undefined ? {} : { instanceId: this.instanceIdValue }) }, this.lastDirtyTimestamp);
-    this.call = this.calls.register(req).subscribe({
-      next: (res) => {
+    const spec = { ...this.spec, ...(this.instanceIdValue === undefined ? {} : { instanceId: this.instanceIdValue }) };
+    this.call = this.calls.register(spec, this.lastDirtyTimestamp).subscribe({
+      next: ({ instance, leaseExpiresAt }) => {
         this.failures = 0;
-        if (res.instance === undefined) return;
-        const instance = instanceFromWire(res.instance);
         this.instanceIdValue = instance.instanceId;
         const interval = instance.renewalIntervalMs > 0 ? instance.renewalIntervalMs : 30_000;
-        this.setState({ kind: 'registered', instance, leaseExpiresAt: (res.instance.lease?.lastRenewalTimestamp ?? 0) + instance.leaseDurationMs });
+        this.setState({ kind: 'registered', instance, leaseExpiresAt });
         this.later(interval, () => {
           this.renew(instance);
         });
@@ -192,14 +194,7 @@ export class Registration {
   }
 
   private renew(instance: ServiceInstance): void {
-    const req: RenewRequest = {
-      namespace: this.spec.namespace ?? '',
-      group: this.spec.group ?? '',
-      service: this.spec.service,
-      instanceId: instance.instanceId,
-      lastDirtyTimestamp: this.lastDirtyTimestamp,
-    };
-    this.call = this.calls.renew(req).subscribe({
+    this.call = this.calls.renew({ ...this.instanceCall(instance.instanceId), lastDirtyTimestamp: this.lastDirtyTimestamp }).subscribe({
       next: (res) => {
         this.failures = 0;
         this.setState({ kind: 'registered', instance, leaseExpiresAt: res.leaseExpiresAt });

@@ -29,16 +29,14 @@ import {
   tap,
   timeout,
 } from 'rxjs';
-import { GetServiceRequest } from '../gen/herald/v1/registry_service.js';
 import { cacheKey, parseCacheKey, type ServiceQuery } from './cache-key.js';
-import { snapshotFromWire } from './codec.js';
 import { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 import { FailoverCache } from './failover-cache.js';
 import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
 import { channelReconnectBackoff, resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
 import { PushStreams } from './push-streams.js';
 import { Registration, type RegistrationCalls, type RegistrationState } from './registration.js';
-import { RegistryTransport } from './registry-transport.js';
+import { grpcTransport, type ServiceCall } from './transport.js';
 import { healthyInstances, pickWeighted } from './selection.js';
 import { ServerList, type ConnectionState } from './server-list.js';
 import { ServiceCache, type ServiceChangeEvent, type SnapshotSource } from './service-cache.js';
@@ -96,7 +94,7 @@ export class RegistryClient {
     this.options = o;
     // The channel reconnects on the SDK's own retry bound, not grpc-js's (up to 120 s).
     const reconnectBackoff = channelReconnectBackoff(o);
-    const factory = o.transportFactory ?? ((address: string) => new RegistryTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff }));
+    const factory = o.transportFactory ?? ((address: string) => grpcTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff }));
     this.servers = new ServerList(o.servers, factory, o.logger);
     this.disk = o.cacheDir === undefined ? undefined : new FailoverCache(o.cacheDir, o.namespace, o.logger);
     const disk = this.disk;
@@ -160,9 +158,9 @@ export class RegistryClient {
   register(spec: InstanceSpec): RegistrationHandle {
     this.assertOpen();
     const calls: RegistrationCalls = {
-      register: (req) => this.servers.call((t) => t.register(req)).pipe(map((r) => r.value)),
-      renew: (req) => this.servers.call((t) => t.renew(req)).pipe(map((r) => r.value)),
-      cancel: (req) => this.servers.call((t) => t.cancel(req)).pipe(map((r) => r.value)),
+      register: (spec, dirty) => this.servers.call((t) => t.register(spec, dirty)).pipe(map((r) => r.value)),
+      renew: (call) => this.servers.call((t) => t.renew(call)).pipe(map((r) => r.value)),
+      cancel: (call) => this.servers.call((t) => t.cancel(call)).pipe(map((r) => r.value)),
     };
     const registration = new Registration({ ...spec, namespace: spec.namespace ?? this.options.namespace }, calls, {
       scheduler: this.options.scheduler,
@@ -384,14 +382,14 @@ export class RegistryClient {
     const existing = this.inflight.get(key);
     if (existing !== undefined) return existing;
     const { group, service, clusters } = parseCacheKey(key);
-    const req = GetServiceRequest.fromPartial({ namespace: this.options.namespace, group, service, clusters: [...clusters] });
+    const call: ServiceCall = { namespace: this.options.namespace, group, service, clusters };
     const udpReady = this.udpReady;
     // In UDP mode every pull carries the receiver's port, which makes this client a push target.
     const pull: Observable<void> = (udpReady === undefined ? of(undefined) : from(udpReady))
-      .pipe(switchMap((receiver) => this.servers.call((t) => t.getService(receiver === undefined ? req : { ...req, udpPort: receiver.port }))))
+      .pipe(switchMap((receiver) => this.servers.call((t) => t.getService(receiver === undefined ? call : { ...call, udpPort: receiver.port }))))
       .pipe(
         tap(({ value, server }) => {
-          if (value.serviceInfo !== undefined) this.cache.apply(key, snapshotFromWire(value.serviceInfo), 'pull', server);
+          this.cache.apply(key, value, 'pull', server);
         }),
         ignoreElements(),
         finalize(() => {

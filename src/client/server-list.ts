@@ -12,12 +12,7 @@
 import { BehaviorSubject, catchError, defer, distinctUntilChanged, from, map, Observable, Subject, throwError } from 'rxjs';
 import type { Logger } from '../common/logger.js';
 import { isUnavailable, ServerUnreachableError, unreachableReason, unreachableText, type Unreached } from './call-errors.js';
-import type { RegistryTransport } from './registry-transport.js';
-
-/** What the client needs of a transport (RegistryTransport; a double in tests). */
-export type TransportLike = Pick<RegistryTransport, 'address' | 'register' | 'renew' | 'cancel' | 'getService' | 'subscribe' | 'close'>;
-
-export type TransportFactory = (address: string) => TransportLike;
+import type { Transport, TransportFactory } from './transport.js';
 
 /** The client's contact with the servers. */
 export interface ConnectionState {
@@ -34,7 +29,7 @@ export interface ConnectionState {
 
 export class ServerList {
   private index = 0;
-  private readonly transports = new Map<string, TransportLike>();
+  private readonly transports = new Map<string, Transport>();
   private consecutiveFailures = 0;
   private lost = false;
   private closed = false;
@@ -68,7 +63,7 @@ export class ServerList {
     return this.consecutiveFailures < this.addresses.length;
   }
 
-  transport(address: string = this.current): TransportLike {
+  transport(address: string = this.current): Transport {
     if (this.closed) throw new Error('the client is closed');
     let t = this.transports.get(address);
     if (t === undefined) {
@@ -106,7 +101,7 @@ export class ServerList {
    * server was tried once. Emits the value and the server that answered; fails with the server's
    * error if one answered with an error, else with a ServerUnreachableError naming each server tried.
    */
-  call<T>(fn: (t: TransportLike) => Promise<T>): Observable<{ value: T; server: string }> {
+  call<T>(fn: (t: Transport) => Promise<T>): Observable<{ value: T; server: string }> {
     return defer(() => {
       const tried = new Set<string>();
       const unreached: Unreached[] = [];

@@ -2,21 +2,12 @@
  * A registry double for SDK unit tests, on a VirtualTimeScheduler: each server holds services,
  * answers after `latencyMs` of virtual time, can be taken down, and pushes on demand.
  */
-import { Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { map, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Instance, InstanceStatus, ServiceInfo, type DeepPartial } from '../../src/gen/herald/v1/model.js';
-import type {
-  CancelRequest,
-  CancelResponse,
-  GetServiceRequest,
-  GetServiceResponse,
-  RegisterRequest,
-  RegisterResponse,
-  RenewRequest,
-  RenewResponse,
-  SubscribeRequest,
-} from '../../src/gen/herald/v1/registry_service.js';
-import type { TransportLike } from '../../src/client/server-list.js';
+import { instanceFromWire, snapshotFromWire } from '../../src/client/codec.js';
+import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from '../../src/client/model.js';
+import type { InstanceCall, ServiceCall, Transport } from '../../src/client/transport.js';
 
 export const unavailable = (): Error => Object.assign(new Error('unavailable'), { code: GrpcStatus.UNAVAILABLE, details: 'connection refused' });
 
@@ -36,12 +27,16 @@ export async function advanceTo(scheduler: VirtualTimeScheduler, t: number): Pro
   if (scheduler.frame < t) scheduler.frame = t;
 }
 
-export class FakeServer implements TransportLike {
+/**
+ * Holds services as herald.v1 messages (so tests build hosts with `host()`), and answers through
+ * the SDK's Transport in the SDK's terms, as grpcTransport does.
+ */
+export class FakeServer implements Transport {
   down = false;
   latencyMs = 10;
   readonly services = new Map<string, ServiceInfo>();
   readonly calls: string[] = [];
-  readonly registered = new Map<string, RegisterRequest>();
+  readonly registered = new Map<string, InstanceSpec>();
   private readonly streams = new Map<string, Set<Subject<ServiceInfo>>>();
   private revision = 0;
 
@@ -85,11 +80,12 @@ export class FakeServer implements TransportLike {
 
   private answer<T>(name: string, value: () => T): Promise<T> {
     this.calls.push(`${name}@${this.scheduler.now()}`);
-    const snapshotNow = this.down ? undefined : value();
+    const downNow = this.down;
+    const snapshotNow = downNow ? undefined : value();
     return new Promise<T>((resolve, reject) => {
       this.scheduler.schedule(() => {
-        if (this.down || snapshotNow === undefined) reject(unavailable());
-        else resolve(snapshotNow);
+        if (this.down || downNow) reject(unavailable());
+        else resolve(snapshotNow as T);
       }, this.latencyMs);
     });
   }
@@ -98,20 +94,20 @@ export class FakeServer implements TransportLike {
     return this.services.get(service) ?? ServiceInfo.fromPartial({ name: service, group: 'DEFAULT_GROUP', namespace: 'public', cacheMillis: 10_000 });
   }
 
-  getService(req: GetServiceRequest): Promise<GetServiceResponse> {
+  getService(req: ServiceCall): Promise<ServiceSnapshot> {
     // The snapshot is taken when the request arrives, as a real server would answer.
-    return this.answer(`get:${req.service}`, () => ({ serviceInfo: this.info(req.service) }));
+    return this.answer(`get:${req.service}`, () => snapshotFromWire(this.info(req.service)));
   }
 
-  register(req: RegisterRequest): Promise<RegisterResponse> {
-    return this.answer(`register:${req.instance?.instanceId ?? ''}`, () => {
-      const id = req.instance?.instanceId ?? '';
-      this.registered.set(id, req);
-      return { instance: host(id, { lease: { durationMs: 90_000, renewalIntervalMs: 30_000, lastRenewalTimestamp: this.scheduler.now() } }) };
+  register(spec: InstanceSpec): Promise<{ instance: ServiceInstance; leaseExpiresAt: number }> {
+    return this.answer(`register:${spec.instanceId ?? ''}`, () => {
+      const id = spec.instanceId ?? '';
+      this.registered.set(id, spec);
+      return { instance: instanceFromWire(host(id, { lease: { durationMs: 90_000, renewalIntervalMs: 30_000 } })), leaseExpiresAt: this.scheduler.now() + 90_000 };
     });
   }
 
-  renew(req: RenewRequest): Promise<RenewResponse> {
+  renew(req: InstanceCall): Promise<{ leaseExpiresAt: number; renewalIntervalMs: number }> {
     if (!this.down && !this.registered.has(req.instanceId)) {
       this.calls.push(`renew:${req.instanceId}@${this.scheduler.now()}`);
       return Promise.reject(Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOUND, details: 'not registered' }));
@@ -119,14 +115,17 @@ export class FakeServer implements TransportLike {
     return this.answer(`renew:${req.instanceId}`, () => ({ leaseExpiresAt: this.scheduler.now() + 90_000, renewalIntervalMs: 30_000 }));
   }
 
-  cancel(req: CancelRequest): Promise<CancelResponse> {
+  cancel(req: InstanceCall): Promise<void> {
     return this.answer(`cancel:${req.instanceId}`, () => {
       this.registered.delete(req.instanceId);
-      return {};
     });
   }
 
-  subscribe(req: SubscribeRequest): Observable<ServiceInfo> {
+  subscribe(req: ServiceCall): Observable<ServiceSnapshot> {
+    return this.subscribeWire(req).pipe(map(snapshotFromWire));
+  }
+
+  private subscribeWire(req: ServiceCall): Observable<ServiceInfo> {
     return new Observable<ServiceInfo>((subscriber) => {
       this.calls.push(`subscribe:${req.service}@${this.scheduler.now()}`);
       if (this.down) {

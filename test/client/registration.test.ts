@@ -3,8 +3,8 @@ import { defer, of, throwError, VirtualTimeScheduler, type Observable } from 'rx
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Registration, type RegistrationCalls, type RegistrationState } from '../../src/client/registration.js';
-import { Instance, InstanceStatus } from '../../src/gen/herald/v1/model.js';
-import type { CancelRequest, CancelResponse, RegisterRequest, RegisterResponse, RenewRequest, RenewResponse } from '../../src/gen/herald/v1/registry_service.js';
+import type { InstanceSpec, ServiceInstance } from '../../src/client/model.js';
+import type { InstanceCall } from '../../src/client/transport.js';
 
 const unavailable = () => Object.assign(new Error('down'), { code: GrpcStatus.UNAVAILABLE, details: 'connection refused' });
 const notFound = () => Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOUND, details: 'instance x is not registered' });
@@ -22,26 +22,34 @@ class FakeRegistry implements RegistrationCalls {
     this.dirty.delete(id);
   }
 
-  register(req: RegisterRequest): Observable<RegisterResponse> {
+  register(spec: InstanceSpec, lastDirtyTimestamp: number): Observable<{ instance: ServiceInstance; leaseExpiresAt: number }> {
     return defer(() => {
       this.log.push(`register@${this.scheduler.now()}`);
       if (this.down) return throwError(unavailable);
       if (this.refuse !== undefined) return throwError(this.refuse);
-      const i = req.instance;
-      const id = i?.instanceId !== undefined && i.instanceId !== '' ? i.instanceId : `${i?.ip ?? ''}#${i?.port ?? 0}`;
-      this.dirty.set(id, i?.lastDirtyTimestamp ?? 0);
-      return of({
-        instance: Instance.fromPartial({
-          instanceId: id,
-          status: InstanceStatus.INSTANCE_STATUS_UP,
-          lastDirtyTimestamp: i?.lastDirtyTimestamp ?? 0,
-          lease: { durationMs: 90_000, renewalIntervalMs: 30_000, lastRenewalTimestamp: this.scheduler.now() },
-        }),
-      });
+      const id = spec.instanceId !== undefined && spec.instanceId !== '' ? spec.instanceId : `${spec.ip}#${spec.port}`;
+      this.dirty.set(id, lastDirtyTimestamp);
+      const instance: ServiceInstance = {
+        instanceId: id,
+        ip: spec.ip,
+        port: spec.port,
+        weight: 1,
+        healthy: true,
+        enabled: true,
+        ephemeral: true,
+        cluster: 'DEFAULT',
+        metadata: {},
+        status: 'UP',
+        overriddenStatus: undefined,
+        lastDirtyTimestamp,
+        leaseDurationMs: 90_000,
+        renewalIntervalMs: 30_000,
+      };
+      return of({ instance, leaseExpiresAt: this.scheduler.now() + 90_000 });
     });
   }
 
-  renew(req: RenewRequest): Observable<RenewResponse> {
+  renew(req: InstanceCall): Observable<{ leaseExpiresAt: number; renewalIntervalMs: number }> {
     return defer(() => {
       this.log.push(`renew@${this.scheduler.now()}`);
       if (this.down) return throwError(unavailable);
@@ -51,12 +59,12 @@ class FakeRegistry implements RegistrationCalls {
     });
   }
 
-  cancel(req: CancelRequest): Observable<CancelResponse> {
+  cancel(req: InstanceCall): Observable<undefined> {
     return defer(() => {
       this.log.push(`cancel@${this.scheduler.now()}`);
       if (this.down) return throwError(unavailable);
       if (!this.dirty.delete(req.instanceId)) return throwError(notFound);
-      return of({});
+      return of(undefined);
     });
   }
 }

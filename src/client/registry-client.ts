@@ -12,31 +12,28 @@ import {
   defer,
   EMPTY,
   filter,
-  finalize,
   firstValueFrom,
   from,
-  ignoreElements,
   lastValueFrom,
   map,
   merge,
   type Observable,
   of,
-  shareReplay,
   Subject,
   type Subscription,
   switchMap,
   takeUntil,
-  tap,
   timeout,
 } from 'rxjs';
-import { cacheKey, parseCacheKey, type ServiceQuery } from './cache-key.js';
+import { cacheKey, type ServiceQuery } from './cache-key.js';
 import { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 import { FailoverCache } from './failover-cache.js';
 import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
 import { channelReconnectBackoff, resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
 import { PushStreams } from './push-streams.js';
 import { Registration, type RegistrationCalls, type RegistrationState } from './registration.js';
-import { grpcTransport, type ServiceCall } from './transport.js';
+import { grpcTransport } from './transport.js';
+import { PullGuard } from './pull-guard.js';
 import { healthyInstances, pickWeighted } from './selection.js';
 import { ServerList, type ConnectionState } from './server-list.js';
 import { ServiceCache, type ServiceChangeEvent, type SnapshotSource } from './service-cache.js';
@@ -77,7 +74,7 @@ export class RegistryClient {
   private readonly disk: FailoverCache | undefined;
   private readonly tasks: UpdateTasks;
   private readonly pushes: PushStreams;
-  private readonly inflight = new Map<string, Observable<void>>();
+  private readonly pulls: PullGuard;
   private readonly pins = new Map<string, Subscription>();
   private readonly registrations = new Set<Registration>();
   private readonly redo: Subscription;
@@ -145,6 +142,13 @@ export class RegistryClient {
             },
           )
         : undefined;
+    const udpReady = this.udpReady;
+    this.pulls = new PullGuard({
+      servers: this.servers,
+      cache: this.cache,
+      namespace: o.namespace,
+      udpPort: udpReady === undefined ? undefined : udpReady.then((r) => r?.port),
+    });
     // Nacos's redo: after contact is restored (a server came back, or another took over),
     // register again everything this client owns. Idempotent on the server.
     this.redo = this.servers.reconnected$.subscribe(() => {
@@ -217,7 +221,7 @@ export class RegistryClient {
         this.fetch$(key).subscribe({ error: () => undefined });
         return of(this.result(key));
       }
-      if (entry !== undefined && !this.inflight.has(key)) return of(this.result(key));
+      if (entry !== undefined && !this.pulls.pulling(key)) return of(this.result(key));
       let failure: unknown;
       return this.fetch$(key).pipe(
         timeout({ first: this.options.updateHoldMs, scheduler: this.options.scheduler }),
@@ -374,32 +378,9 @@ export class RegistryClient {
     if (this.options.mode === 'grpc' && !this.pins.has(key)) this.pins.set(key, this.pushes.stream$(key).subscribe());
   }
 
-  /**
-   * The updating guard: one pull per key at a time, shared by every caller; the pull runs to its
-   * end whether or not anyone still waits, and its result goes through the cache's rules.
-   */
+  /** Pulls a key through the updating guard. */
   private fetch$(key: string): Observable<void> {
-    const existing = this.inflight.get(key);
-    if (existing !== undefined) return existing;
-    const { group, service, clusters } = parseCacheKey(key);
-    const call: ServiceCall = { namespace: this.options.namespace, group, service, clusters };
-    const udpReady = this.udpReady;
-    // In UDP mode every pull carries the receiver's port, which makes this client a push target.
-    const pull: Observable<void> = (udpReady === undefined ? of(undefined) : from(udpReady))
-      .pipe(switchMap((receiver) => this.servers.call((t) => t.getService(receiver === undefined ? call : { ...call, udpPort: receiver.port }))))
-      .pipe(
-        tap(({ value, server }) => {
-          this.cache.apply(key, value, 'pull', server);
-        }),
-        ignoreElements(),
-        finalize(() => {
-          if (this.inflight.get(key) === pull) this.inflight.delete(key);
-        }),
-        shareReplay({ bufferSize: 1, refCount: false }),
-      );
-    this.inflight.set(key, pull);
-    pull.subscribe({ error: () => undefined });
-    return pull;
+    return this.pulls.pull$(key);
   }
 }
 

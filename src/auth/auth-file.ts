@@ -67,7 +67,7 @@ export function parseAuthFile(text: string, path: string): AuthFile {
   try {
     doc = parseYaml(text) as unknown; // YAML is a superset of JSON
   } catch (e) {
-    throw new Error(`${path}: not valid YAML or JSON (${e instanceof Error ? e.message.split('\n')[0] ?? '' : String(e)})`);
+    throw new Error(`${path}: not valid YAML or JSON (${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)})`, { cause: e });
   }
   if (!isObject(doc)) throw new Error(`${path}: expected a mapping with "users" (and optionally "anonymous")`);
   const problems: string[] = [];

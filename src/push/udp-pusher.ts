@@ -82,6 +82,8 @@ class UdpTarget implements PushTarget {
 interface Pending {
   readonly target: UdpTarget;
   readonly packet: Buffer;
+  /** `address, port, push id`: its entry in the exact ack index. */
+  readonly exactKey: string;
   /** `port, push id`: its entry in the loose ack index. */
   readonly looseKey: string;
   attempts: number;
@@ -101,7 +103,10 @@ export class UdpPusher {
   private udp4: Socket | undefined;
   private udp6: Socket | undefined;
   private readonly targets = new Map<string, UdpTarget>();
+  /** Unacked pushes by `target key, push id`: a client port that is a target through two filters has two. */
   private readonly pending = new Map<string, Pending>();
+  /** `address, port, push id` → pending keys: what an ack names. */
+  private readonly byAddressPortAndId = new Map<string, Set<string>>();
   /** `port, push id` → pending keys: matches acks whose source address differs from the target's. */
   private readonly byPortAndId = new Map<string, Set<string>>();
   private readonly queue: Queued[] = [];
@@ -120,8 +125,9 @@ export class UdpPusher {
     this.scheduleSweep();
   }
 
-  /** The local UDP port pushes come from (and acks go to). */
+  /** The local UDP port pushes come from (and acks go to); 0 once closed. */
   get port(): number {
+    if (this.closed) return 0;
     return (this.udp4 ?? this.udp6)?.address().port ?? 0;
   }
 
@@ -201,11 +207,14 @@ export class UdpPusher {
     });
   }
 
+  /** The socket for a target's family, bound on first use next to the configured one (any-address to any-address, loopback to loopback). */
   private async socketFor(address: string): Promise<Socket | undefined> {
+    const host = this.deps.bindHost;
     if (isIP(address) === 6) {
-      this.udp6 ??= await this.bind('udp6', isIP(this.deps.bindHost) === 6 ? this.deps.bindHost : this.deps.bindHost === '0.0.0.0' ? '::' : '::1');
+      this.udp6 ??= await this.bind('udp6', isIP(host) === 6 ? host : host === '0.0.0.0' ? '::' : '::1');
       return this.udp6;
     }
+    this.udp4 ??= await this.bind('udp4', isIP(host) === 4 ? host : host === '::' ? '0.0.0.0' : '127.0.0.1');
     return this.udp4;
   }
 
@@ -219,7 +228,11 @@ export class UdpPusher {
   private drop(t: UdpTarget): void {
     this.targets.delete(t.key);
     t.unsubscribe();
-    if (t.pendingKey !== undefined) this.clearPending(t.pendingKey);
+    if (t.pendingKey !== undefined) {
+      // Sent and never acknowledged: it failed (the target stopped asking before it answered).
+      if (!this.closed) this.counters.failed++;
+      this.clearPending(t.pendingKey);
+    }
     this.counters.expiredTargets++;
   }
 
@@ -275,13 +288,13 @@ export class UdpPusher {
       this.counters.superseded++;
       this.clearPending(t.pendingKey);
     }
-    const key = `${t.address}\u0000${t.port}\u0000${String(pushId)}`;
+    const key = `${t.key}\u0000${String(pushId)}`;
+    const exactKey = `${t.address}\u0000${t.port}\u0000${String(pushId)}`;
     const looseKey = `${t.port}\u0000${String(pushId)}`;
-    const p: Pending = { target: t, packet, looseKey, attempts: 0, timer: undefined };
+    const p: Pending = { target: t, packet, exactKey, looseKey, attempts: 0, timer: undefined };
     this.pending.set(key, p);
-    const set = this.byPortAndId.get(looseKey) ?? new Set<string>();
-    set.add(key);
-    this.byPortAndId.set(looseKey, set);
+    index(this.byAddressPortAndId, exactKey, key);
+    index(this.byPortAndId, looseKey, key);
     t.pendingKey = key;
     await this.transmit(key, p);
   }
@@ -313,9 +326,8 @@ export class UdpPusher {
     if (p === undefined) return;
     this.deps.timers.clearTimeout(p.timer);
     this.pending.delete(key);
-    const set = this.byPortAndId.get(p.looseKey);
-    set?.delete(key);
-    if (set?.size === 0) this.byPortAndId.delete(p.looseKey);
+    unindex(this.byAddressPortAndId, p.exactKey, key);
+    unindex(this.byPortAndId, p.looseKey, key);
     if (p.target.pendingKey === key) p.target.pendingKey = undefined;
   }
 
@@ -324,16 +336,38 @@ export class UdpPusher {
     if (ack?.type !== 'push-ack') return;
     const id = ackPushId(ack.lastRefTime);
     if (id === undefined) return;
-    let key: string | undefined = `${rinfo.address}\u0000${rinfo.port}\u0000${id}`;
-    if (!this.pending.has(key)) {
+    // One ack acknowledges one push: a client port that is a target through two filters got two
+    // packets with the same id and answers each.
+    let key = first(this.byAddressPortAndId.get(`${rinfo.address}\u0000${rinfo.port}\u0000${id}`));
+    if (key === undefined) {
       // The client may answer from another local address than the one we sent to (a host reached
-      // at its LAN address replying to a loopback-bound server); the port and push id still match.
-      const candidates = this.byPortAndId.get(`${rinfo.port}\u0000${id}`);
-      key = candidates?.size === 1 ? [...candidates][0] : undefined;
+      // at its LAN address replying to a loopback-bound server); the port and push id still match,
+      // and the candidates must all be one client's.
+      const candidates = [...(this.byPortAndId.get(`${rinfo.port}\u0000${id}`) ?? [])];
+      const clients = new Set(candidates.map((k) => this.pending.get(k)?.exactKey));
+      key = clients.size === 1 ? candidates[0] : undefined;
     }
     if (key !== undefined && this.pending.has(key)) {
       this.counters.acked++;
       this.clearPending(key);
     }
   }
+}
+
+function index(map: Map<string, Set<string>>, at: string, key: string): void {
+  const set = map.get(at) ?? new Set<string>();
+  set.add(key);
+  map.set(at, set);
+}
+
+function unindex(map: Map<string, Set<string>>, at: string, key: string): void {
+  const set = map.get(at);
+  set?.delete(key);
+  if (set?.size === 0) map.delete(at);
+}
+
+function first(set: ReadonlySet<string> | undefined): string | undefined {
+  if (set === undefined) return undefined;
+  for (const k of set) return k;
+  return undefined;
 }

@@ -462,13 +462,7 @@ describe('UdpPusher: targets', () => {
     expect(h.pusher.stats().resent).toBe(2);
   });
 
-  /**
-   * BUG: a push whose target expires before it is acked leaves every counter: it was sent, and is
-   * no longer pending, but is counted neither acked, failed nor superseded. UdpPusher.drop() calls
-   * clearPending() without counting. Remove `.fails` when it is fixed (count it failed, or add a
-   * counter such as `abandoned` to the identity).
-   */
-  it.fails('keeps sent = acked + failed + superseded + pending when a target expires with a push unacked', async () => {
+it('counts a push whose target expired unacked as failed, keeping sent = acked + failed + superseded + pending', async () => {
     const h = await setup({ targetExpiryMs: 10_000, ackTimeoutMs: 4_000, maxRetries: 10 });
     const client = await Receiver.open();
     h.pusher.touch(ORDERS, '127.0.0.1', client.port, '', {});
@@ -480,17 +474,7 @@ describe('UdpPusher: targets', () => {
     expect(balanced(h.pusher.stats())).toBe(true);
   });
 
-  /**
-   * BUG: one client (one UDP port) that pulled a service through two filters, e.g. clusters "" and
-   * "east" (the Nacos client keys its cache by service and clusters, and uses one push port), is two
-   * targets. A change visible through both gives both a push with the same id (the revision), and
-   * the pending key `address, port, id` is the same for both: the second push overwrites the
-   * first's entry. The first push is then never resent and never counted (not acked, failed or
-   * superseded), so a lost datagram leaves that cache stale until its next poll; its target keeps a
-   * stale pendingKey, so its next push counts a spurious `superseded` and can clear the other
-   * target's pending entry. Remove `.fails` when fixed (e.g. key pending pushes by target).
-   */
-  it.fails('retries and counts each push when one client port is a target through two filters', async () => {
+it('retries and counts each push when one client port is a target through two filters', async () => {
     const h = await setup({ maxRetries: 1, ackTimeoutMs: 500 });
     const client = await Receiver.open();
     h.pusher.touch(ORDERS, '127.0.0.1', client.port, '', {});
@@ -505,14 +489,7 @@ describe('UdpPusher: targets', () => {
     expect(h.pusher.stats()).toMatchObject({ sent: 2, resent: 2, failed: 2, pendingAcks: 0 });
   });
 
-  /**
-   * BUG: bound to an IPv6 address (`--host ::`, the dual-stack any-address), the pusher sends to an
-   * IPv4 target through `udp4`, which it never bound: socketFor() returns undefined, so the push is
-   * neither sent nor timed out, and stays in pendingAcks for good (one per target). Nacos 1.x
-   * clients name themselves with an IPv4 `clientIP`, so they get no UDP pushes from such a server.
-   * Remove `.fails` when IPv4 targets get a socket (or a v4-mapped address on the dual-stack one).
-   */
-  it.fails('pushes to an IPv4 target when bound to the IPv6 any-address', async () => {
+it('pushes to an IPv4 target when bound to the IPv6 any-address', async () => {
     const h = await setup({}, undefined, '::');
     const client = await Receiver.open();
     h.pusher.touch(ORDERS, '127.0.0.1', client.port, '', {});

@@ -54,7 +54,7 @@ describe('Eureka REST API', () => {
   });
 
   it.each([
-    [{ instanceId: '' }, 'Missing instanceId'],
+    [{ instanceId: '', hostName: '' }, 'Missing instanceId'],
     [{ hostName: ' ' }, 'Missing hostname'],
     [{ ipAddr: undefined }, 'Missing ip address'],
     [{ app: '' }, 'Missing appName'],

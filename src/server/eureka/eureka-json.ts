@@ -50,6 +50,8 @@ export interface EurekaInstance {
   readonly homePageUrl: string;
   readonly statusPageUrl: string;
   readonly healthCheckUrl: string;
+  /** Only when one was registered (Eureka omits a null one). */
+  readonly secureHealthCheckUrl?: string;
   readonly vipAddress: string;
   readonly secureVipAddress: string;
   readonly isCoordinatingDiscoveryServer: string;
@@ -105,6 +107,7 @@ export function eurekaInstance(app: string, r: InstanceRecord, lastRenewalMs = 0
     homePageUrl: m[EUREKA_META.homePageUrl] ?? '',
     statusPageUrl: m[EUREKA_META.statusPageUrl] ?? '',
     healthCheckUrl: m[EUREKA_META.healthCheckUrl] ?? '',
+    ...(m[EUREKA_META.secureHealthCheckUrl] === undefined ? {} : { secureHealthCheckUrl: m[EUREKA_META.secureHealthCheckUrl] }),
     vipAddress: vip,
     secureVipAddress: m[EUREKA_META.secureVipAddress] ?? vip,
     isCoordinatingDiscoveryServer: 'false',

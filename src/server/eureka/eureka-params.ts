@@ -29,7 +29,11 @@ const blank = (v: unknown): boolean => {
 
 /** `{"$": 8080, "@enabled": "true"}`, `8080` or `"8080"`. */
 function portOf(v: unknown): { port: number | undefined; enabled: string | undefined } {
-  if (isObject(v)) return { port: Number(v.$), enabled: str(v['@enabled']) };
+  if (isObject(v)) {
+    const enabled = v['@enabled'];
+    // Eureka reads "@enabled" as text, so a JSON boolean (eureka-js-client's README) counts too.
+    return { port: Number(v.$), enabled: typeof enabled === 'boolean' ? String(enabled) : str(enabled) };
+  }
   const n = Number(v);
   return { port: Number.isFinite(n) ? n : undefined, enabled: undefined };
 }
@@ -46,9 +50,23 @@ export function instanceInfo(body: unknown): Json {
   throw eurekaBadRequest('instance', 'Missing instance');
 }
 
+/**
+ * The instance's id as Eureka's InstanceInfo.getId() finds it: `instanceId`, else the data centre's
+ * unique id (an AmazonInfo's `instance-id` metadata), else `hostName`.
+ */
+function idOf(info: Json): string | undefined {
+  if (!blank(info.instanceId)) return str(info.instanceId);
+  const dc = info.dataCenterInfo;
+  if (isObject(dc) && (dc.name === 'Amazon' || (typeof dc['@class'] === 'string' && dc['@class'].endsWith('AmazonInfo'))) && isObject(dc.metadata) && !blank(dc.metadata['instance-id'])) {
+    return str(dc.metadata['instance-id']);
+  }
+  return blank(info.hostName) ? undefined : str(info.hostName);
+}
+
 export function registrationFromEureka(appFromPath: string, body: unknown, namespace: string): RegisterInput {
   const info = instanceInfo(body);
-  if (blank(info.instanceId)) throw eurekaBadRequest('instanceId', 'Missing instanceId');
+  const id = idOf(info);
+  if (id === undefined) throw eurekaBadRequest('instanceId', 'Missing instanceId');
   if (blank(info.hostName)) throw eurekaBadRequest('hostName', 'Missing hostname');
   if (blank(info.ipAddr)) throw eurekaBadRequest('ipAddr', 'Missing ip address');
   if (blank(info.app)) throw eurekaBadRequest('app', 'Missing appName');
@@ -92,7 +110,7 @@ export function registrationFromEureka(appFromPath: string, body: unknown, names
     group: DEFAULT_GROUP,
     service: app,
     instance: {
-      instanceId: str(info.instanceId),
+      instanceId: id,
       ip: str(info.ipAddr),
       port,
       cluster: undefined,

@@ -49,7 +49,8 @@ export function inNacosTerms(e: RegistryError): string {
   return e.violations
     .map((v) => {
       const entry = NACOS_NAMES.find(([core]) => v.field === core || v.field.startsWith(`${core}[`));
-      return entry === undefined ? v.description : v.description.split(entry[0]).join(entry[1]);
+      // Only the field's name is Nacos's; a value quoted after it stays as the caller sent it.
+      return entry === undefined || !v.description.startsWith(entry[0]) ? v.description : `${entry[1]}${v.description.slice(entry[0].length)}`;
     })
     .join('; ');
 }
@@ -95,7 +96,8 @@ export function parseMetadata(raw: string | undefined, violations: FieldViolatio
     return {};
   }
   const out: Record<string, string> = {};
-  for (const pair of text.split(',')) {
+  // Java's String.split(",") drops trailing empty strings: Nacos accepts "version=1.4,".
+  for (const pair of text.replace(/,+$/, '').split(',')) {
     const i = pair.indexOf('=');
     if (i <= 0) {
       violations.push({ field: 'metadata', description: 'metadata must be a JSON object or k=v pairs separated by commas' });
@@ -183,7 +185,9 @@ export function instanceAddress(
   const v: FieldViolation[] = [];
   const { group, service } = serviceOf(params, v);
   const ip = overrides.ip ?? required(params, 'ip', v);
-  const port = overrides.port ?? Number(required(params, 'port', v));
+  const portText = overrides.port === undefined ? required(params, 'port', v) : String(overrides.port);
+  const port = Number(portText);
+  if (portText !== '' && !Number.isInteger(port)) v.push({ field: 'port', description: `port must be an integer (got "${portText.slice(0, 32)}")` });
   const clusterParam = overrides.cluster ?? params.clusterName;
   const cluster = clusterParam === undefined || clusterParam === '' ? DEFAULT_CLUSTER : clusterParam;
   if (v.length > 0) throw invalid(v);

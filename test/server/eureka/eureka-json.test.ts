@@ -141,12 +141,7 @@ describe('eurekaInstance', () => {
     expect(leaseInfo).toMatchObject(sentLease);
   });
 
-  /**
-   * BUG: registrationFromEureka keeps secureHealthCheckUrl in `eureka.secureHealthCheckUrl`, but
-   * eurekaInstance never writes it back (EurekaInstance has no such field), so an instance does not
-   * read back as it was registered, against this module's own contract. Remove `.fails` when fixed.
-   */
-  it.fails('writes back the secureHealthCheckUrl it kept', () => {
+  it('writes back the secureHealthCheckUrl it kept', () => {
     const r = record({ metadata: { [EUREKA_META.secureHealthCheckUrl]: 'https://h:8443/health' } });
     expect(eurekaInstance('orders', r)).toMatchObject({ secureHealthCheckUrl: 'https://h:8443/health' });
   });

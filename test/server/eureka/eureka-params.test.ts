@@ -175,30 +175,17 @@ describe('registrationFromEureka', () => {
     expect(e.violations).toEqual([{ field: 'hostName', description: 'Missing hostname' }]);
   });
 
-  /**
-   * BUG: Eureka identifies an instance by InstanceInfo.getId(): instanceId, else the data centre's
-   * id (AmazonInfo metadata instance-id), else hostName; "Missing instanceId" only comes when all are
-   * blank. eureka-js-client's own README configurations send no instanceId (the client then renews
-   * and cancels at /apps/APP/<hostName>), so against herald they get 400 "Missing instanceId" where
-   * Eureka registers them. Remove `.fails` when registrationFromEureka falls back as getId() does.
-   */
-  it.fails('falls back to the hostName for the instance id, as InstanceInfo.getId() does', () => {
+  it('falls back to the hostName for the instance id, as InstanceInfo.getId() does', () => {
     const body = eurekaBody({ instanceId: undefined });
     expect(registrationFromEureka('ORDERS', body, 'public').instance?.instanceId).toBe('host-a.example');
   });
 
-  it.fails('falls back to the Amazon instance-id before the hostName', () => {
+  it('falls back to the Amazon instance-id before the hostName', () => {
     const body = eurekaBody({ instanceId: '', dataCenterInfo: { '@class': 'com.netflix.appinfo.AmazonInfo', name: 'Amazon', metadata: { 'instance-id': 'i-0abc' } } });
     expect(registrationFromEureka('ORDERS', body, 'public').instance?.instanceId).toBe('i-0abc');
   });
 
-  /**
-   * BUG: `"@enabled"` sent as a JSON boolean (eureka-js-client's README writes `'@enabled': true`;
-   * Eureka reads it with asText(), so it accepts it) is dropped, and the port reads back with the
-   * default: securePort `@enabled: true` comes back "false", port `@enabled: false` comes back "true".
-   * Remove `.fails` when booleans are kept.
-   */
-  it.fails('keeps "@enabled" sent as a JSON boolean', () => {
+  it('keeps "@enabled" sent as a JSON boolean', () => {
     const metadata = registrationFromEureka('ORDERS', eurekaBody({ port: { $: 8080, '@enabled': false }, securePort: { $: 8443, '@enabled': true } }), 'public').instance?.metadata;
     expect(metadata?.[EUREKA_META.portEnabled]).toBe('false');
     expect(metadata?.[EUREKA_META.securePortEnabled]).toBe('true');

@@ -111,12 +111,7 @@ describe('parseMetadata', () => {
     expect(v).toEqual([{ field: 'metadata', description: 'metadata must be a JSON object or k=v pairs separated by commas' }]);
   });
 
-  /**
-   * BUG (small): Nacos parses `k=v` metadata with Java's String.split(","), which drops trailing
-   * empty strings, so "version=1.4," registers in Nacos; herald refuses it. Remove `.fails` when
-   * a trailing comma is accepted.
-   */
-  it.fails('accepts a trailing comma, as Nacos does', () => {
+  it('accepts a trailing comma, as Nacos does', () => {
     const v: FieldViolation[] = [];
     expect(parseMetadata('version=1.4,', v)).toEqual({ version: '1.4' });
     expect(v).toEqual([]);
@@ -246,13 +241,7 @@ describe('inNacosTerms', () => {
     expect(inNacosTerms(RegistryError.invalid([{ field: 'beat', description: 'beat must carry ip and port' }]))).toBe('beat must carry ip and port');
   });
 
-  /**
-   * BUG: the renaming replaces the core path everywhere in the description, the caller's quoted
-   * value included: serviceName "user-service!" comes back as serviceName "user-serviceName!", a
-   * value the client never sent (likewise any group or namespace containing "group"/"namespace").
-   * Remove `.fails` when only the field name is renamed.
-   */
-  it.fails('quotes the caller’s value as sent', () => {
+  it('quotes the caller’s value as sent', () => {
     expect(coreRefusal({ serviceName: 'user-service!', ip: '10.0.0.5', port: '8080' })).toMatch(/^serviceName "user-service!" may only contain/);
   });
 });
@@ -281,12 +270,7 @@ describe('instanceAddress', () => {
     expect(e.violations.map((v) => v.description)).toEqual(["Param 'serviceName' is required.", "Param 'ip' is required.", "Param 'port' is required."]);
   });
 
-  /**
-   * BUG (small): registration() refuses a port that is not an integer, instanceAddress() does not:
-   * DELETE /instance or a beat with port=abc looks up "10.0.0.5#NaN#DEFAULT#…" and answers ok /
-   * 20404 instead of naming the bad parameter. Remove `.fails` when it refuses it.
-   */
-  it.fails('refuses a port that is not an integer, naming port', () => {
+  it('refuses a port that is not an integer, naming port', () => {
     const e = refusal(() => instanceAddress({ serviceName: 'orders', ip: '10.0.0.5', port: 'abc' }));
     expect(e.violations.map((v) => v.field)).toEqual(['port']);
   });

@@ -98,26 +98,34 @@ export function nacosServiceInfo(view: ServiceView, clusters: string, cacheMilli
   };
 }
 
-const jsonMemo = new WeakMap<ServiceView, Map<string, string>>();
+/** The ServiceInfo JSON text of a view for a clusters string and cacheMillis. */
+export function nacosServiceInfoJson(view: ServiceView, clusters: string, cacheMillis: number): string {
+  return JSON.stringify(nacosServiceInfo(view, clusters, cacheMillis));
+}
 
 /**
- * The ServiceInfo JSON text of a view, encoded once per view, clusters string and cacheMillis and
- * shared by every HTTP answer and UDP packet that needs it.
+ * ServiceInfo JSON texts encoded once per view, clusters string and cacheMillis, and shared by
+ * every HTTP answer and UDP packet that needs them. One per server (its owner); entries go with
+ * their views, which are immutable and replaced at each revision.
  */
-export function nacosServiceInfoJson(view: ServiceView, clusters: string, cacheMillis: number): string {
-  let byKey = jsonMemo.get(view);
-  if (byKey === undefined) {
-    byKey = new Map();
-    jsonMemo.set(view, byKey);
+export class NacosJsonCache {
+  private readonly memo = new WeakMap<ServiceView, Map<string, string>>();
+
+  json(view: ServiceView, clusters: string, cacheMillis: number): string {
+    let byKey = this.memo.get(view);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.memo.set(view, byKey);
+    }
+    const key = `${clusters}\u0000${cacheMillis}`;
+    let json = byKey.get(key);
+    if (json === undefined) {
+      json = nacosServiceInfoJson(view, clusters, cacheMillis);
+      // Bounded: clusters strings come from clients.
+      if (byKey.size < 64) byKey.set(key, json);
+    }
+    return json;
   }
-  const key = `${clusters}\u0000${cacheMillis}`;
-  let json = byKey.get(key);
-  if (json === undefined) {
-    json = JSON.stringify(nacosServiceInfo(view, clusters, cacheMillis));
-    // Bounded: clusters strings come from clients.
-    if (byKey.size < 64) byKey.set(key, json);
-  }
-  return json;
 }
 
 /** The bytes of a "dom" packet, gzip-compressed when at least GZIP_THRESHOLD_BYTES long. */

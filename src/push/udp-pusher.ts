@@ -97,8 +97,6 @@ interface Queued {
   readonly pushId: number;
 }
 
-const packets = new WeakMap<ServiceView, Map<string, Buffer>>();
-
 export class UdpPusher {
   private udp4: Socket | undefined;
   private udp6: Socket | undefined;
@@ -114,6 +112,8 @@ export class UdpPusher {
   private sweeper: unknown;
   private closed = false;
   private counters = { sent: 0, resent: 0, acked: 0, failed: 0, superseded: 0, expiredTargets: 0 };
+  /** Packets per view and clusters string: encoded once per change, shared by every target. */
+  private readonly packets = new WeakMap<ServiceView, Map<string, Buffer>>();
 
   constructor(private readonly deps: UdpPusherDeps) {}
 
@@ -257,10 +257,10 @@ export class UdpPusher {
   }
 
   private packet(view: ServiceView, clusters: string): Buffer {
-    let byClusters = packets.get(view);
+    let byClusters = this.packets.get(view);
     if (byClusters === undefined) {
       byClusters = new Map();
-      packets.set(view, byClusters);
+      this.packets.set(view, byClusters);
     }
     let p = byClusters.get(clusters);
     if (p === undefined) {

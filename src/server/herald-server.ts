@@ -16,7 +16,7 @@ import { nodeTimers, type Timers } from '../common/timers.js';
 import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
 import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, type ServerConfig } from './config.js';
 import { UdpPusher } from '../push/udp-pusher.js';
-import { nacosServiceInfoJson } from '../common/nacos-json.js';
+import { NacosJsonCache } from '../common/nacos-json.js';
 import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { PeerLink } from '../cluster/peer-link.js';
@@ -70,6 +70,8 @@ export class HeraldServer {
   private readonly deps: HeraldServerDeps;
   private readonly streams = new Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>();
   private readonly logger: Logger;
+  /** Nacos ServiceInfo JSON per view, shared by the Nacos API and UDP push. */
+  private readonly nacosJson = new NacosJsonCache();
   private boundPort = 0;
   private closing: Promise<void> | undefined;
 
@@ -117,7 +119,7 @@ export class HeraldServer {
             sendBatchSize: c.udpSendBatchSize,
             receiveBufferBytes: c.udpReceiveBufferBytes,
           },
-          encodeServiceInfo: (view, clusters) => nacosServiceInfoJson(view, clusters, cacheMillis),
+          encodeServiceInfo: (view, clusters) => this.nacosJson.json(view, clusters, cacheMillis),
         })
       : undefined;
     const udp = this.udp;
@@ -267,6 +269,7 @@ export class HeraldServer {
           logger: this.logger,
           timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
           cacheMillis: () => this.registry.options.cacheMillis,
+          serviceInfoJson: (view, clusters, cacheMillis) => this.nacosJson.json(view, clusters, cacheMillis),
           subscriberCount: () => this.hub.stats().subscribers,
           ...(udp === undefined
             ? {}

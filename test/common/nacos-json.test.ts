@@ -6,6 +6,7 @@ import {
   decodeDatagram,
   encodePushPacket,
   nacosServiceInfo,
+  NacosJsonCache,
   nacosServiceInfoJson,
 } from '../../src/common/nacos-json.js';
 import type { ServiceView } from '../../src/core/model.js';
@@ -146,34 +147,36 @@ describe('nacosServiceInfoJson', () => {
     expect(JSON.parse(nacosServiceInfoJson(view, 'east', 3_000))).toEqual(nacosServiceInfo(view, 'east', 3_000));
   });
 
-  it('encodes once per view, clusters string and cacheMillis', () => {
+  it('a NacosJsonCache encodes once per view, clusters string and cacheMillis', () => {
     const { view } = setup();
+    const cache = new NacosJsonCache();
     // A private copy the test may change behind the encoder's back: an answer that still shows
     // the old hosts came from the memo.
     const v: Mutable<ServiceView> = { ...view };
-    const first = nacosServiceInfoJson(v, 'east', 3_000);
+    const first = cache.json(v, 'east', 3_000);
     v.hosts = [];
-    expect(nacosServiceInfoJson(v, 'east', 3_000)).toBe(first);
+    expect(cache.json(v, 'east', 3_000)).toBe(first);
     // Another clusters string or cacheMillis is another entry, encoded now.
-    expect((JSON.parse(nacosServiceInfoJson(v, 'west', 3_000)) as { hosts: unknown[] }).hosts).toEqual([]);
-    expect((JSON.parse(nacosServiceInfoJson(v, 'east', 3_001)) as { hosts: unknown[] }).hosts).toEqual([]);
+    expect((JSON.parse(cache.json(v, 'west', 3_000)) as { hosts: unknown[] }).hosts).toEqual([]);
+    expect((JSON.parse(cache.json(v, 'east', 3_001)) as { hosts: unknown[] }).hosts).toEqual([]);
     // Another view object (another revision) is never served from this one's memo.
     const w: Mutable<ServiceView> = { ...view };
-    const fromW = nacosServiceInfoJson(w, 'east', 3_000);
+    const fromW = cache.json(w, 'east', 3_000);
     w.hosts = [];
-    expect(nacosServiceInfoJson(w, 'east', 3_000)).toBe(fromW);
+    expect(cache.json(w, 'east', 3_000)).toBe(fromW);
     expect(fromW).toBe(first);
   });
 
-  it('memoises at most 64 clusters strings per view (they come from clients)', () => {
+  it('a NacosJsonCache keeps at most 64 clusters strings per view (they come from clients)', () => {
     const { view } = setup();
+    const cache = new NacosJsonCache();
     const v: Mutable<ServiceView> = { ...view };
-    for (let i = 0; i < 64; i++) nacosServiceInfoJson(v, `c${i}`, 1);
-    const beyond = nacosServiceInfoJson(v, 'c64', 1);
+    for (let i = 0; i < 64; i++) cache.json(v, `c${i}`, 1);
+    const beyond = cache.json(v, 'c64', 1);
     v.hosts = [];
     // The 65th is encoded afresh each time; the first 64 still come from the memo.
-    expect(nacosServiceInfoJson(v, 'c64', 1)).not.toBe(beyond);
-    expect((JSON.parse(nacosServiceInfoJson(v, 'c0', 1)) as { hosts: unknown[] }).hosts).toHaveLength(2);
+    expect(cache.json(v, 'c64', 1)).not.toBe(beyond);
+    expect((JSON.parse(cache.json(v, 'c0', 1)) as { hosts: unknown[] }).hosts).toHaveLength(2);
   });
 });
 

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RegistryError, type FieldViolation, type RegistryErrorCode } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
 import type { Logger } from '../../common/logger.js';
-import { nacosServiceInfoJson } from '../../common/nacos-json.js';
+import type { ServiceView } from '../../core/model.js';
 import { normalizeClusters } from '../../core/service-view.js';
 import {
   beatInfo,
@@ -43,6 +43,8 @@ export interface NacosApiDeps {
   readonly timing: NacosTiming;
   /** cache_millis told to Nacos clients (their poll interval). */
   readonly cacheMillis: () => number;
+  /** A view's ServiceInfo JSON for a clusters string (encoded once per view, shared with UDP push). */
+  readonly serviceInfoJson: (view: ServiceView, clusters: string, cacheMillis: number) => string;
   /** A list call with a UDP port: `clientIP` (or the caller's address) becomes a push target. */
   readonly onUdpPull?: (args: { ref: { namespace: string; group: string; service: string }; address: string; port: number; clusters: string; healthyOnly: boolean }) => void;
   /** Subscribers (streams and UDP targets) for the metrics endpoint. */
@@ -145,7 +147,7 @@ export function registerNacosRoutes(app: FastifyInstance, deps: NacosApiDeps): N
         const address = p.clientIP !== undefined && p.clientIP !== '' ? p.clientIP : req.ip;
         deps.onUdpPull?.({ ref: { namespace: view.namespace, group: view.group, service: view.name }, address, port: udpPort, clusters: clustersText, healthyOnly });
       }
-      return reply.type('application/json; charset=utf-8').send(nacosServiceInfoJson(view, clustersText, deps.cacheMillis()));
+      return reply.type('application/json; charset=utf-8').send(deps.serviceInfoJson(view, clustersText, deps.cacheMillis()));
     }),
   );
 

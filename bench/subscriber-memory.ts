@@ -50,7 +50,7 @@ process; run \`npm run build\` first). Full defaults in brackets; --quick uses t
   --label <name>               results go to bench/results/subscriber-memory-<name>.json
 
 slow:
-  --subscribers <n>            paused subscribers in all                   [2000 | 400]
+  --subscribers <n>            paused subscribers in all (0: a control)    [2000 | 400]
   --load-procs <n>             load processes                              [2]
   --connections <n>            connections per load process                [10 | 4]
   --rate <n>                   changes per second                          [100]
@@ -61,6 +61,8 @@ slow:
                                rises for the first 3 minutes of changes whatever the subscribers)
   --sample-every-s <s>         sampling interval                           [5 | 2]
   --heap-snapshots             (also) heap snapshots at the end and after release
+  --linger-s <s>               after release, wait this long, make one change, sample again:
+                               what is left once the 3-minute change queue has aged out [0: skip]
 
 abandoned:
   --abandoned-subscribers <n>  reading subscribers in each of 2 processes  [500 | 200]
@@ -99,6 +101,7 @@ interface Settings {
   readonly manyServices: number;
   readonly cycles: number;
   readonly heapSnapshots: boolean;
+  readonly lingerS: number;
 }
 
 function readSettings(): Settings | undefined {
@@ -125,6 +128,7 @@ function readSettings(): Settings | undefined {
       'many-services': { type: 'string' },
       cycles: { type: 'string' },
       'heap-snapshots': { type: 'boolean', default: false },
+      'linger-s': { type: 'string' },
     },
     strict: true,
   });
@@ -140,7 +144,8 @@ function readSettings(): Settings | undefined {
     quick: q,
     serverArgs: (values['server-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
     label: values.label,
-    subscribers: intFlag('subscribers', values.subscribers, q ? 400 : 2000),
+    // 0 is allowed: the same run without subscribers, as a control.
+    subscribers: values.subscribers === '0' ? 0 : intFlag('subscribers', values.subscribers, q ? 400 : 2000),
     loadProcs: intFlag('load-procs', values['load-procs'], 2),
     connections: intFlag('connections', values.connections, q ? 4 : 10),
     rate: numberFlag('rate', values.rate, 100),
@@ -156,6 +161,7 @@ function readSettings(): Settings | undefined {
     manyServices: intFlag('many-services', values['many-services'], 1),
     cycles: intFlag('cycles', values.cycles, q ? 1 : 3),
     heapSnapshots: values['heap-snapshots'],
+    lingerS: values['linger-s'] === undefined ? 0 : numberFlag('linger-s', values['linger-s'], 0),
   };
 }
 
@@ -200,6 +206,7 @@ async function main(): Promise<void> {
   if (settings.scenarios.includes('slow')) {
     slow = await runSlow({
       heapSnapshotDir,
+      lingerS: settings.lingerS,
       subscribers: settings.subscribers,
       loadProcs: settings.loadProcs,
       connectionsPerProc: settings.connections,

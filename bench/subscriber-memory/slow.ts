@@ -12,6 +12,7 @@ import { GetServiceRequest, GetServiceResponse } from '../../src/gen/herald/v1/r
 import { HeraldServeProcess, type Http2Sample, type ServeMemorySample } from '../lib/herald-serve-process.js';
 import { printTable } from '../lib/report.js';
 import { sleep } from '../lib/wall-clock.js';
+import { registration } from '../lib/workload.js';
 import { ChangeDriver, seedService, type DriveResult } from './change-driver.js';
 import { openAll, spawnLoads, usageOf, waitForSubscribers } from './load-procs.js';
 import { PhaseMeter, type PhaseLoad } from './phase-load.js';
@@ -32,6 +33,11 @@ export interface SlowSettings {
   readonly serverArgs: readonly string[];
   /** Write heap snapshots at the end of the run and after release into this directory. */
   readonly heapSnapshotDir: string | undefined;
+  /**
+   * > 0: after release, wait this long (past the 3-minute change queue), make one more change (the
+   * queue drops aged-out changes on the next one) and sample again.
+   */
+  readonly lingerS: number;
 }
 
 export interface SlowResult {
@@ -53,6 +59,12 @@ export interface SlowResult {
   readonly released: ServeMemorySample;
   readonly releasedGc: ServeMemorySample;
   readonly releasedHttp2: Http2Sample;
+  /** Messages the paused subscribers had received when they cancelled: more than one each means the
+   * server could send past the first snapshot until each stream's own window filled. */
+  readonly messagesReceived: number;
+  /** After lingerS and one more change (undefined without lingerS): as it is and after forced collections. */
+  readonly lingered: ServeMemorySample | undefined;
+  readonly lingeredGc: ServeMemorySample | undefined;
   readonly load: PhaseLoad;
 }
 
@@ -100,7 +112,8 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
     const endGc = await server.memory(GC_ROUNDS);
     if (settings.heapSnapshotDir !== undefined) await server.heapSnapshot(join(settings.heapSnapshotDir, `slow-end-${Date.now()}.heapsnapshot`));
     const cancelStarted = performance.now();
-    await Promise.all(loads.map((l) => l.request('cancel', { timeoutMs: 60_000 })));
+    const cancelled = await Promise.all(loads.map((l) => l.request('cancel', { timeoutMs: 60_000 })));
+    const messagesReceived = cancelled.reduce((n, c) => n + c.messages, 0);
     const { ms } = await waitForSubscribers(server, 0, 60_000);
     const releaseMs = performance.now() - cancelStarted;
     if (Number.isNaN(ms)) console.error('slow: the server still counts subscribers 60 s after every stream was cancelled');
@@ -109,6 +122,15 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
     const releasedHttp2 = await server.http2();
     const releasedGc = await server.memory(GC_ROUNDS);
     if (settings.heapSnapshotDir !== undefined) await server.heapSnapshot(join(settings.heapSnapshotDir, `slow-released-${Date.now()}.heapsnapshot`));
+    let lingered: ServeMemorySample | undefined;
+    let lingeredGc: ServeMemorySample | undefined;
+    if (settings.lingerS > 0) {
+      await sleep(settings.lingerS * 1000);
+      await transport.register(registration(SERVICE, 0));
+      await sleep(1000);
+      lingered = await server.memory(0);
+      lingeredGc = await server.memory(GC_ROUNDS);
+    }
     const minutes = perMinute(sampler.samples);
     return {
       settings,
@@ -127,6 +149,9 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
       released,
       releasedGc,
       releasedHttp2,
+      messagesReceived,
+      lingered,
+      lingeredGc,
       load,
     };
   } finally {
@@ -169,7 +194,8 @@ export function printSlow(r: SlowResult): void {
       `external slope ${f.externalSlopeMiBPerMin.toFixed(2)} MiB/min: ${f.flat ? 'FLAT' : 'NOT FLAT'}\n`,
   );
   printTable(
-    'Slow subscribers: checkpoints (MiB; "GC" = after forced collections, diagnosis only):',
+    'Slow subscribers: checkpoints (MiB; "GC" = after forced collections, diagnosis only' +
+      (s.heapSnapshotDir === undefined ? '):' : '; a heap snapshot was written after "end of run, GC", so RSS after it is inflated):'),
     ['checkpoint', 'RSS', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'HTTP/2 streams', 'unflushed MiB'],
     [
       ['empty (service seeded)', mib(r.empty.rssBytes), mib(r.empty.heapUsedBytes), mib(r.empty.heapTotalBytes), mib(r.empty.externalBytes), mib(r.empty.arrayBuffersBytes), '-', '-'],
@@ -178,11 +204,15 @@ export function printSlow(r: SlowResult): void {
       row('end of run, GC', r.endGc, r.endHttp2),
       row('all cancelled +5 s', r.released, r.releasedHttp2),
       row('all cancelled, GC', r.releasedGc, r.releasedHttp2),
+      ...(r.lingered === undefined || r.lingeredGc === undefined
+        ? []
+        : [row(`+${s.lingerS} s and one change`, r.lingered, r.releasedHttp2), row(`+${s.lingerS} s and one change, GC`, r.lingeredGc, r.releasedHttp2)]),
     ],
   );
   console.log(
     `driver: ${r.drive.issued} changes (${r.drive.achievedRate.toFixed(1)}/s), ${r.drive.errors} errors, ${r.drive.dropped} dropped; ` +
-      `release of every stream after cancel: ${(r.releaseMs / 1000).toFixed(1)} s; streams collected after release: ${r.releasedHttp2.streamsCollected} of ${r.releasedHttp2.streamsCreated}\n`,
+      `release of every stream after cancel: ${(r.releaseMs / 1000).toFixed(1)} s; streams collected after release: ${r.releasedHttp2.streamsCollected} of ${r.releasedHttp2.streamsCreated}; ` +
+      `messages the paused subscribers received: ${r.messagesReceived} (${(r.messagesReceived / Math.max(1, r.settings.subscribers)).toFixed(1)} each)\n`,
   );
 }
 

@@ -19,7 +19,7 @@
  *   npx tsx bench/subscriber-memory.ts --quick        # every scenario, short (~5 min)
  *   npx tsx bench/subscriber-memory.ts                # full: slow for 10 minutes, ~17 min in all
  *   npx tsx bench/subscriber-memory.ts --scenarios many --streams 10000 --heap-snapshots
- *   npx tsx bench/subscriber-memory.ts --server-args "--max-pushes-in-flight 1" --label x
+ *   npx tsx bench/subscriber-memory.ts --server-args="--max-pushes-in-flight 1" --label x
  *
  * Writes bench/results/subscriber-memory[-<label>].json (every sample included).
  */
@@ -46,7 +46,8 @@ process; run \`npm run build\` first). Full defaults in brackets; --quick uses t
 
   --scenarios <list>           slow,abandoned,many                          [all]
   --quick                      short smoke run of every scenario (~5 min)
-  --server-args "<flags>"      extra \`herald serve\` flags, e.g. "--keepalive-time-ms 10000"
+  --server-args="<flags>"      extra \`herald serve\` flags (note the =), e.g.
+                               --server-args="--keepalive-time-ms 10000"
   --label <name>               results go to bench/results/subscriber-memory-<name>.json
 
 slow:
@@ -61,6 +62,10 @@ slow:
                                rises for the first 3 minutes of changes whatever the subscribers)
   --sample-every-s <s>         sampling interval                           [5 | 2]
   --heap-snapshots             (also) heap snapshots at the end and after release
+  --what-if-no-frame-copy      diagnosis only: patch the server's grpc-js to write each message's
+                               5-byte header and the shared snapshot bytes as two chunks instead of
+                               copying them into one buffer per subscriber (what a grpc-js change
+                               would save); results are labelled WHAT-IF
   --linger-s <s>               after release, wait this long, make one change, sample again:
                                what is left once the 3-minute change queue has aged out [0: skip]
 
@@ -102,6 +107,7 @@ interface Settings {
   readonly cycles: number;
   readonly heapSnapshots: boolean;
   readonly lingerS: number;
+  readonly noFrameCopy: boolean;
 }
 
 function readSettings(): Settings | undefined {
@@ -129,6 +135,7 @@ function readSettings(): Settings | undefined {
       cycles: { type: 'string' },
       'heap-snapshots': { type: 'boolean', default: false },
       'linger-s': { type: 'string' },
+      'what-if-no-frame-copy': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -162,6 +169,7 @@ function readSettings(): Settings | undefined {
     cycles: intFlag('cycles', values.cycles, q ? 1 : 3),
     heapSnapshots: values['heap-snapshots'],
     lingerS: values['linger-s'] === undefined ? 0 : numberFlag('linger-s', values['linger-s'], 0),
+    noFrameCopy: values['what-if-no-frame-copy'],
   };
 }
 
@@ -207,6 +215,7 @@ async function main(): Promise<void> {
     slow = await runSlow({
       heapSnapshotDir,
       lingerS: settings.lingerS,
+      noFrameCopy: settings.noFrameCopy,
       subscribers: settings.subscribers,
       loadProcs: settings.loadProcs,
       connectionsPerProc: settings.connections,

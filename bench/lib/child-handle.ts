@@ -20,6 +20,8 @@ export interface SpawnOptions {
   readonly tsx?: boolean;
   /** Pipe the child's stderr to the parent (read it through `stderr`) instead of inheriting it. */
   readonly pipeStderr?: boolean;
+  /** Extra environment variables (on top of this process's). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Pending {
@@ -73,6 +75,7 @@ export class ChildHandle<C extends Commands<C>> {
       execArgv: [...(options.tsx === false ? [] : ['--import', tsxLoader]), ...(options.nodeArgs ?? [])],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', options.pipeStderr === true ? 'pipe' : 'inherit', 'ipc'],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
     });
     live.add(child);
     return new Promise((resolve, reject) => {

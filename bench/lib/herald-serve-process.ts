@@ -67,6 +67,8 @@ export interface HeraldServeOptions {
   readonly exposeGc?: boolean;
   /** Extra Node flags (e.g. --heapsnapshot-signal=SIGUSR2). */
   readonly nodeArgs?: readonly string[];
+  /** What-if, diagnosis only: grpc-js writes header and message apart instead of copying (see serve-probe.mjs). */
+  readonly noFrameCopy?: boolean;
 }
 
 const bin = new URL('../../bin/herald.js', import.meta.url);
@@ -87,7 +89,15 @@ export class HeraldServeProcess {
     if (!existsSync(fileURLToPath(dist))) throw new Error('dist/ is missing: run `npm run build` first (the server runs the compiled code)');
     const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', ...(options.args ?? [])];
     const nodeArgs = [...(options.exposeGc === true ? ['--expose-gc'] : []), ...(options.nodeArgs ?? []), '--import', probe.href];
-    const child = await ChildHandle.spawn<ProbeCommands>({ name: 'herald serve', script: bin, args, tsx: false, nodeArgs, pipeStderr: true });
+    const child = await ChildHandle.spawn<ProbeCommands>({
+      name: 'herald serve',
+      script: bin,
+      args,
+      tsx: false,
+      nodeArgs,
+      pipeStderr: true,
+      ...(options.noFrameCopy === true ? { env: { HERALD_PROBE_NO_FRAME_COPY: '1' } } : {}),
+    });
     const stderr = child.stderr;
     if (stderr === null) throw new Error('herald serve: no stderr');
     const tail: string[] = [];

@@ -16,9 +16,16 @@
  * HTTP/2 accounting wraps http2.createServer (grpc-js's HTTP/2 server) before herald loads it. The
  * IPC channel is unref'd, so it never keeps the server alive; if the benchmark goes away, the probe
  * sends SIGTERM, as a Ctrl-C would.
+ *
+ * What-if (HERALD_PROBE_NO_FRAME_COPY=1, diagnosis only): grpc-js frames every outgoing message by
+ * copying it into a new Buffer behind its 5-byte header, so each subscriber holds its own copy of a
+ * snapshot herald encoded once. With this set, the server writes the header and the message as two
+ * chunks instead, so a write that flow control holds keeps the shared bytes, not a copy: the
+ * memory a grpc-js change (writev instead of copy) would save. Not for production use.
  */
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -108,6 +115,33 @@ function http2Sample() {
     outboundQueueFrames,
     socketBufferedBytes,
     ...counts,
+  };
+}
+
+// ------------------------------------------------------------------ what-if: no per-message copy
+
+if (process.env.HERALD_PROBE_NO_FRAME_COPY === '1') {
+  // The grpc-js that herald loads (bin/herald.js resolves it from the repository's node_modules).
+  const require = createRequire(new URL('../../bin/herald.js', import.meta.url));
+  const { BaseServerInterceptingCall } = require('@grpc/grpc-js/build/src/server-interceptors.js');
+  BaseServerInterceptingCall.prototype.sendMessage = function (message, callback) {
+    if (this.checkCancelled()) return;
+    const payload = this.handler.serialize(message);
+    const header = Buffer.allocUnsafe(5);
+    header.writeUInt8(0, 0);
+    header.writeUInt32BE(payload.byteLength, 1);
+    this.maybeSendMetadata();
+    this.stream.cork();
+    this.stream.write(header);
+    this.stream.write(payload, (error) => {
+      if (error) {
+        this.sendStatus({ code: 13, details: 'Internal server error', metadata: null });
+        return;
+      }
+      this.callEventTracker?.addMessageSent();
+      callback();
+    });
+    this.stream.uncork();
   };
 }
 

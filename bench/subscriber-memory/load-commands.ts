@@ -20,8 +20,10 @@ export interface LoadStatus {
   readonly open: number;
   /** Streams that received their first message. */
   readonly subscribed: number;
-  /** Messages received (paused streams stop counting once their buffers are full). */
+  /** Messages handed to the application ('data' events; a paused stream stops after its first). */
   readonly messages: number;
+  /** Messages received but held in the open streams' buffers (a paused stream keeps taking them until its HTTP/2 window is full). */
+  readonly bufferedMessages: number;
   /** Hosts in the last snapshot received (the snapshot size the server pushes). */
   readonly lastHosts: number;
   /** Ended streams by gRPC status code name (CANCELLED after our own cancel). */

@@ -26,11 +26,13 @@ let firstError: string | undefined;
 function status(): LoadStatus {
   let open = 0;
   let subscribed = 0;
+  let bufferedMessages = 0;
   for (const s of streams) {
     if (!s.ended) open++;
     if (s.subscribed) subscribed++;
+    bufferedMessages += s.call.readableLength;
   }
-  return { open, subscribed, messages, lastHosts, ended: { ...ended }, firstError };
+  return { open, subscribed, messages, bufferedMessages, lastHosts, ended: { ...ended }, firstError };
 }
 
 function openOne(config: OpenConfig, i: number): Stream {
@@ -76,11 +78,13 @@ async function open(config: OpenConfig): Promise<LoadStatus & { openMs: number }
 }
 
 async function cancel(timeoutMs: number): Promise<LoadStatus & { cancelMs: number }> {
+  const before = status();
   const started = performance.now();
   for (const s of streams) if (!s.ended) s.call.cancel();
   const deadline = performance.now() + timeoutMs;
   while (streams.some((s) => !s.ended) && performance.now() < deadline) await sleep(5);
-  const result = { ...status(), cancelMs: performance.now() - started };
+  // What the streams held when they were cancelled (cancelling empties their buffers).
+  const result = { ...status(), bufferedMessages: before.bufferedMessages, cancelMs: performance.now() - started };
   streams.length = 0;
   return result;
 }

@@ -4,7 +4,9 @@
  * and tested for flatness after a warm-up: the least-squares slope of the per-minute medians of RSS
  * and of the per-minute minima of heapUsed (the floor the collector returns to, i.e. what is live).
  */
+import os from 'node:os';
 import type { HeraldServeProcess, Http2Sample, ServeMemorySample } from '../lib/herald-serve-process.js';
+import { machineBusyPercent, sampleMachineCpu, type MachineCpu } from '../lib/machine-load.js';
 import { median } from '../lib/stats.js';
 import { sleep } from '../lib/wall-clock.js';
 
@@ -15,11 +17,19 @@ export interface Sample {
   readonly tS: number;
   readonly memory: ServeMemorySample;
   readonly http2: Http2Sample;
+  /** Whole machine busy since the previous sample, % of one core (NaN for a first sample), and the 1-minute load average. */
+  readonly machinePercent: number;
+  readonly loadAverage1m: number;
 }
+
+let lastMachine: MachineCpu | undefined;
 
 export async function takeSample(server: HeraldServeProcess, t0Ms: number): Promise<Sample> {
   const [memory, http2] = await Promise.all([server.memory(0), server.http2()]);
-  return { tS: (performance.now() - t0Ms) / 1000, memory, http2 };
+  const machine = sampleMachineCpu();
+  const machinePercent = machineBusyPercent(lastMachine, machine, os.availableParallelism());
+  lastMachine = machine;
+  return { tS: (performance.now() - t0Ms) / 1000, memory, http2, machinePercent, loadAverage1m: os.loadavg()[0] ?? Number.NaN };
 }
 
 /** Samples every `everyMs` until `stop()`; the samples are in `samples`. */
@@ -76,6 +86,8 @@ export interface MinuteSummary {
   /** Bytes written to HTTP/2 streams and not flushed (MiB) and streams holding some. */
   readonly unflushedMiB: Range;
   readonly blockedStreams: Range;
+  /** Whole machine busy, % of one core (200 = both cores busy): was the server starved? */
+  readonly machinePercent: Range;
 }
 
 /** Per-minute ranges of the samples with tS ≥ 0 (minute 1 = [0 s, 60 s)). */
@@ -100,6 +112,7 @@ export function perMinute(samples: readonly Sample[]): MinuteSummary[] {
       arrayBuffersMiB: range(ss.map((s) => s.memory.arrayBuffersBytes / MiB)),
       unflushedMiB: range(ss.map((s) => s.http2.unflushedBytes / MiB)),
       blockedStreams: range(ss.map((s) => s.http2.blockedStreams)),
+      machinePercent: range(ss.map((s) => s.machinePercent).filter((x) => !Number.isNaN(x))),
     }));
 }
 

@@ -38,6 +38,8 @@ export interface SlowSettings {
    * queue drops aged-out changes on the next one) and sample again.
    */
   readonly lingerS: number;
+  /** What-if (diagnosis only): the server's grpc-js writes header and message apart instead of copying. */
+  readonly noFrameCopy: boolean;
 }
 
 export interface SlowResult {
@@ -59,9 +61,12 @@ export interface SlowResult {
   readonly released: ServeMemorySample;
   readonly releasedGc: ServeMemorySample;
   readonly releasedHttp2: Http2Sample;
-  /** Messages the paused subscribers had received when they cancelled: more than one each means the
-   * server could send past the first snapshot until each stream's own window filled. */
-  readonly messagesReceived: number;
+  /**
+   * Messages the paused streams held in their client-side buffers when they cancelled: beyond the
+   * first snapshot, each took pushes until its own HTTP/2 window was full (the connection's window
+   * did not stop the server, as Node's client consumes it on receipt).
+   */
+  readonly bufferedMessages: number;
   /** After lingerS and one more change (undefined without lingerS): as it is and after forced collections. */
   readonly lingered: ServeMemorySample | undefined;
   readonly lingeredGc: ServeMemorySample | undefined;
@@ -69,7 +74,7 @@ export interface SlowResult {
 }
 
 export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
-  const server = await HeraldServeProcess.start({ args: settings.serverArgs, exposeGc: true });
+  const server = await HeraldServeProcess.start({ args: settings.serverArgs, exposeGc: true, noFrameCopy: settings.noFrameCopy });
   const transport = new RegistryTransport(server.address, { deadlineMs: 30_000 });
   const perProc = Math.ceil(settings.subscribers / settings.loadProcs);
   const loads = await spawnLoads(settings.loadProcs, 'slow subscribers');
@@ -96,7 +101,8 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
       if (Math.floor(s.tS) % 60 < settings.sampleEveryS) {
         console.log(
           `  t=${s.tS.toFixed(0)} s  RSS ${(s.memory.rssBytes / MiB).toFixed(1)} MiB  heapUsed ${(s.memory.heapUsedBytes / MiB).toFixed(1)}  ` +
-            `external ${(s.memory.externalBytes / MiB).toFixed(1)}  unflushed ${(s.http2.unflushedBytes / MiB).toFixed(1)} MiB on ${s.http2.blockedStreams} streams`,
+            `external ${(s.memory.externalBytes / MiB).toFixed(1)}  unflushed ${(s.http2.unflushedBytes / MiB).toFixed(1)} MiB on ${s.http2.blockedStreams} streams  ` +
+            `machine ${s.machinePercent.toFixed(0)} % busy, load ${s.loadAverage1m.toFixed(1)}`,
         );
       }
     });
@@ -113,7 +119,7 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
     if (settings.heapSnapshotDir !== undefined) await server.heapSnapshot(join(settings.heapSnapshotDir, `slow-end-${Date.now()}.heapsnapshot`));
     const cancelStarted = performance.now();
     const cancelled = await Promise.all(loads.map((l) => l.request('cancel', { timeoutMs: 60_000 })));
-    const messagesReceived = cancelled.reduce((n, c) => n + c.messages, 0);
+    const bufferedMessages = cancelled.reduce((n, c) => n + c.bufferedMessages, 0);
     const { ms } = await waitForSubscribers(server, 0, 60_000);
     const releaseMs = performance.now() - cancelStarted;
     if (Number.isNaN(ms)) console.error('slow: the server still counts subscribers 60 s after every stream was cancelled');
@@ -149,7 +155,7 @@ export async function runSlow(settings: SlowSettings): Promise<SlowResult> {
       released,
       releasedGc,
       releasedHttp2,
-      messagesReceived,
+      bufferedMessages,
       lingered,
       lingeredGc,
       load,
@@ -172,9 +178,9 @@ function rangeText(r: { min: number; median: number; max: number }): string {
 export function printSlow(r: SlowResult): void {
   const s = r.settings;
   printTable(
-    `Slow subscribers: ${s.subscribers} paused streams (${s.loadProcs} processes × ${s.connectionsPerProc} connections), ${s.ratePerSecond} changes/s, ` +
+    `${s.noFrameCopy ? 'WHAT-IF (grpc-js patched not to copy messages; diagnosis only): ' : ''}Slow subscribers: ${s.subscribers} paused streams (${s.loadProcs} processes × ${s.connectionsPerProc} connections), ${s.ratePerSecond} changes/s, ` +
       `${s.hosts} hosts (${r.snapshotBytes} B snapshot), ${s.durationS} s; server memory per minute, min / median / max, MiB, never a forced GC:`,
-    ['minute', 'samples', 'RSS', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'unflushed HTTP/2', 'blocked streams'],
+    ['minute', 'samples', 'RSS', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'unflushed HTTP/2', 'blocked streams', 'machine busy %'],
     r.minutes.map((m) => [
       m.minute,
       m.samples,
@@ -185,6 +191,7 @@ export function printSlow(r: SlowResult): void {
       rangeText(m.arrayBuffersMiB),
       rangeText(m.unflushedMiB),
       `${m.blockedStreams.min} / ${m.blockedStreams.median} / ${m.blockedStreams.max}`,
+      `${m.machinePercent.min.toFixed(0)} / ${m.machinePercent.median.toFixed(0)} / ${m.machinePercent.max.toFixed(0)}`,
     ]),
   );
   const f = r.flatness;
@@ -212,7 +219,7 @@ export function printSlow(r: SlowResult): void {
   console.log(
     `driver: ${r.drive.issued} changes (${r.drive.achievedRate.toFixed(1)}/s), ${r.drive.errors} errors, ${r.drive.dropped} dropped; ` +
       `release of every stream after cancel: ${(r.releaseMs / 1000).toFixed(1)} s; streams collected after release: ${r.releasedHttp2.streamsCollected} of ${r.releasedHttp2.streamsCreated}; ` +
-      `messages the paused subscribers received: ${r.messagesReceived} (${(r.messagesReceived / Math.max(1, r.settings.subscribers)).toFixed(1)} each)\n`,
+      `messages buffered unread in the paused clients: ${r.bufferedMessages} (${(r.bufferedMessages / Math.max(1, r.settings.subscribers)).toFixed(1)} per stream)\n`,
   );
 }
 

@@ -3,6 +3,7 @@
  * commands. Every child is tracked so a watchdog (or Ctrl-C) can end them all by their process id.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isReady, isResponse, type BuiltinCommands, type Commands } from './ipc-protocol.js';
 
@@ -13,6 +14,14 @@ export interface SpawnOptions {
   readonly script: URL;
   /** Extra Node flags, e.g. --expose-gc or --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** Arguments of the script. */
+  readonly args?: readonly string[];
+  /** Load the script through tsx (default true; false for a plain JavaScript entry such as bin/herald.js). */
+  readonly tsx?: boolean;
+  /** Pipe the child's stderr to the parent (read it through `stderr`) instead of inheriting it. */
+  readonly pipeStderr?: boolean;
+  /** Extra environment variables (on top of this process's). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Pending {
@@ -62,10 +71,11 @@ export class ChildHandle<C extends Commands<C>> {
 
   /** Forks the child and resolves once it has announced that it is ready for commands. */
   static spawn<C extends Commands<C>>(options: SpawnOptions): Promise<ChildHandle<C>> {
-    const child = fork(fileURLToPath(options.script), [], {
-      execArgv: ['--import', tsxLoader, ...(options.nodeArgs ?? [])],
+    const child = fork(fileURLToPath(options.script), [...(options.args ?? [])], {
+      execArgv: [...(options.tsx === false ? [] : ['--import', tsxLoader]), ...(options.nodeArgs ?? [])],
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', options.pipeStderr === true ? 'pipe' : 'inherit', 'ipc'],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
     });
     live.add(child);
     return new Promise((resolve, reject) => {
@@ -87,6 +97,21 @@ export class ChildHandle<C extends Commands<C>> {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The child's stderr when spawned with `pipeStderr`, else null. */
+  get stderr(): Readable | null {
+    return this.child.stderr;
+  }
+
+  /** Resolves with the exit code (null when ended by a signal) once the child has exited. */
+  get exitCode(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** Sends a signal to the child (SIGSTOP, SIGCONT, SIGKILL: the abandoned-subscriber experiments). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   /**

@@ -16,6 +16,15 @@ export interface ServerConfig {
   readonly maxMessageBytes: number;
   /** Pushes a subscriber may have unflushed before newer snapshots replace pending ones. */
   readonly maxPushesInFlight: number;
+  /**
+   * Most Subscribe streams open on this server; more are refused with RESOURCE_EXHAUSTED. An open
+   * stream costs about 12 KB of server memory, plus, while its subscriber is not reading, one copy
+   * of its service's snapshot per unflushed push (grpc-js frames each message into its own buffer),
+   * so memory for streams stays under maxSubscribeStreams × (12 KB + maxPushesInFlight × snapshot).
+   */
+  readonly maxSubscribeStreams: number;
+  /** Most Subscribe streams open on one client connection; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxSubscribeStreamsPerConnection: number;
   /** Interval of the server's HTTP/2 keepalive pings, which find dead peers. */
   readonly keepaliveTimeMs: number;
   /** How long a keepalive ping may go unanswered before the connection is closed. */
@@ -92,6 +101,8 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   evictionIntervalMs: 60_000,
   maxMessageBytes: 4 * 1024 * 1024,
   maxPushesInFlight: 1,
+  maxSubscribeStreams: 20_000,
+  maxSubscribeStreamsPerConnection: 1_000,
   keepaliveTimeMs: 30_000,
   keepaliveTimeoutMs: 10_000,
   shutdownGraceMs: 5_000,

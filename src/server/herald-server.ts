@@ -74,6 +74,9 @@ export class HeraldServer {
   private readonly nacosJson = new NacosJsonCache();
   private boundPort = 0;
   private closing: Promise<void> | undefined;
+  /** Subscribe calls refused at a stream limit, and when that was last logged. */
+  private refusedSubscribes = 0;
+  private refusedLoggedAtMs = Number.NEGATIVE_INFINITY;
 
   private constructor(deps: HeraldServerDeps) {
     this.config = { ...DEFAULT_SERVER_CONFIG, ...deps.config, registry: { ...DEFAULT_SERVER_CONFIG.registry, ...deps.config?.registry } };
@@ -137,6 +140,11 @@ export class HeraldServer {
         logger: this.logger,
         maxPushesInFlight: this.config.maxPushesInFlight,
         streams: this.streams,
+        maxSubscribeStreams: this.config.maxSubscribeStreams,
+        maxSubscribeStreamsPerConnection: this.config.maxSubscribeStreamsPerConnection,
+        onSubscribeRefused: (limit) => {
+          this.onSubscribeRefused(limit);
+        },
         ...(udp === undefined
           ? {}
           : {
@@ -319,10 +327,11 @@ export class HeraldServer {
 
   /**
    * Push state: open Subscribe streams, watched services, the largest backlog of any stream
-   * (unflushed plus pending messages; bounded by maxPushesInFlight + 1), and snapshots skipped
-   * because a newer one replaced them before a slow subscriber caught up.
+   * (unflushed plus pending messages; bounded by maxPushesInFlight + 1), snapshots skipped
+   * because a newer one replaced them before a slow subscriber caught up, and Subscribe calls
+   * refused at maxSubscribeStreams or maxSubscribeStreamsPerConnection.
    */
-  stats(): { subscribers: number; watchedServices: number; streams: number; maxStreamBacklog: number; skippedPushes: number } {
+  stats(): { subscribers: number; watchedServices: number; streams: number; maxStreamBacklog: number; skippedPushes: number; refusedSubscribes: number } {
     const hub = this.hub.stats();
     let maxStreamBacklog = 0;
     let skippedPushes = 0;
@@ -330,7 +339,25 @@ export class HeraldServer {
       maxStreamBacklog = Math.max(maxStreamBacklog, sink.backlog);
       skippedPushes += sink.skipped;
     }
-    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size, maxStreamBacklog, skippedPushes };
+    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size, maxStreamBacklog, skippedPushes, refusedSubscribes: this.refusedSubscribes };
+  }
+
+  /** Counts a refused Subscribe; logs at most once a minute, so a client retrying in a loop cannot flood the log. */
+  private onSubscribeRefused(limit: 'server' | 'connection'): void {
+    this.refusedSubscribes++;
+    const now = this.clock.nowMs();
+    if (now - this.refusedLoggedAtMs < 60_000) return;
+    this.refusedLoggedAtMs = now;
+    this.logger.warn(
+      {
+        limit,
+        streams: this.streams.size,
+        maxSubscribeStreams: this.config.maxSubscribeStreams,
+        maxSubscribeStreamsPerConnection: this.config.maxSubscribeStreamsPerConnection,
+        refusedSinceStart: this.refusedSubscribes,
+      },
+      'Subscribe refused: stream limit reached',
+    );
   }
 
   /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */

@@ -3,6 +3,7 @@
  * encode, and map errors through the one table. No registry rules live here.
  */
 import {
+  status as GrpcStatus,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerWritableStream,
@@ -48,7 +49,7 @@ import {
   summaryToWire,
 } from './grpc-codec.js';
 import { statusFromWire } from '../common/wire-status.js';
-import { toGrpcError } from './grpc-errors.js';
+import { grpcError, toGrpcError } from './grpc-errors.js';
 
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
 export type PullListener = (view: ServiceView, peer: string, udpPort: number) => void;
@@ -61,6 +62,11 @@ export interface RegistryServiceDeps {
   readonly maxPushesInFlight: number;
   /** Open Subscribe streams and their sinks; the server ends them with UNAVAILABLE on shutdown. */
   readonly streams: Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>;
+  /** Most open Subscribe streams, in all and on one connection; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxSubscribeStreams: number;
+  readonly maxSubscribeStreamsPerConnection: number;
+  /** Told of each refused Subscribe (which limit it hit). */
+  readonly onSubscribeRefused?: (limit: 'server' | 'connection') => void;
   readonly onPull?: PullListener;
 }
 
@@ -80,8 +86,30 @@ function unary<Req, Res>(deps: RegistryServiceDeps, method: string, fn: (req: Re
 export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServiceImplementation {
   const { registry } = deps;
 
+  /** Open Subscribe streams per connection (grpc-js names a connection by its peer, `ip:port`). */
+  const perConnection = new Map<string, number>();
+
+  /** Why a new Subscribe on `peer` must be refused, or undefined if it fits within the limits. */
+  const refusal = (peer: string): { limit: 'server' | 'connection'; message: string } | undefined => {
+    if (deps.streams.size >= deps.maxSubscribeStreams) {
+      return { limit: 'server', message: `the server already has ${deps.streams.size} Subscribe streams open, its limit; try another server or later` };
+    }
+    const n = perConnection.get(peer) ?? 0;
+    if (n >= deps.maxSubscribeStreamsPerConnection) {
+      return { limit: 'connection', message: `this connection already has ${n} Subscribe streams open, the limit per connection` };
+    }
+    return undefined;
+  };
+
   const subscribe: handleServerStreamingCall<SubscribeRequest, Buffer> = (call) => {
     const req = call.request;
+    const peer = call.getPeer();
+    const refused = refusal(peer);
+    if (refused !== undefined) {
+      deps.onSubscribeRefused?.(refused.limit);
+      call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, refused.message));
+      return;
+    }
     const sink = new LatestWinsSink<Buffer>((frame, done) => call.write(frame, done), deps.maxPushesInFlight);
     const target = new SnapshotTarget({ clusters: req.clusters, healthyOnly: req.healthyOnly }, (view) => {
       sink.offer(snapshotFrame(view));
@@ -94,6 +122,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       return;
     }
     deps.streams.set(call, sink);
+    perConnection.set(peer, (perConnection.get(peer) ?? 0) + 1);
     let cleaned = false;
     const cleanup = (): void => {
       if (cleaned) return;
@@ -101,6 +130,9 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       unsubscribe();
       sink.close();
       deps.streams.delete(call);
+      const left = (perConnection.get(peer) ?? 1) - 1;
+      if (left > 0) perConnection.set(peer, left);
+      else perConnection.delete(peer);
     };
     call.on('cancelled', cleanup);
     call.on('close', cleanup);

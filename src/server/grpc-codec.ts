@@ -148,50 +148,56 @@ function writeVarint(buf: Buffer, offset: number, n: number): number {
 
 /** `tag, length, bytes` of one length-delimited field. */
 function field(tag: number, bytes: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(bytes.length) + bytes.length);
+  const out = Buffer.allocUnsafeSlow(varintLength(tag) + varintLength(bytes.length) + bytes.length);
   let o = writeVarint(out, 0, tag);
   o = writeVarint(out, o, bytes.length);
   out.set(bytes, o);
   return out;
 }
 
-const hostFrames = new WeakMap<InstanceRecord, Buffer>();
-const snapshotFrames = new WeakMap<ServiceView, Buffer>();
-
-function hostFrame(r: InstanceRecord): Buffer {
-  let f = hostFrames.get(r);
-  if (f === undefined) {
-    f = field(SERVICE_INFO_HOSTS_TAG, WireInstance.encode(instanceToWire(r)).finish());
-    hostFrames.set(r, f);
-  }
-  return f;
-}
-
 /**
- * The bytes of `{ service_info: <view> }`, which are both a GetServiceResponse and a
- * SubscribeResponse. Computed once per view; the same Buffer is returned to every caller.
+ * Encode-once snapshot frames: the bytes of `{ service_info: <view> }`, which are both a
+ * GetServiceResponse and a SubscribeResponse, computed once per view and returned to every caller,
+ * with each immutable record's host bytes computed once, so a push of a large service after one
+ * change encodes one instance. One per server (its owner); entries go with their views and records.
  *
  * The scalar fields are encoded by ts-proto and the hosts appended after them: protobuf parsers
  * accept fields in any order, and concatenated encodings of one message merge, so the result
- * decodes exactly like a single encoding of the whole ServiceInfo.
+ * decodes exactly like a single encoding of the whole ServiceInfo. Cached buffers are allocated
+ * outside Node's shared pool, so a small one held by the recently-changed queue does not pin an
+ * 8 KiB pool slab.
  */
-export function snapshotFrame(view: ServiceView): Buffer {
-  let frame = snapshotFrames.get(view);
-  if (frame === undefined) {
-    const head = WireServiceInfo.encode({ ...serviceInfoToWire({ ...view, hosts: [] }) }).finish();
-    const hosts = view.hosts.map(hostFrame);
-    let bodyLength = head.length;
-    for (const h of hosts) bodyLength += h.length;
-    frame = Buffer.allocUnsafe(varintLength(RESPONSE_SERVICE_INFO_TAG) + varintLength(bodyLength) + bodyLength);
-    let o = writeVarint(frame, 0, RESPONSE_SERVICE_INFO_TAG);
-    o = writeVarint(frame, o, bodyLength);
-    frame.set(head, o);
-    o += head.length;
-    for (const h of hosts) {
-      h.copy(frame, o);
-      o += h.length;
+export class SnapshotFrames {
+  private readonly hosts = new WeakMap<InstanceRecord, Buffer>();
+  private readonly frames = new WeakMap<ServiceView, Buffer>();
+
+  frame(view: ServiceView): Buffer {
+    let frame = this.frames.get(view);
+    if (frame === undefined) {
+      const head = WireServiceInfo.encode({ ...serviceInfoToWire({ ...view, hosts: [] }) }).finish();
+      const hosts = view.hosts.map((h) => this.host(h));
+      let bodyLength = head.length;
+      for (const h of hosts) bodyLength += h.length;
+      frame = Buffer.allocUnsafeSlow(varintLength(RESPONSE_SERVICE_INFO_TAG) + varintLength(bodyLength) + bodyLength);
+      let o = writeVarint(frame, 0, RESPONSE_SERVICE_INFO_TAG);
+      o = writeVarint(frame, o, bodyLength);
+      frame.set(head, o);
+      o += head.length;
+      for (const h of hosts) {
+        h.copy(frame, o);
+        o += h.length;
+      }
+      this.frames.set(view, frame);
     }
-    snapshotFrames.set(view, frame);
+    return frame;
   }
-  return frame;
+
+  private host(r: InstanceRecord): Buffer {
+    let f = this.hosts.get(r);
+    if (f === undefined) {
+      f = field(SERVICE_INFO_HOSTS_TAG, WireInstance.encode(instanceToWire(r)).finish());
+      this.hosts.set(r, f);
+    }
+    return f;
+  }
 }

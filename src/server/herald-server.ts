@@ -4,16 +4,16 @@
  * (replication, start-up sync, anti-entropy). It owns everything it starts; `close()` ends
  * Subscribe streams with UNAVAILABLE, stops timers and releases every port.
  */
-import { Server, ServerCredentials, status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Registry } from '../core/registry.js';
 import { DEFAULT_REGISTRY_OPTIONS } from '../core/options.js';
 import type { Logger } from '../common/logger.js';
-import type { LatestWinsSink } from '../push/latest-wins-sink.js';
+import { SubscriberStreams } from '../push/subscriber-streams.js';
+import { SnapshotFrames } from './grpc-codec.js';
 import { PushHub } from '../push/push-hub.js';
 import { nodeTimers, type Timers } from '../common/timers.js';
-import type { SubscribeRequest } from '../gen/herald/v1/registry_service.js';
 import { DEFAULT_SERVER_CONFIG, formatAddress, peerIp, validateServerConfig, type ServerConfig } from './config.js';
 import { UdpPusher } from '../push/udp-pusher.js';
 import { NacosJsonCache } from '../common/nacos-json.js';
@@ -32,7 +32,6 @@ import { BeatCheckLoop } from './beat-check-loop.js';
 import { PauseDetector } from './pause-detector.js';
 import { createSecureRandom } from '../common/secure-random.js';
 import type { NodeStatus } from './node-status.js';
-import { grpcError } from './grpc-errors.js';
 import { addReflection } from './reflection.js';
 import { addGuardedService } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
@@ -68,7 +67,10 @@ export class HeraldServer {
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly deps: HeraldServerDeps;
-  private readonly streams = new Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>();
+  /** Open Subscribe streams (push owns them); the server ends them on shutdown. */
+  private readonly streams: SubscriberStreams<Buffer>;
+  /** Encode-once snapshot frames shared by pulls and pushes. */
+  private readonly frames = new SnapshotFrames();
   private readonly logger: Logger;
   /** Nacos ServiceInfo JSON per view, shared by the Nacos API and UDP push. */
   private readonly nacosJson = new NacosJsonCache();
@@ -94,6 +96,14 @@ export class HeraldServer {
     const cacheMillis = c.udpPush ? Math.min(configuredCacheMillis, Math.floor(c.udpTargetExpiryMs / 2)) : configuredCacheMillis;
     this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis } });
     this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger: this.logger });
+    this.streams = new SubscriberStreams<Buffer>({
+      hub: this.hub,
+      encode: (view) => this.frames.frame(view),
+      logger: this.logger,
+      maxPushesInFlight: c.maxPushesInFlight,
+      maxStreams: c.maxSubscribeStreams,
+      maxStreamsPerConnection: c.maxSubscribeStreamsPerConnection,
+    });
     this.pauses = new PauseDetector({
       clock,
       timers,
@@ -136,12 +146,9 @@ export class HeraldServer {
       registryServiceDefinition,
       registryServiceHandlers({
         registry: this.registry,
-        hub: this.hub,
         logger: this.logger,
-        maxPushesInFlight: this.config.maxPushesInFlight,
         streams: this.streams,
-        maxSubscribeStreams: this.config.maxSubscribeStreams,
-        maxSubscribeStreamsPerConnection: this.config.maxSubscribeStreamsPerConnection,
+        frames: this.frames,
         onSubscribeRefused: (limit) => {
           this.onSubscribeRefused(limit);
         },
@@ -333,13 +340,8 @@ export class HeraldServer {
    */
   stats(): { subscribers: number; watchedServices: number; streams: number; maxStreamBacklog: number; skippedPushes: number; refusedSubscribes: number } {
     const hub = this.hub.stats();
-    let maxStreamBacklog = 0;
-    let skippedPushes = 0;
-    for (const sink of this.streams.values()) {
-      maxStreamBacklog = Math.max(maxStreamBacklog, sink.backlog);
-      skippedPushes += sink.skipped;
-    }
-    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: this.streams.size, maxStreamBacklog, skippedPushes, refusedSubscribes: this.refusedSubscribes };
+    const s = this.streams.stats();
+    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: s.streams, maxStreamBacklog: s.maxBacklog, skippedPushes: s.skipped, refusedSubscribes: s.refused };
   }
 
   /** Counts a refused Subscribe; logs at most once a minute, so a client retrying in a loop cannot flood the log. */
@@ -351,7 +353,7 @@ export class HeraldServer {
     this.logger.warn(
       {
         limit,
-        streams: this.streams.size,
+        streams: this.streams.stats().streams,
         maxSubscribeStreams: this.config.maxSubscribeStreams,
         maxSubscribeStreamsPerConnection: this.config.maxSubscribeStreamsPerConnection,
         refusedSinceStart: this.refusedSubscribes,
@@ -390,7 +392,7 @@ export class HeraldServer {
       evictedTotal: this.eviction.evictedTotal + this.beatCheck.evictedTotal,
       tombstones: stats.tombstones,
       tombstonesDropped: stats.tombstonesDropped,
-      subscribers: this.streams.size,
+      subscribers: this.streams.stats().streams,
     };
   }
 
@@ -418,9 +420,7 @@ export class HeraldServer {
     await this.udp?.close();
     await this.http?.close();
     this.hub.close();
-    const ending = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
-    for (const call of [...this.streams.keys()]) call.emit('error', ending);
-    this.streams.clear();
+    this.streams.endAll();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.logger.warn({ graceMs: this.config.shutdownGraceMs }, 'calls still open after the grace period; closing connections');

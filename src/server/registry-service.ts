@@ -1,21 +1,19 @@
 /**
- * herald.v1.RegistryService handlers: decode with the codec, call the registry or the push hub,
- * encode, and map errors through the one table. No registry rules live here.
+ * herald.v1.RegistryService handlers: decode with the codec, call the registry (or open a
+ * subscriber stream, which push owns), encode, and map errors through the one table. No registry
+ * rules live here.
  */
 import {
   status as GrpcStatus,
   type handleServerStreamingCall,
   type handleUnaryCall,
-  type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { RegistryError } from '../core/errors.js';
 import type { Registry } from '../core/registry.js';
 import type { ServiceView } from '../core/model.js';
 import type { Logger } from '../common/logger.js';
-import type { PushHub } from '../push/push-hub.js';
-import { LatestWinsSink } from '../push/latest-wins-sink.js';
-import { SnapshotTarget } from '../push/snapshot-target.js';
+import type { SubscriberStreams } from '../push/subscriber-streams.js';
 import type {
   CancelRequest,
   CancelResponse,
@@ -45,8 +43,8 @@ import {
   instanceToWire,
   registerRequestToInput,
   serviceInfoToWire,
-  snapshotFrame,
   summaryToWire,
+  type SnapshotFrames,
 } from './grpc-codec.js';
 import { statusFromWire } from '../common/wire-status.js';
 import { grpcError, toGrpcError } from './grpc-errors.js';
@@ -54,17 +52,19 @@ import { grpcError, toGrpcError } from './grpc-errors.js';
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
 export type PullListener = (view: ServiceView, peer: string, udpPort: number) => void;
 
+/** The part of the registry the gRPC API uses. */
+export type GrpcRegistry = Pick<
+  Registry,
+  'register' | 'renew' | 'cancel' | 'setStatus' | 'deleteStatusOverride' | 'updateService' | 'getInstance' | 'query' | 'listServices' | 'fetchRegistry' | 'fetchDelta'
+>;
+
 export interface RegistryServiceDeps {
-  readonly registry: Registry;
-  readonly hub: PushHub;
+  readonly registry: GrpcRegistry;
+  /** The server's subscriber streams (push owns them; this handler only adapts a gRPC stream). */
+  readonly streams: SubscriberStreams<Buffer>;
+  /** The server's encode-once snapshot frames (pulls share them with pushes). */
+  readonly frames: SnapshotFrames;
   readonly logger: Logger;
-  /** Messages a subscriber may have unflushed before newer snapshots replace pending ones. */
-  readonly maxPushesInFlight: number;
-  /** Open Subscribe streams and their sinks; the server ends them with UNAVAILABLE on shutdown. */
-  readonly streams: Map<ServerWritableStream<SubscribeRequest, Buffer>, LatestWinsSink<Buffer>>;
-  /** Most open Subscribe streams, in all and on one connection; more are refused with RESOURCE_EXHAUSTED. */
-  readonly maxSubscribeStreams: number;
-  readonly maxSubscribeStreamsPerConnection: number;
   /** Told of each refused Subscribe (which limit it hit). */
   readonly onSubscribeRefused?: (limit: 'server' | 'connection') => void;
   readonly onPull?: PullListener;
@@ -83,61 +83,38 @@ function unary<Req, Res>(deps: RegistryServiceDeps, method: string, fn: (req: Re
   };
 }
 
+const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
+
 export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServiceImplementation {
   const { registry } = deps;
 
-  /** Open Subscribe streams per connection (grpc-js names a connection by its peer, `ip:port`). */
-  const perConnection = new Map<string, number>();
-
-  /** Why a new Subscribe on `peer` must be refused, or undefined if it fits within the limits. */
-  const refusal = (peer: string): { limit: 'server' | 'connection'; message: string } | undefined => {
-    if (deps.streams.size >= deps.maxSubscribeStreams) {
-      return { limit: 'server', message: `the server already has ${deps.streams.size} Subscribe streams open, its limit; try another server or later` };
-    }
-    const n = perConnection.get(peer) ?? 0;
-    if (n >= deps.maxSubscribeStreamsPerConnection) {
-      return { limit: 'connection', message: `this connection already has ${n} Subscribe streams open, the limit per connection` };
-    }
-    return undefined;
-  };
-
+  /** Adapts a Subscribe call to a subscriber stream: its writes, its end, and an AbortSignal for its end. */
   const subscribe: handleServerStreamingCall<SubscribeRequest, Buffer> = (call) => {
     const req = call.request;
-    const peer = call.getPeer();
-    const refused = refusal(peer);
-    if (refused !== undefined) {
-      deps.onSubscribeRefused?.(refused.limit);
-      call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, refused.message));
-      return;
-    }
-    const sink = new LatestWinsSink<Buffer>((frame, done) => call.write(frame, done), deps.maxPushesInFlight);
-    const target = new SnapshotTarget({ clusters: req.clusters, healthyOnly: req.healthyOnly }, (view) => {
-      sink.offer(snapshotFrame(view));
-    });
-    let unsubscribe: () => void;
+    const ended = new AbortController();
+    const abort = (): void => {
+      ended.abort();
+    };
+    for (const event of ['cancelled', 'close', 'finish', 'error']) call.on(event, abort);
     try {
-      unsubscribe = deps.hub.subscribe(req, target);
+      const refused = deps.streams.subscribe(
+        req,
+        { clusters: req.clusters, healthyOnly: req.healthyOnly },
+        // grpc-js names a client connection by its peer address.
+        call.getPeer(),
+        {
+          write: (frame, done) => call.write(frame, done),
+          end: () => call.emit('error', SHUTTING_DOWN),
+        },
+        ended.signal,
+      );
+      if (refused !== undefined) {
+        deps.onSubscribeRefused?.(refused.limit);
+        call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, refused.message));
+      }
     } catch (e) {
       call.emit('error', toGrpcError(e, deps.logger, 'Subscribe'));
-      return;
     }
-    deps.streams.set(call, sink);
-    perConnection.set(peer, (perConnection.get(peer) ?? 0) + 1);
-    let cleaned = false;
-    const cleanup = (): void => {
-      if (cleaned) return;
-      cleaned = true;
-      unsubscribe();
-      sink.close();
-      deps.streams.delete(call);
-      const left = (perConnection.get(peer) ?? 1) - 1;
-      if (left > 0) perConnection.set(peer, left);
-      else perConnection.delete(peer);
-    };
-    call.on('cancelled', cleanup);
-    call.on('close', cleanup);
-    call.on('finish', cleanup);
-    call.on('error', cleanup);
   };
 
   const handlers = {
@@ -171,7 +148,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       }
       const view = registry.query(req, { clusters: req.clusters, healthyOnly: req.healthyOnly });
       if (req.udpPort !== 0) deps.onPull?.(view, peer, req.udpPort);
-      return snapshotFrame(view);
+      return deps.frames.frame(view);
     }),
     listServices: unary(deps, 'ListServices', (req: ListServicesRequest): ListServicesResponse => {
       const page = registry.listServices(req);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GetServiceResponse, SubscribeResponse } from '../../src/gen/herald/v1/registry_service.js';
 import { ServiceInfo } from '../../src/gen/herald/v1/model.js';
-import { serviceInfoToWire, snapshotFrame } from '../../src/server/grpc-codec.js';
+import { serviceInfoToWire, SnapshotFrames } from '../../src/server/grpc-codec.js';
+
+const frames = new SnapshotFrames();
+const snapshotFrame = (view: Parameters<SnapshotFrames['frame']>[0]): Buffer => frames.frame(view);
 import { inst, makeRegistry } from '../core/helpers.js';
 
 describe('snapshot frames (encode once per view)', () => {

@@ -1,7 +1,7 @@
 /** Starts real servers on 127.0.0.1:0 and clients for them; everything is closed after each test. */
 import { afterEach } from 'vitest';
-import type { Observable } from 'rxjs';
-import { silentLogger } from '../../src/common/logger.js';
+import { Subject, type Observable } from 'rxjs';
+import { silentLogger, type LogFields, type Logger } from '../../src/common/logger.js';
 import { HeraldServer, type HeraldServerDeps } from '../../src/server/herald-server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
@@ -178,6 +178,37 @@ export function record<T>(source: Observable<T>): Recording<T> {
       sub.unsubscribe();
     },
   };
+}
+
+/** One line a component logged. */
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields: LogFields;
+}
+
+/**
+ * A logger (for `startServer(config, { logger })`) whose lines are recorded: what a server logs
+ * when nothing else tells (a peer going down, an eviction) can be waited for with `lines.until`.
+ */
+export function recordingLogger(): { logger: Logger; lines: Recording<LogLine> } {
+  const subject = new Subject<LogLine>();
+  const make = (base: LogFields): Logger => ({
+    debug: (fields, message) => {
+      subject.next({ level: 'debug', message, fields: { ...base, ...fields } });
+    },
+    info: (fields, message) => {
+      subject.next({ level: 'info', message, fields: { ...base, ...fields } });
+    },
+    warn: (fields, message) => {
+      subject.next({ level: 'warn', message, fields: { ...base, ...fields } });
+    },
+    error: (fields, message) => {
+      subject.next({ level: 'error', message, fields: { ...base, ...fields } });
+    },
+    child: (fields) => make({ ...base, ...fields }),
+  });
+  return { logger: make({}), lines: record(subject) };
 }
 
 /** A short account of what each server's registry holds, for failure messages. */

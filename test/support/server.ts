@@ -228,7 +228,8 @@ export function describeRegistries(servers: readonly HeraldServer[]): string {
  * `servers` (a change clients see, `onServiceChanged`, and every write, renewals and merged
  * replicas included, `onWrite`). For registry state: a registration or a replication arriving on a
  * node, an eviction, a renewal. Fails after `limitMs` with `what` and what each registry holds.
- * `check` runs outside the registry call that made the change; an error it throws fails the wait.
+ * `check` runs outside the registry call that made the change; an error it throws fails the wait
+ * (with `what` in the message).
  */
 export function untilRegistry(servers: HeraldServer | readonly HeraldServer[], check: () => boolean, what: string, limitMs = WAIT_LIMIT_MS): Promise<void> {
   const list = Array.isArray(servers) ? (servers as readonly HeraldServer[]) : [servers as HeraldServer];
@@ -240,7 +241,7 @@ export function untilRegistry(servers: HeraldServer | readonly HeraldServer[], c
       try {
         if (check()) resolve();
       } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
+        reject(new Error(`the check threw while waiting for ${what}: ${e instanceof Error ? e.message : String(e)}\n${describeRegistries(list)}`, { cause: e }));
       }
     };
     // Listeners run inside the registry's call: look once it has returned.

@@ -167,13 +167,19 @@ describe('cluster mode', () => {
 
   it('anti-entropy repairs replication that was lost, in one verify pass', async () => {
     const dropToC = { on: false, port: 0 };
+    // Each task lost on its way to C, as `kind instanceId`, announced as it is lost.
+    const lost = new Subject<string>();
+    const losses = record(lost);
     const faulty = (address: string, secret: string | undefined, t: number): PeerLink => {
       const link = new GrpcPeerLink(address, secret, t);
       return {
         address,
         replicate: async (nodeId, tasks) => {
           // A lost replication: the sender believes it was delivered.
-          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) {
+            for (const task of tasks) lost.next(`${task.kind} ${task.ref.instanceId}`);
+            return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+          }
           return link.replicate(nodeId, tasks);
         },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
@@ -194,6 +200,7 @@ describe('cluster mode', () => {
     await ca.register(reg('orders', 'gone'));
     const b = nodes[1] as HeraldServer;
     await untilRegistry(b, () => instances(b).length === 2, 'B got it');
+    await losses.until(() => ['register lost-1', 'register lost-2', 'register gone'].every((x) => losses.values.includes(x)), 'the three registrations lost on their way to C');
     expect(instances(c)).toEqual([]);
     dropToC.on = false;
     // One verify pass (the loop runs one every --verify-interval-ms) repairs everything.
@@ -204,6 +211,7 @@ describe('cluster mode', () => {
     dropToC.on = true;
     await ca.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'gone' });
     await untilRegistry(b, () => !instances(b).includes('gone'), 'B got the cancel');
+    await losses.until((x) => x === 'cancel gone', 'the cancel lost on its way to C');
     dropToC.on = false;
     expect(instances(c)).toContain('gone');
     await c.clusterNode?.verifyNow();
@@ -212,12 +220,19 @@ describe('cluster mode', () => {
 
   it('renew replication: a peer missing the instance gets the registration; a newer peer copy is adopted (409)', async () => {
     const drop = new Set<number>();
+    // Each task lost, as `port kind`, announced as it is lost.
+    const lost = new Subject<string>();
+    const losses = record(lost);
     const faulty = (address: string, secret: string | undefined, t: number): PeerLink => {
       const link = new GrpcPeerLink(address, secret, t);
       const port = Number(address.split(':').at(-1));
       return {
         address,
-        replicate: async (nodeId, tasks) => (drop.has(port) ? { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) } : link.replicate(nodeId, tasks)),
+        replicate: async (nodeId, tasks) => {
+          if (!drop.has(port)) return link.replicate(nodeId, tasks);
+          for (const task of tasks) lost.next(`${port} ${task.kind}`);
+          return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+        },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
         listDigests: (id) => link.listDigests(id),
         fetchServices: (id, services) => link.fetchServices(id, services),
@@ -234,6 +249,7 @@ describe('cluster mode', () => {
     // NOT_FOUND: B never got the registration; A's next renewal makes A send it.
     drop.add(ports[1] ?? 0);
     await connect(a).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'i-1', ip: '10.0.0.1', port: 80, weight: 1, lastDirtyTimestamp: 1_000 } }));
+    await losses.until((x) => x === `${ports[1] ?? 0} register`, 'the registration lost on its way to B');
     drop.clear();
     expect(instances(b)).toEqual([]);
     await renewOnA();
@@ -243,6 +259,7 @@ describe('cluster mode', () => {
     // dirty timestamp, B answers with its copy, A adopts it.
     drop.add(ports[0] ?? 0);
     await connect(b).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'i-1', ip: '10.0.0.1', port: 80, weight: 7, lastDirtyTimestamp: 2_000 } }));
+    await losses.until((x) => x === `${ports[0] ?? 0} register`, "B's newer copy lost on its way to A");
     drop.clear();
     expect(a.registry.query({ service: 'orders' }).hosts[0]?.weight).toBe(1);
     await renewOnA();

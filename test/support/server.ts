@@ -1,4 +1,9 @@
-/** Starts real servers on 127.0.0.1:0 and clients for them; everything is closed after each test. */
+/**
+ * Starts real servers on 127.0.0.1:0 and clients for them; everything is closed after each test.
+ * Tests wait on events, each wait bounded and failing with what it waited for: a stream's values
+ * (`record(...).until`), a registry's changes (`untilRegistry`), a server's log (`recordingLogger`);
+ * `eventually` polls, as a last resort.
+ */
 import { afterEach } from 'vitest';
 import { Subject, type Observable } from 'rxjs';
 import { silentLogger, type LogFields, type Logger } from '../../src/common/logger.js';
@@ -52,23 +57,6 @@ export function describeValues(values: readonly unknown[], last = 3): string {
     return text.length > 600 ? `${text.slice(0, 600)}…` : text;
   });
   return `${values.length} value(s) seen${values.length > last ? `, the last ${last}` : ''}: ${shown.length === 0 ? '(none)' : shown.join('\n  ')}`;
-}
-
-/** A promise and the functions that settle it, for a handler to tell a test that something happened. */
-export interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 /** Races `promise` against the wait limit; on timeout, fails with `what` and `context()`. */
@@ -263,8 +251,9 @@ export function untilRegistry(servers: HeraldServer | readonly HeraldServer[], c
  *
  * The last resort: use it only where nothing emits an event when the condition becomes true:
  * another process's state, an HTTP server or library cache the test cannot observe, a counter
- * with no event. Streams have `record(...).until`, registries `untilRegistry`, handlers a
- * `deferred()`; a wait for time to pass is a ManualClock advanced by the test, never a poll.
+ * with no event. Streams have `record(...).until`, registries `untilRegistry`, log lines
+ * `recordingLogger`; a handler or fake the test controls announces what it did on a Subject the
+ * test records; a wait for time to pass is a ManualClock advanced by the test, never a poll.
  */
 export async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const started = Date.now();

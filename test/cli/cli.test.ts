@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
-import { connect, eventually, record } from '../support/server.js';
+import { connect, record } from '../support/server.js';
 import { herald, heraldOnce, serve } from '../support/cli.js';
 
 /** A port nothing listens on (it was free a moment ago), for an unreachable server. */
@@ -26,11 +26,11 @@ describe('herald serve', () => {
     const server = await serve();
     const c = connect(server.port);
     const pushes = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
-    await eventually(() => pushes.values.length === 1, 'subscribed');
+    await pushes.until(() => true, 'subscribed');
     server.proc.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-    await eventually(() => pushes.errors.length === 1, 'stream ended');
-    expect((pushes.errors[0] as ServiceError).code).toBe(GrpcStatus.UNAVAILABLE);
+    const ended = await pushes.failure('the stream to end');
+    expect((ended as ServiceError).code).toBe(GrpcStatus.UNAVAILABLE);
     const logs = server.stderr.map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(logs.map((l) => l.msg)).toEqual(['herald is serving', 'shutting down', 'herald stopped']);
     expect(logs[0]?.level).toBe('info');
@@ -77,12 +77,12 @@ describe('herald register', () => {
     const pushes = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
     const reg = herald(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080', '--metadata', 'zone=a', '--metadata', 'v=2', '--weight', '3']);
     await reg.line(/^registered 10\.0\.0\.5#8080#DEFAULT#DEFAULT_GROUP@@orders/);
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 1, 'instance pushed');
-    expect(pushes.values.at(-1)?.hosts[0]).toMatchObject({ metadata: { zone: 'a', v: '2' }, weight: 3 });
+    const pushed = await pushes.until((v) => v.hosts.length === 1, 'instance pushed');
+    expect(pushed.hosts[0]).toMatchObject({ metadata: { zone: 'a', v: '2' }, weight: 3 });
     reg.proc.kill('SIGINT');
     expect(await reg.exited).toBe(0);
     expect(reg.stdout.at(-1)).toBe('deregistered');
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 0, 'removal pushed');
+    await pushes.until((v) => v.hosts.length === 0, 'removal pushed');
   });
 
   it('re-registers by itself when the server restarts and answers NOT_FOUND', async () => {
@@ -96,8 +96,8 @@ describe('herald register', () => {
     // A new, empty server on the same port: the next renew gets NOT_FOUND and the client registers again.
     const restarted = await serve(['--port', String(port)]);
     expect(restarted.port).toBe(port);
-    const c = connect(port);
-    await eventually(async () => (await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0 })).serviceInfo?.hosts.length === 1, 're-registered');
+    const onRestarted = record(connect(port).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
+    await onRestarted.until((v) => v.hosts.length === 1, 're-registered');
     reg.proc.kill('SIGTERM');
     expect(await reg.exited).toBe(0);
   });
@@ -249,7 +249,9 @@ describe('herald serve --peers and herald cluster', () => {
     await n2.line(/herald is serving/);
     await n2.line(/synced from peer/);
     await connect(p1).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 80 } }));
-    await eventually(async () => (await heraldOnce(['list', '--server', `127.0.0.1:${p2}`, '--service', 'orders'])).stdout.includes('o-1'), 'replicated to node 2');
+    const onN2 = record(connect(p2).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
+    await onN2.until((v) => v.hosts.some((h) => h.instanceId === 'o-1'), 'replicated to node 2');
+    expect((await heraldOnce(['list', '--server', `127.0.0.1:${p2}`, '--service', 'orders'])).stdout).toContain('o-1');
     const status = await heraldOnce(['cluster', '--server', `127.0.0.1:${p1}`]);
     expect(status.stdout.split('\n')[0]).toBe('node node-1  synced  1 peer(s)');
     expect(status.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${p2}\\s+node-2\\s+up\\s+0`));

@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { lastValueFrom } from 'rxjs';
+import type { Readable } from 'node:stream';
+import { lastValueFrom, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions, type ServiceChangeEvent } from '../../src/client/index.js';
-import { eventually, onCleanup, startServer } from '../support/server.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { onCleanup, record, startServer, untilRegistry, type Recording } from '../support/server.js';
 
 function client(port: number | number[], options: Partial<RegistryClientOptions> = {}): RegistryClient {
   const ports = Array.isArray(port) ? port : [port];
@@ -15,13 +17,17 @@ function client(port: number | number[], options: Partial<RegistryClientOptions>
   return c;
 }
 
-function watch(c: RegistryClient, service: string): ServiceChangeEvent[] {
-  const events: ServiceChangeEvent[] = [];
-  const sub = c.watch$(service).subscribe((e) => events.push(e));
-  onCleanup(() => {
-    sub.unsubscribe();
+function watch(c: RegistryClient, service: string): Recording<ServiceChangeEvent> {
+  return record(c.watch$(service));
+}
+
+/** The lines a child process prints on stdout, recorded. */
+function stdoutLines(child: ChildProcessByStdio<null, Readable, null>): Recording<string> {
+  const lines = new Subject<string>();
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    lines.next(l);
   });
-  return events;
+  return record(lines);
 }
 
 const ids = (e: ServiceChangeEvent | undefined) => e?.snapshot.hosts.map((h) => h.instanceId) ?? [];
@@ -32,11 +38,11 @@ describe('SDK against a real server', () => {
     const owner = client(server.port);
     const watcher = client(server.port);
     const events = watch(watcher, 'orders');
-    await eventually(() => events.length === 1, 'initial');
+    await events.until(() => true, 'initial');
     const handle = owner.register({ service: 'orders', ip: '10.0.0.1', port: 80, metadata: { v: '1' } });
-    await eventually(() => events.at(-1)?.diff.added.length === 1, 'pushed registration');
+    const pushed = await events.until((e) => e.diff.added.length === 1, 'pushed registration');
     expect(handle.instanceId).toBe('10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@orders');
-    expect(events.at(-1)?.diff.added[0]?.metadata).toEqual({ v: '1' });
+    expect(pushed.diff.added[0]?.metadata).toEqual({ v: '1' });
     expect(await watcher.selectOneHealthyInstance('orders')).toMatchObject({ ip: '10.0.0.1', port: 80 });
     await handle.deregister();
     // Empty-push protection is on by default: the last non-empty list stays.
@@ -50,9 +56,10 @@ describe('SDK against a real server', () => {
     owner.register({ service: 'orders', ip: '10.0.0.1', port: 80 });
     const reader = client(server.port, { cacheDir });
     const events = watch(reader, 'orders');
-    await eventually(() => ids(events.at(-1)).length === 1, 'instance seen');
+    const connection = record(reader.connection$);
+    await events.until((e) => ids(e).length === 1, 'instance seen');
     await server.close();
-    await eventually(() => !reader.reachable, 'server unreachable noticed');
+    await connection.until((s) => !s.reachable, 'server unreachable noticed');
     const cached = await reader.getServiceInfo('orders');
     expect(cached).toMatchObject({ stale: true, source: 'push' });
     expect(cached.snapshot.hosts).toHaveLength(1);
@@ -73,16 +80,16 @@ describe('SDK against a real server', () => {
     const c = client(port);
     const handle = c.register({ service: 'orders', ip: '10.0.0.1', port: 80 });
     const events = watch(c, 'orders');
-    await eventually(() => ids(events.at(-1)).length === 1, 'registered and seen');
+    await events.until((e) => ids(e).length === 1, 'registered and seen');
     await first.close();
     const second = await startServer({ port, mergeWindowMs: 2 });
     // Redo after reconnect: the new, empty server learns the instance without waiting for a renewal.
-    await eventually(() => second.registry.stats().instances === 1, 're-registered on the new server');
+    await untilRegistry(second, () => second.registry.stats().instances === 1, 're-registered on the new server');
     expect(handle.state.kind).toBe('registered');
     // Pushes resume: another instance registered on the new server reaches the watcher.
     const other = client(port);
     other.register({ service: 'orders', ip: '10.0.0.2', port: 80 });
-    await eventually(() => ids(events.at(-1)).length === 2, 'push after restart');
+    await events.until((e) => ids(e).length === 2, 'push after restart');
   });
 
   it('a registration the server refuses ends rejected, with the reason, and the client lets it go', async () => {
@@ -100,14 +107,16 @@ describe('SDK against a real server', () => {
     const b = await startServer();
     const c = client([a.port, b.port]);
     c.register({ service: 'orders', ip: '10.0.0.1', port: 80, renewalIntervalMs: 300, leaseDurationMs: 1_000 });
-    await eventually(() => a.registry.stats().instances === 1, 'registered on a');
+    await untilRegistry(a, () => a.registry.stats().instances === 1, 'registered on a');
     await a.close();
-    await eventually(() => b.registry.stats().instances === 1, 'registered on b after fail-over');
+    await untilRegistry(b, () => b.registry.stats().instances === 1, 'registered on b after fail-over');
     expect(c.stats().server).toBe(`127.0.0.1:${b.port}`);
   });
 
   it('a client process killed with SIGKILL is evicted after its lease and watchers see it removed', async () => {
-    const server = await startServer({ evictionIntervalMs: 100, mergeWindowMs: 2, registry: { selfPreservation: false } });
+    // Leases run on the server's clock, which the test moves; the eviction loop's timer is real.
+    const clock = new ManualClock(Date.now());
+    const server = await startServer({ evictionIntervalMs: 100, mergeWindowMs: 2, registry: { selfPreservation: false } }, { clock });
     const watcher = client(server.port);
     // A second, healthy instance keeps the list non-empty, so the removal is a visible change.
     watcher.register({ service: 'orders', ip: '10.0.0.9', port: 9, instanceId: 'survivor' });
@@ -116,14 +125,19 @@ describe('SDK against a real server', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     onCleanup(() => child.kill('SIGKILL'));
-    const lines: string[] = [];
-    createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
-    await eventually(() => lines.some((l) => l.startsWith('registered')), 'child registered');
-    await eventually(() => ids(events.at(-1)).length === 2, 'watcher sees the child');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const lines = stdoutLines(child);
+    await lines.until((l) => l.startsWith('registered'), 'child registered');
+    await events.until((e) => ids(e).length === 2, 'watcher sees the child');
     child.kill('SIGKILL');
-    await eventually(() => events.at(-1)?.diff.removed.length === 1, 'watcher sees the removal');
-    expect(events.at(-1)?.diff.removed[0]?.instanceId).toBe('10.7.7.7#7777#DEFAULT#DEFAULT_GROUP@@orders');
-    expect(ids(events.at(-1))).toEqual(['survivor']);
+    await exited;
+    // The kernel closed the child's connection before reporting its exit: a renewal it had sent
+    // is read in this turn of the event loop, before this one ends. Then its 1 s lease runs out.
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(1_001);
+    const removal = await events.until((e) => e.diff.removed.length === 1, 'watcher sees the removal');
+    expect(removal.diff.removed[0]?.instanceId).toBe('10.7.7.7#7777#DEFAULT#DEFAULT_GROUP@@orders');
+    expect(ids(removal)).toEqual(['survivor']);
     expect(server.registry.stats().instances).toBe(1);
   });
 });

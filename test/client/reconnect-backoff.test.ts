@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT_DEFAULTS, createRegistryClient } from '../../src/client/index.js';
 import { channelReconnectBackoff } from '../../src/client/options.js';
-import { eventually, onCleanup, startServer } from '../support/server.js';
+import { onCleanup, record, startServer } from '../support/server.js';
 import { startTcpProxy } from './tcp-proxy.js';
 
 describe("the gRPC channel's reconnect back-off follows the SDK's settings", () => {
@@ -11,27 +11,23 @@ describe("the gRPC channel's reconnect back-off follows the SDK's settings", () 
     const client = createRegistryClient({ servers: [`127.0.0.1:${proxy.port}`], heartbeatBackoffMaxMs: 200, resubscribeBackoffMaxMs: 200 });
     onCleanup(() => client.close());
     const handle = client.register({ service: 'orders', ip: '10.0.0.1', port: 80, renewalIntervalMs: 100, leaseDurationMs: 60_000 });
-    await eventually(() => handle.state.kind === 'registered', 'registered');
+    const states = record(handle.state$);
+    await states.until((s) => s.kind === 'registered', 'registered');
 
     // The outage: every connection is cut, and every new one is turned away (and counted).
-    let retries = 0;
-    const sub = handle.state$.subscribe((s) => {
-      if (s.kind !== 'registered') retries++;
-    });
-    onCleanup(() => {
-      sub.unsubscribe();
-    });
+    const before = states.values.length;
+    const retries = (): number => states.values.slice(before).filter((s) => s.kind !== 'registered').length;
     proxy.down();
-    await eventually(() => retries >= 20, '20 renewal retries by the SDK');
+    await states.until(() => retries() >= 20, '20 renewal retries by the SDK');
     // Each SDK retry comes at most 200 ms (+20 % jitter) after the previous one, and so should each
     // of the channel's connection attempts. grpc-js's own back-off (1 s, then × 1.6 up to 120 s,
     // ±20 %) could not make half as many in the same time: its 10th attempt comes at least 29 s
-    // after its first, while `eventually` gives the 20 retries 10 s at most.
+    // after its first, while the wait gives the 20 retries 10 s at most.
     const attempts = proxy.attemptsWhileDown;
-    expect(attempts).toBeGreaterThanOrEqual(Math.floor(retries / 2));
+    expect(attempts).toBeGreaterThanOrEqual(Math.floor(retries() / 2));
 
     proxy.up();
-    await eventually(() => handle.state.kind === 'registered', 'renewed after the outage');
+    await states.until((s) => s.kind === 'registered', 'renewed after the outage');
     expect(server.registry.stats().instances).toBe(1);
   });
 

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -7,7 +8,7 @@ import type { PeerLink } from '../../src/cluster/peer-link.js';
 import { GrpcPeerLink } from '../../src/server/peer/grpc-peer-link.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
-import { connect, eventually, record, startServer } from '../support/server.js';
+import { connect, record, startServer, untilRegistry } from '../support/server.js';
 
 /** Free ports for nodes that must know each other's addresses before they start. */
 async function freePorts(n: number): Promise<number[]> {
@@ -59,7 +60,6 @@ async function threeNodes(
 }
 
 const instances = (n: HeraldServer, service = 'orders'): string[] => n.registry.query({ service }).hosts.map((h) => h.instanceId);
-const delivered = (n: HeraldServer): number => (n.clusterNode?.status() ?? []).reduce((sum, p) => sum + p.delivered, 0);
 
 describe('cluster mode', () => {
   it('replicates register, renew and cancel to every node, and pushes to subscribers on any node', async () => {
@@ -69,14 +69,15 @@ describe('cluster mode', () => {
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
     const onC = record(connect(c).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
     await connect(a).register(reg('orders', 'i-1', { durationMs: 1_500, renewalIntervalMs: 300 }));
-    await eventually(() => onC.values.at(-1)?.hosts[0]?.instanceId === 'i-1', 'subscriber on C receives the push');
+    await onC.until((v) => v.hosts[0]?.instanceId === 'i-1', 'subscriber on C receives the push');
+    await untilRegistry(nodes, () => nodes.every((n) => instances(n).length === 1), 'the registration replicated to B and C');
     // Renew on B only, for twice the lease: every node keeps it.
     const viaB = connect(b);
     const renewedEverywhere = (): boolean => nodes.every((n) => n.registry.getInstance({ service: 'orders', instanceId: 'i-1' }).lastRenewalMs === clock.nowMs());
     for (let i = 0; i < 10; i++) {
       clock.advance(300);
       await viaB.renew({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', lastDirtyTimestamp: 0 });
-      await eventually(renewedEverywhere, 'the renewal replicated to A and C');
+      await untilRegistry(nodes, renewedEverywhere, `renewal ${i + 1} replicated to A and C`);
       for (const n of nodes) expect(n.evictNow()).toBe(0);
     }
     for (const n of nodes) expect(instances(n)).toEqual(['i-1']);
@@ -84,26 +85,61 @@ describe('cluster mode', () => {
     clock.advance(1_501);
     for (const n of nodes) expect(n.evictNow()).toBe(1);
     await connect(a).register(reg('orders', 'i-1'));
-    await eventually(() => nodes.every((n) => instances(n).length === 1), 'registered again everywhere');
+    await untilRegistry(nodes, () => nodes.every((n) => instances(n).length === 1), 'registered again everywhere');
     await connect(c).cancel({ namespace: '', group: '', service: 'orders', instanceId: 'i-1' });
-    await eventually(() => nodes.every((n) => instances(n).length === 0), 'cancel on C removes it everywhere');
-    await eventually(() => onC.values.at(-1)?.hosts.length === 0, 'subscriber sees the removal');
+    await untilRegistry(nodes, () => nodes.every((n) => instances(n).length === 0), 'cancel on C removes it everywhere');
+    await onC.until((v) => v.hosts.length === 0, 'subscriber sees the removal');
   });
 
   it('sends exactly peers − 1 replication messages per change (no loops)', async () => {
-    const { nodes } = await threeNodes();
+    // Each node's links count the tasks it delivers, and say when a batch's call is over.
+    const delivered = [0, 0, 0];
+    let inFlight = 0;
+    const settled = new Subject<void>();
+    const counting =
+      (node: number) =>
+      (address: string, secret: string | undefined, t: number): PeerLink => {
+        const link = new GrpcPeerLink(address, secret, t);
+        return {
+          address,
+          replicate: async (nodeId, tasks) => {
+            inFlight++;
+            try {
+              const answer = await link.replicate(nodeId, tasks);
+              delivered[node] = (delivered[node] ?? 0) + tasks.length;
+              return answer;
+            } finally {
+              inFlight--;
+              settled.next();
+            }
+          },
+          syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
+          listDigests: (id) => link.listDigests(id),
+          fetchServices: (id, services) => link.fetchServices(id, services),
+          close: () => {
+            link.close();
+          },
+        };
+      };
+    const ports = await freePorts(3);
+    const nodes: HeraldServer[] = [];
+    for (const [i, port] of ports.entries()) nodes.push(await startServer({ port, ...clusterConfig(ports) }, { peerLinkFactory: counting(i) }));
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
+    const calls = record(settled);
+    const everywhere = (id: string) => () => nodes.every((n) => instances(n).includes(id));
     await connect(a).register(reg('orders', 'i-1'));
-    await eventually(() => nodes.every((n) => instances(n).length === 1), 'replicated');
+    await untilRegistry(nodes, everywhere('i-1'), 'replicated');
     // A client write on B, C and then A: dispatchers are FIFO, so a (wrong) echo of an earlier
     // change would be delivered before each node's sentinel is.
     await connect(b).register(reg('orders', 'sentinel-b'));
-    await eventually(() => delivered(b) >= 2, 'sentinel from B delivered');
+    await untilRegistry(nodes, everywhere('sentinel-b'), 'sentinel from B delivered');
     await connect(c).register(reg('orders', 'sentinel-c'));
-    await eventually(() => delivered(c) >= 2, 'sentinel from C delivered');
+    await untilRegistry(nodes, everywhere('sentinel-c'), 'sentinel from C delivered');
     await connect(a).register(reg('orders', 'sentinel-a'));
-    await eventually(() => delivered(a) >= 4, 'sentinel from A delivered');
-    expect(nodes.map(delivered)).toEqual([4, 2, 2]);
+    await untilRegistry(nodes, everywhere('sentinel-a'), 'sentinel from A delivered');
+    // The peers have applied every batch; their answers are on the way back.
+    await calls.until(() => inFlight === 0, 'every replication call answered', () => `tasks delivered by A, B, C: ${delivered.join(', ')}; calls in flight: ${inFlight}`);
+    expect(delivered).toEqual([4, 2, 2]);
     for (const n of nodes) expect(instances(n)).toHaveLength(4);
   });
 
@@ -111,11 +147,11 @@ describe('cluster mode', () => {
     const { nodes, ports } = await threeNodes({ syncTimeoutMs: 3_000 });
     const [a, b, c] = nodes as [HeraldServer, HeraldServer, HeraldServer];
     await connect(a).register(reg('orders', 'before'));
-    await eventually(() => nodes.every((n) => instances(n).length === 1), 'replicated to all');
+    await untilRegistry(nodes, () => nodes.every((n) => instances(n).length === 1), 'replicated to all');
     await b.close();
     const ca = connect(a);
     for (let i = 0; i < 20; i++) await ca.register(reg('orders', `during-${i}`));
-    await eventually(() => instances(c).length === 21, 'C still receives replication');
+    await untilRegistry(c, () => instances(c).length === 21, 'C still receives replication');
     const toB = a.clusterNode?.status().find((p) => p.address === `127.0.0.1:${String(ports[1])}`);
     expect(toB?.state).toBe('down');
     expect(toB?.queueDepth ?? 0).toBeGreaterThan(0);
@@ -126,18 +162,24 @@ describe('cluster mode', () => {
     await c.close();
     // And replication to it resumes.
     await ca.register(reg('orders', 'after'));
-    await eventually(() => instances(b2).includes('after'), 'replication resumed');
+    await untilRegistry(b2, () => instances(b2).includes('after'), 'replication to the restarted B resumed');
   });
 
   it('anti-entropy repairs replication that was lost, in one verify pass', async () => {
     const dropToC = { on: false, port: 0 };
+    // Each task lost on its way to C, as `kind instanceId`, announced as it is lost.
+    const lost = new Subject<string>();
+    const losses = record(lost);
     const faulty = (address: string, secret: string | undefined, t: number): PeerLink => {
       const link = new GrpcPeerLink(address, secret, t);
       return {
         address,
         replicate: async (nodeId, tasks) => {
           // A lost replication: the sender believes it was delivered.
-          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+          if (dropToC.on && address.endsWith(`:${dropToC.port}`)) {
+            for (const task of tasks) lost.next(`${task.kind} ${task.ref.instanceId}`);
+            return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+          }
           return link.replicate(nodeId, tasks);
         },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
@@ -156,7 +198,9 @@ describe('cluster mode', () => {
     await ca.register(reg('orders', 'lost-1'));
     await ca.register(reg('billing', 'lost-2'));
     await ca.register(reg('orders', 'gone'));
-    await eventually(() => instances(nodes[1] as HeraldServer).length === 2, 'B got it');
+    const b = nodes[1] as HeraldServer;
+    await untilRegistry(b, () => instances(b).length === 2, 'B got it');
+    await losses.until(() => ['register lost-1', 'register lost-2', 'register gone'].every((x) => losses.values.includes(x)), 'the three registrations lost on their way to C');
     expect(instances(c)).toEqual([]);
     dropToC.on = false;
     // One verify pass (the loop runs one every --verify-interval-ms) repairs everything.
@@ -166,7 +210,8 @@ describe('cluster mode', () => {
     // Deletions heal too: a cancel lost on its way to C is repaired from A's tombstone.
     dropToC.on = true;
     await ca.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'gone' });
-    await eventually(() => !instances(nodes[1] as HeraldServer).includes('gone'), 'B got the cancel');
+    await untilRegistry(b, () => !instances(b).includes('gone'), 'B got the cancel');
+    await losses.until((x) => x === 'cancel gone', 'the cancel lost on its way to C');
     dropToC.on = false;
     expect(instances(c)).toContain('gone');
     await c.clusterNode?.verifyNow();
@@ -175,12 +220,19 @@ describe('cluster mode', () => {
 
   it('renew replication: a peer missing the instance gets the registration; a newer peer copy is adopted (409)', async () => {
     const drop = new Set<number>();
+    // Each task lost, as `port kind`, announced as it is lost.
+    const lost = new Subject<string>();
+    const losses = record(lost);
     const faulty = (address: string, secret: string | undefined, t: number): PeerLink => {
       const link = new GrpcPeerLink(address, secret, t);
       const port = Number(address.split(':').at(-1));
       return {
         address,
-        replicate: async (nodeId, tasks) => (drop.has(port) ? { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) } : link.replicate(nodeId, tasks)),
+        replicate: async (nodeId, tasks) => {
+          if (!drop.has(port)) return link.replicate(nodeId, tasks);
+          for (const task of tasks) lost.next(`${port} ${task.kind}`);
+          return { nodeId: '', answers: tasks.map(() => ({ kind: 'ok' as const })) };
+        },
         syncRegistry: (id, deadline) => link.syncRegistry(id, deadline),
         listDigests: (id) => link.listDigests(id),
         fetchServices: (id, services) => link.fetchServices(id, services),
@@ -197,19 +249,21 @@ describe('cluster mode', () => {
     // NOT_FOUND: B never got the registration; A's next renewal makes A send it.
     drop.add(ports[1] ?? 0);
     await connect(a).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'i-1', ip: '10.0.0.1', port: 80, weight: 1, lastDirtyTimestamp: 1_000 } }));
+    await losses.until((x) => x === `${ports[1] ?? 0} register`, 'the registration lost on its way to B');
     drop.clear();
     expect(instances(b)).toEqual([]);
     await renewOnA();
-    await eventually(() => instances(b).length === 1, 'B got the registration after NOT_FOUND');
+    await untilRegistry(b, () => instances(b).length === 1, 'B got the registration after NOT_FOUND');
 
     // CONFLICT: B holds a newer copy (weight 7) that never reached A; A's renewal carries the older
     // dirty timestamp, B answers with its copy, A adopts it.
     drop.add(ports[0] ?? 0);
     await connect(b).register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'i-1', ip: '10.0.0.1', port: 80, weight: 7, lastDirtyTimestamp: 2_000 } }));
+    await losses.until((x) => x === `${ports[0] ?? 0} register`, "B's newer copy lost on its way to A");
     drop.clear();
     expect(a.registry.query({ service: 'orders' }).hosts[0]?.weight).toBe(1);
     await renewOnA();
-    await eventually(() => a.registry.query({ service: 'orders' }).hosts[0]?.weight === 7, 'A adopted the newer copy');
+    await untilRegistry(a, () => a.registry.query({ service: 'orders' }).hosts[0]?.weight === 7, 'A adopted the newer copy');
     expect(a.registry.query({ service: 'orders' }).hosts[0]?.lastDirtyTimestamp).toBe(2_000);
   });
 
@@ -224,7 +278,7 @@ describe('cluster mode', () => {
     anonymous.close();
     const peer = await startServer({ port: ports[1], ...clusterConfig(ports, { clusterSecret: 's3cret' }) });
     await connect(good).register(reg('orders', 'x'));
-    await eventually(() => instances(peer).length === 1, 'replicated with the secret');
+    await untilRegistry(peer, () => instances(peer).length === 1, 'replicated with the secret');
   });
 
   it('skips itself in the peer list, and starts alone when no peer answers', async () => {

@@ -11,7 +11,8 @@ import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/regis
 import { otherEurekaPeers, parseEurekaPeers } from '../../src/cluster/peer-addresses.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
-import { connect, eventually, onCleanup, record, startServer } from '../support/server.js';
+import { BehaviorSubject } from 'rxjs';
+import { connect, eventually, onCleanup, record, recordingLogger, startServer, untilRegistry } from '../support/server.js';
 
 type Json = Record<string, unknown>;
 type Item = Json & { action: string; appName: string; id: string };
@@ -22,11 +23,23 @@ interface FakeEureka {
   /** How the next items are answered; default 200. */
   answer: (item: Item) => Json;
   apps: Json;
+  /** Resolves once `check` holds, looking now and after each batch received; fails after the wait limit with `what`. */
+  until(check: () => boolean, what: string): Promise<void>;
 }
 
 /** A recording stand-in for a Eureka server's peer endpoints. */
 async function fakeEureka(): Promise<FakeEureka> {
-  const fake: FakeEureka = { url: '', batches: [], answer: () => ({ statusCode: 200 }), apps: { applications: { versions__delta: '1', apps__hashcode: '', application: [] } } };
+  const received = new BehaviorSubject<void>(undefined);
+  const batches = record(received);
+  const fake: FakeEureka = {
+    url: '',
+    batches: [],
+    answer: () => ({ statusCode: 200 }),
+    apps: { applications: { versions__delta: '1', apps__hashcode: '', application: [] } },
+    until: async (check, what) => {
+      await batches.until(check, what, () => `items received: ${items(fake).map((i) => `${i.action} ${i.appName}/${i.id}`).join(', ')}`);
+    },
+  };
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -35,6 +48,7 @@ async function fakeEureka(): Promise<FakeEureka> {
       if (req.method === 'POST' && req.url?.startsWith('/eureka/peerreplication/batch') === true) {
         const items = (JSON.parse(body) as { replicationList: Item[] }).replicationList;
         fake.batches.push({ path: req.url, headers: req.headers, items });
+        received.next();
         res.end(JSON.stringify({ responseList: items.map((i) => fake.answer(i)) }));
       } else if (req.method === 'GET' && req.url === '/eureka/apps') {
         res.end(JSON.stringify(fake.apps));
@@ -82,7 +96,7 @@ describe('Eureka peers (--eureka-peers)', () => {
     const c = connect(a);
     await c.register(reg('orders', 'o-1'));
     await c.register(reg('orders', 'other-group', 'TEAM_X'));
-    await eventually(() => items(fake).some((i) => i.action === 'Register'), 'register batch');
+    await fake.until(() => items(fake).some((i) => i.action === 'Register'), 'register batch');
     const batch = fake.batches[0];
     expect(batch?.path).toMatch(/^\/eureka\/peerreplication\/batch/);
     expect(batch?.headers['x-netflix-discovery-replication']).toBe('true');
@@ -108,9 +122,9 @@ describe('Eureka peers (--eureka-peers)', () => {
 
     await c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', lastDirtyTimestamp: 0 });
     await c.setStatus({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', status: InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE, lastDirtyTimestamp: 0 });
-    await eventually(() => items(fake).some((i) => i.action === 'StatusUpdate'), 'status batch');
+    await fake.until(() => items(fake).some((i) => i.action === 'StatusUpdate'), 'status batch');
     await c.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'o-1' });
-    await eventually(() => items(fake).some((i) => i.action === 'Cancel'), 'cancel batch');
+    await fake.until(() => items(fake).some((i) => i.action === 'Cancel'), 'cancel batch');
 
     const heartbeat = items(fake).find((i) => i.action === 'Heartbeat');
     expect(heartbeat).toMatchObject({ appName: 'ORDERS', id: 'o-1' });
@@ -129,18 +143,19 @@ describe('Eureka peers (--eureka-peers)', () => {
     const a = await startServer(fast([fake.url]));
     const c = connect(a);
     await c.register(reg('orders', 'o-1'));
-    await eventually(() => items(fake).some((i) => i.action === 'Register'), 'register batch');
+    await fake.until(() => items(fake).some((i) => i.action === 'Register'), 'register batch');
     const sent = items(fake).find((i) => i.action === 'Register');
     const newer = { ...(sent?.instanceInfo as Json), port: { $: 9090, '@enabled': 'true' }, lastDirtyTimestamp: String(Number(sent?.lastDirtyTimestamp) + 1_000) };
 
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 409, responseEntity: newer } : { statusCode: 200 });
     await c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', lastDirtyTimestamp: 0 });
-    await eventually(async () => (await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0 })).serviceInfo?.hosts[0]?.port === 9090, 'adopted copy');
+    await untilRegistry(a, () => a.registry.query({ service: 'orders' }).hosts[0]?.port === 9090, 'adopted copy');
+    expect((await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0 })).serviceInfo?.hosts[0]?.port).toBe(9090);
 
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 404 } : { statusCode: 200 });
     const registersBefore = items(fake).filter((i) => i.action === 'Register').length;
     await c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', lastDirtyTimestamp: 0 });
-    await eventually(() => items(fake).filter((i) => i.action === 'Register').length > registersBefore, 're-sent registration');
+    await fake.until(() => items(fake).filter((i) => i.action === 'Register').length > registersBefore, 're-sent registration');
     const resent = items(fake).filter((i) => i.action === 'Register').at(-1);
     expect(resent?.instanceInfo).toMatchObject({ instanceId: 'o-1', port: { $: 9090 } });
   });
@@ -151,14 +166,15 @@ describe('Eureka peers (--eureka-peers)', () => {
     const a = await startServer(fast([bUrl], { nodeId: 'node-a' }));
     const pushes = record(connect(b).subscribe(SubscribeRequest.fromPartial({ service: 'ORDERS' })));
     await connect(a).register(reg('ORDERS', 'o-1'));
-    await eventually(() => pushes.values.some((p) => p.hosts.some((h) => h.instanceId === 'o-1' && h.port === 8080)), 'push on B');
+    await pushes.until((p) => p.hosts.some((h) => h.instanceId === 'o-1' && h.port === 8080), 'push on B');
     expect((await eurekaGet(b, '/apps/ORDERS/o-1')).json.instance).toMatchObject({ ipAddr: '10.0.0.1', metadata: { zone: 'a' } });
-    // B answered with its node id.
+    // B answered with its node id. (A records it from the answer, which nothing announces.)
     await eventually(() => (a.clusterNode?.status()[0]?.nodeId ?? '') !== '', 'peer node id');
     expect(a.clusterNode?.status()[0]?.nodeId).toBe(b.clusterNode?.nodeId);
 
     await connect(a).cancel({ namespace: '', group: '', service: 'ORDERS', instanceId: 'o-1' });
-    await eventually(async () => (await eurekaGet(b, '/apps/ORDERS')).status === 404, 'cancel on B');
+    await untilRegistry(b, () => b.registry.query({ service: 'ORDERS' }).hosts.length === 0, 'cancel on B');
+    expect((await eurekaGet(b, '/apps/ORDERS')).status).toBe(404);
 
     // A node starting with B as Eureka peer syncs B's apps before it serves.
     await connect(b).register(reg('PAYMENTS', 'p-1'));
@@ -167,9 +183,11 @@ describe('Eureka peers (--eureka-peers)', () => {
   });
 
   it('a Eureka peer that is down delays neither the start (beyond the sync timeout) nor writes', async () => {
-    const a = await startServer(fast(['http://127.0.0.1:1/eureka'], { syncTimeoutMs: 500 }));
+    const log = recordingLogger();
+    const a = await startServer(fast(['http://127.0.0.1:1/eureka'], { syncTimeoutMs: 500 }), { logger: log.logger });
     await connect(a).register(reg('orders', 'o-1'));
-    await eventually(() => a.clusterNode?.status()[0]?.state === 'down', 'peer down');
+    await log.lines.until((l) => l.message === 'peer unreachable; replication queued', 'peer down');
+    expect(a.clusterNode?.status()[0]?.state).toBe('down');
     expect(a.clusterNode?.status()[0]?.lastError).toMatch(/fetch failed|ECONNREFUSED/);
     await connect(a).register(reg('orders', 'o-2'));
     expect((await eurekaGet(a, '/apps/ORDERS')).json.application).toMatchObject({ instance: [{}, {}] });

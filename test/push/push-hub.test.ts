@@ -1,22 +1,33 @@
+import { merge, of, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { PushHub, type PushTarget } from '../../src/push/push-hub.js';
 import { nodeTimers, type Timers } from '../../src/common/timers.js';
 import type { ServiceFilter, ServiceView } from '../../src/core/model.js';
 import { inst, makeRegistry } from '../core/helpers.js';
-import { eventually, onCleanup } from '../support/server.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { onCleanup, record } from '../support/server.js';
 
 class Recorder implements PushTarget {
   readonly views: ServiceView[] = [];
+  readonly delivered = new Subject<ServiceView>();
   constructor(readonly filter: ServiceFilter = {}) {}
   deliver(view: ServiceView): void {
     this.views.push(view);
+    this.delivered.next(view);
   }
 }
 
-function hub(mergeWindowMs: number, fanOutSliceSize = 1_000) {
+/** Resolves once `check` holds, looking now and after each delivery to any of `targets`. */
+async function untilDelivered(targets: readonly Recorder[], check: () => boolean, what: string): Promise<void> {
+  const deliveries = record(merge(of(undefined), ...targets.map((t) => t.delivered)));
+  await deliveries.until(check, what);
+  deliveries.stop();
+}
+
+function hub(mergeWindowMs: number, fanOutSliceSize = 1_000, timers: Timers = nodeTimers) {
   const { registry } = makeRegistry();
-  const h = new PushHub({ registry, timers: nodeTimers, mergeWindowMs, fanOutSliceSize, logger: silentLogger });
+  const h = new PushHub({ registry, timers, mergeWindowMs, fanOutSliceSize, logger: silentLogger });
   onCleanup(() => {
     h.close();
   });
@@ -24,24 +35,29 @@ function hub(mergeWindowMs: number, fanOutSliceSize = 1_000) {
 }
 
 describe('PushHub', () => {
-  it('delivers the current view on subscription, then one view per merge window', async () => {
-    const { registry, hub: h } = hub(30);
+  it('delivers the current view on subscription, then one view per merge window', () => {
+    const timers = new ManualTimers();
+    const { registry, hub: h } = hub(30, 1_000, timers);
     const t = new Recorder();
     h.subscribe({ service: 'a' }, t);
     expect(t.views.map((v) => v.hosts.length)).toEqual([0]);
     for (let i = 0; i < 5; i++) registry.register({ service: 'a', instance: inst({ instanceId: `i-${i}` }) });
-    await eventually(() => t.views.length === 2, 'one merged push');
-    expect(t.views[1]?.hosts).toHaveLength(5);
+    timers.advance(29);
+    expect(t.views).toHaveLength(1); // the window is still open
+    timers.advance(1);
+    expect(t.views.map((v) => v.hosts.length)).toEqual([0, 5]);
   });
 
-  it('views each distinct filter once and shares the object', async () => {
-    const { registry, hub: h } = hub(0);
+  it('views each distinct filter once and shares the object', () => {
+    const timers = new ManualTimers();
+    const { registry, hub: h } = hub(0, 1_000, timers);
     const east1 = new Recorder({ clusters: ['east'] });
     const east2 = new Recorder({ clusters: ['east'] });
     const all = new Recorder();
     for (const t of [east1, east2, all]) h.subscribe({ service: 'a' }, t);
     registry.register({ service: 'a', instance: inst({ instanceId: 'e', cluster: 'east' }) });
-    await eventually(() => all.views.length === 2 && east2.views.length === 2, 'pushes');
+    timers.advance(0);
+    for (const t of [east1, east2, all]) expect(t.views).toHaveLength(2);
     expect(east1.views[1]).toBe(east2.views[1]);
     expect(east1.views[1]).not.toBe(all.views[1]);
   });
@@ -62,7 +78,7 @@ describe('PushHub', () => {
       });
     };
     registry.register({ service: 'a', instance: inst({ instanceId: 'x' }) });
-    await eventually(() => targets.slice(0, 34).every((t) => t.views.length === 2), 'all slices delivered');
+    await untilDelivered(targets, () => targets.slice(0, 34).every((t) => t.views.length === 2), 'all slices delivered');
     expect(afterFirstSlice).toBe(10);
     expect(targets[34]?.views).toHaveLength(1);
     expect(h.stats().subscribers).toBe(34);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
-import { connect, eventually, record, startServer } from '../support/server.js';
+import { connect, record, startServer } from '../support/server.js';
 import { eurekaInstanceInfo } from '../support/eureka.js';
 
 type Json = Record<string, unknown>;
@@ -131,7 +131,7 @@ describe('Eureka REST API', () => {
     const server = await startServer({ mergeWindowMs: 2 });
     const pushes = record(connect(server).subscribe(SubscribeRequest.fromPartial({ service: 'ORDERS' })));
     await call(server, 'POST', '/apps/orders', { instance: instance('orders', 'o-1') });
-    await eventually(() => pushes.values.at(-1)?.hosts[0]?.instanceId === 'o-1', 'gRPC push');
-    expect(pushes.values.at(-1)?.hosts[0]?.metadata).toMatchObject({ zone: 'a', 'eureka.hostName': 'o-1.local' });
+    const pushed = await pushes.until((v) => v.hosts[0]?.instanceId === 'o-1', 'gRPC push');
+    expect(pushed.hosts[0]?.metadata).toMatchObject({ zone: 'a', 'eureka.hostName': 'o-1.local' });
   });
 });

@@ -6,7 +6,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import type { HeraldServer } from '../../src/server/herald-server.js';
-import { connect, eventually, record, startServer } from '../support/server.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { connect, record, startServer, untilRegistry } from '../support/server.js';
 import { eurekaInstanceInfo } from '../support/eureka.js';
 
 type Json = Record<string, unknown>;
@@ -63,10 +64,11 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
   });
 
   it('heartbeats: 200, 404 when unknown or the sender is newer, 409 with the newer server copy', async () => {
-    const server = await startServer();
+    const clock = new ManualClock(Date.now());
+    const server = await startServer({}, { clock });
     await batch(server, [register('ORDERS', 'o-1', { lastDirtyTimestamp: '5000' })]);
     const before = (await get(server, '/apps/ORDERS/o-1')).json.instance as { leaseInfo: { lastRenewalTimestamp: number } };
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(5); // so the renewal's timestamp moves
     const hb = (id: string, dirty: number): Json => ({ appName: 'orders', id, lastDirtyTimestamp: dirty, overriddenStatus: null, status: null, action: 'Heartbeat' });
     const r = await batch(server, [hb('o-1', 5000), hb('nope', 5000), hb('o-1', 9000), hb('o-1', 2000)]);
     expect(codes(r)).toEqual([200, 404, 404, 409]);
@@ -75,7 +77,7 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
     // The 409 carries the server's copy as InstanceInfo, so the sender can adopt it.
     expect(list[3]?.responseEntity).toMatchObject({ instanceId: 'o-1', app: 'ORDERS', lastDirtyTimestamp: '5000', port: { $: 8080 } });
     const after = (await get(server, '/apps/ORDERS/o-1')).json.instance as { leaseInfo: { lastRenewalTimestamp: number }; lastDirtyTimestamp: string };
-    expect(after.leaseInfo.lastRenewalTimestamp).toBeGreaterThan(before.leaseInfo.lastRenewalTimestamp);
+    expect(after.leaseInfo.lastRenewalTimestamp).toBe(before.leaseInfo.lastRenewalTimestamp + 5);
     expect(after.lastDirtyTimestamp).toBe('5000'); // neither 404 nor 409 changed the record
   });
 
@@ -127,7 +129,7 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
     const r = await batch(a, [register('ORDERS', 'o-1')]);
     expect(codes(r)).toEqual([200]);
     expect(r.nodeId).toBe('node-a');
-    await eventually(() => pushes.values.some((p) => p.hosts.some((h) => h.instanceId === 'o-1')), 'push on A');
+    await pushes.until((p) => p.hosts.some((h) => h.instanceId === 'o-1'), 'push on A');
     // A replication is not replicated again: B (A's gRPC peer) is never sent it.
     const peer = a.clusterNode?.status()[0];
     expect(peer).toMatchObject({ queueDepth: 0, inFlight: 0, delivered: 0 });
@@ -138,7 +140,8 @@ describe("Eureka peer batches received (POST <base>/peerreplication/batch)", () 
       body: JSON.stringify({ instance: info('PAYMENTS', 'p-1') }),
     });
     expect(res.status).toBe(204);
-    await eventually(async () => (await get(b, '/apps/PAYMENTS')).status === 200, 'PAYMENTS on B');
+    await untilRegistry(b, () => b.registry.query({ service: 'PAYMENTS' }).hosts.length === 1, 'PAYMENTS replicated to B');
+    expect((await get(b, '/apps/PAYMENTS')).status).toBe(200);
     expect((await get(b, '/apps/ORDERS')).status).toBe(404);
   });
 });

@@ -5,7 +5,7 @@ import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { HeraldServer } from '../../src/server/herald-server.js';
-import { connect, eventually, record, startServer } from '../support/server.js';
+import { connect, record, startServer, untilRegistry } from '../support/server.js';
 import { healthCheck } from '../support/health-client.js';
 
 function portIsFree(port: number): Promise<boolean> {
@@ -35,11 +35,13 @@ describe('server lifecycle', () => {
     const c = connect(server);
     const a = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'a' })));
     const b = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'b', healthyOnly: true })));
-    await eventually(() => a.values.length === 1 && b.values.length === 1, 'subscribed');
+    await a.until(() => true, 'the first stream subscribed');
+    await b.until(() => true, 'the second stream subscribed');
     const port = server.port;
     await Promise.all([server.close(), server.close()]);
-    await eventually(() => a.errors.length === 1 && b.errors.length === 1, 'streams ended');
-    for (const e of [...a.errors, ...b.errors]) {
+    const ended = [await a.failure('the first stream to end'), await b.failure('the second stream to end')];
+    expect([...a.errors, ...b.errors]).toHaveLength(2);
+    for (const e of ended) {
       expect((e as ServiceError).code).toBe(GrpcStatus.UNAVAILABLE);
       expect((e as ServiceError).details).toBe('server is shutting down');
     }
@@ -67,6 +69,6 @@ describe('server lifecycle', () => {
     clock.advance(1_000);
     expect(server.evictNow()).toBe(0); // not past the lease yet
     clock.advance(1);
-    await eventually(() => server.registry.stats().instances === 0, 'evicted by the loop');
+    await untilRegistry(server, () => server.registry.stats().instances === 0, 'the eviction loop to evict the expired instance');
   });
 });

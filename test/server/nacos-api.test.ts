@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
-import { connect, eventually, record, startServer } from '../support/server.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { connect, record, startServer } from '../support/server.js';
 
 async function nacos(port: number, method: string, path: string, params: Record<string, string>): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}/nacos/v1/ns${path}?${new URLSearchParams(params).toString()}`, { method });
@@ -100,18 +101,16 @@ describe('Nacos v1 open API', () => {
   });
 
   it('a Nacos-registered instance reaches gRPC subscribers, and turns unhealthy then leaves without beats', async () => {
-    const server = await startServer({
-      mergeWindowMs: 1,
-      heartbeatCheckIntervalMs: 50,
-      nacosBeatIntervalMs: 100,
-      nacosBeatTimeoutMs: 300,
-      nacosIpDeleteTimeoutMs: 1_000,
-      registry: { selfPreservation: false },
-    });
+    // Nacos's own timing (unhealthy 15 s, removed 30 s after the last beat) on the server's clock,
+    // which the test moves; the beat check runs on its real timer.
+    const clock = new ManualClock(Date.now());
+    const server = await startServer({ mergeWindowMs: 1, heartbeatCheckIntervalMs: 50, registry: { selfPreservation: false } }, { clock });
     const pushes = record(connect(server).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
     await nacos(server.httpPort ?? 0, 'POST', '/instance', { serviceName: 'DEFAULT_GROUP@@orders', ip: '10.0.0.7', port: '80' });
-    await eventually(() => pushes.values.at(-1)?.hosts[0]?.healthy === true, 'pushed healthy');
-    await eventually(() => pushes.values.at(-1)?.hosts[0]?.healthy === false, 'unhealthy after the beat timeout');
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 0, 'removed after the delete timeout');
+    await pushes.until((v) => v.hosts[0]?.healthy === true, 'pushed healthy');
+    clock.advance(15_001);
+    await pushes.until((v) => v.hosts[0]?.healthy === false, 'unhealthy after the beat timeout (15 s)');
+    clock.advance(15_000);
+    await pushes.until((v) => v.hosts.length === 0, 'removed after the delete timeout (30 s)');
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fromEvent, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { credentials } from '@grpc/grpc-js';
 import { RegisterRequest, RegistryServiceClient, SubscribeRequest, type SubscribeResponse } from '../../src/gen/herald/v1/registry_service.js';
@@ -23,27 +24,31 @@ describe('slow and dead subscribers', () => {
       raw.close();
     });
     const slowCall = raw.subscribe(SubscribeRequest.fromPartial({ service: 'big' }));
-    const slowSeen: SubscribeResponse[] = [];
-    slowCall.on('data', (m: SubscribeResponse) => slowSeen.push(m));
+    const slowData = new Subject<SubscribeResponse>();
+    const slow = record(slowData);
+    const slowSeen = slow.values;
+    slowCall.on('data', (m: SubscribeResponse) => {
+      slowData.next(m);
+    });
     slowCall.on('error', () => undefined);
-    await eventually(() => slowSeen.length === 1, 'slow initial snapshot');
+    await slow.until(() => true, 'slow initial snapshot');
     slowCall.pause();
 
     const fast = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'big' })));
-    await eventually(() => fast.values.length === 1, 'fast initial snapshot');
+    await fast.until(() => true, 'fast initial snapshot');
 
     let maxBacklog = 0;
     for (let seq = 1; seq <= 60; seq++) {
       await c.register(big(0, seq));
       maxBacklog = Math.max(maxBacklog, server.stats().maxStreamBacklog);
       // The fast subscriber keeps up while the slow one is stuck.
-      await eventually(() => fast.values.at(-1)?.hosts[0]?.metadata.seq === String(seq), `fast subscriber sees seq ${seq}`);
+      await fast.until((v) => v.hosts[0]?.metadata.seq === String(seq), `fast subscriber sees seq ${seq}`);
     }
     expect(maxBacklog).toBeLessThanOrEqual(server.config.maxPushesInFlight + 1);
     expect(server.stats().skippedPushes).toBeGreaterThan(0);
 
     slowCall.resume();
-    await eventually(() => slowSeen.at(-1)?.serviceInfo?.hosts[0]?.metadata.seq === '60', 'slow subscriber catches up');
+    await slow.until((m) => m.serviceInfo?.hosts[0]?.metadata.seq === '60', 'slow subscriber catches up');
     // Every one of the 61 snapshots was either delivered or replaced while pending: the slow
     // subscriber skipped intermediate ones and ended on the newest, instead of replaying a backlog.
     const { skippedPushes } = server.stats();
@@ -58,25 +63,29 @@ describe('slow and dead subscribers', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     onCleanup(() => child.kill('SIGKILL'));
-    const lines = createInterface({ input: child.stdout });
-    const seen: string[] = [];
-    lines.on('line', (l) => seen.push(l));
-    await eventually(() => seen.length === 1 && server.stats().streams === 1, 'child subscribed');
+    const lines = record(fromEvent(createInterface({ input: child.stdout }), 'line'));
+    // The server holds a stream from its handler on, before it sends the first snapshot.
+    await lines.until(() => true, "the child's first push");
+    expect(server.stats().streams).toBe(1);
 
     const live = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
-    await eventually(() => server.stats().streams === 2, 'second subscriber');
+    await live.until(() => true, 'the second subscriber subscribed');
+    expect(server.stats().streams).toBe(2);
     child.kill('SIGKILL');
+    // The server notices the closed connection inside grpc-js: nothing to wait on but its stats.
     await eventually(() => server.stats().streams === 1 && server.stats().subscribers === 1, 'dead stream cleaned up');
     await c.register(RegisterRequest.fromPartial({ service: 'orders', instance: { ip: '10.0.0.2', port: 1 } }));
-    await eventually(() => live.values.at(-1)?.hosts.length === 1, 'push to the live subscriber');
+    await live.until((v) => v.hosts.length === 1, 'push to the live subscriber');
   });
 
   it('a client that cancels its stream is unsubscribed at once', async () => {
     const server = await startServer();
     const c = connect(server);
     const s = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
-    await eventually(() => s.values.length === 1 && server.stats().subscribers === 1, 'subscribed');
+    await s.until(() => true, 'subscribed');
+    expect(server.stats().subscribers).toBe(1);
     s.stop();
+    // The cancel reaches the server's handler inside grpc-js: nothing to wait on but its stats.
     await eventually(() => server.stats().subscribers === 0 && server.stats().streams === 0, 'cleaned up');
   });
 });

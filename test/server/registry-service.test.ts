@@ -6,7 +6,7 @@ import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/regis
 import { reconcileHash, serviceChecksum } from '../../src/core/checksum.js';
 import { statusNameFromWire } from '../../src/common/wire-status.js';
 import type { ServiceInfo } from '../../src/gen/herald/v1/model.js';
-import { connect, eventually, hostIds, record, startServer } from '../support/server.js';
+import { connect, hostIds, record, startServer } from '../support/server.js';
 
 const reg = (service: string, instanceId: string, extra: Partial<RegisterRequest['instance']> = {}): RegisterRequest =>
   RegisterRequest.fromPartial({ service, instance: { instanceId, ip: '10.0.0.1', port: 8080, ...extra } });
@@ -33,11 +33,11 @@ describe('RegistryService over real sockets', () => {
     const server = await startServer();
     const c = connect(server);
     const pushes = record(c.subscribe(sub('orders')));
-    await eventually(() => pushes.values.length === 1, 'initial snapshot');
+    await pushes.until(() => true, 'initial snapshot');
     expect(pushes.values[0]).toMatchObject({ name: 'orders', group: 'DEFAULT_GROUP', namespace: 'public', hosts: [] });
     await c.register(reg('orders', 'i-1', { metadata: { zone: 'a' } }));
-    await eventually(() => pushes.values.length === 2, 'push');
-    const info = pushes.values[1] as ServiceInfo;
+    const info = await pushes.until((v) => v.hosts.length === 1, 'the registration pushed');
+    expect(pushes.values).toHaveLength(2);
     expect(hostIds(info)).toEqual(['i-1']);
     expect(info.hosts[0]?.metadata).toEqual({ zone: 'a' });
     expect(info.revision).toBeGreaterThan(0);
@@ -53,9 +53,9 @@ describe('RegistryService over real sockets', () => {
     const server = await startServer({ mergeWindowMs: 200 });
     const c = connect(server);
     const pushes = record(c.subscribe(sub('burst')));
-    await eventually(() => pushes.values.length === 1, 'initial snapshot');
+    await pushes.until(() => true, 'initial snapshot');
     await Promise.all(Array.from({ length: 20 }, (_, i) => c.register(reg('burst', `i-${i}`, { port: 1000 + i }))));
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 20, 'all 20 hosts');
+    await pushes.until((v) => v.hosts.length === 20, 'all 20 hosts');
     // 20 registrations arrive well within 200 ms of each other: a handful of pushes, not 20.
     expect(pushes.values.length - 1).toBeLessThanOrEqual(3);
   });
@@ -66,11 +66,11 @@ describe('RegistryService over real sockets', () => {
     const c = connect(server);
     await c.register(reg('orders', 'i-1', { lease: { durationMs: 1_000, renewalIntervalMs: 300, unhealthyAfterMs: 0 } }));
     const pushes = record(c.subscribe(sub('orders')));
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 1, 'initial snapshot with the instance');
+    await pushes.until((v) => v.hosts.length === 1, 'initial snapshot with the instance');
     // Past the lease, then eviction now (the loop's interval is 60 s).
     clock.advance(1_001);
     expect(server.evictNow()).toBe(1);
-    await eventually(() => pushes.values.at(-1)?.hosts.length === 0, 'removal push');
+    await pushes.until((v) => v.hosts.length === 0, 'removal push');
     const err = await rejected(c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', lastDirtyTimestamp: 0 }));
     expect(err.code).toBe(GrpcStatus.NOT_FOUND);
     expect(err.details).toBe('instance i-1 of DEFAULT_GROUP@@orders in namespace public is not registered');
@@ -86,10 +86,11 @@ describe('RegistryService over real sockets', () => {
     await c.register(reg('orders', 'i-1'));
     await c.register(reg('orders', 'i-2'));
     const pushes = record(c.subscribe(sub('orders')));
-    await eventually(() => pushes.values.length === 1, 'initial snapshot');
+    await pushes.until((v) => v.hosts.length === 2, 'initial snapshot');
     const res = await c.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'i-1' });
     expect(res.instance?.lease?.evictionTimestamp).toBeGreaterThan(0);
-    await eventually(() => pushes.values.length === 2, 'push');
+    await pushes.until((v) => v.hosts.length === 1, 'the cancel pushed');
+    expect(pushes.values).toHaveLength(2);
     expect(hostIds(pushes.values[1] as ServiceInfo)).toEqual(['i-2']);
     expect((await rejected(c.cancel({ namespace: '', group: '', service: 'orders', instanceId: 'i-1' }))).code).toBe(GrpcStatus.NOT_FOUND);
   });
@@ -100,14 +101,17 @@ describe('RegistryService over real sockets', () => {
     await c.register(reg('orders', 'i-1'));
     const all = record(c.subscribe(sub('orders')));
     const healthy = record(c.subscribe(sub('orders', { healthyOnly: true })));
-    await eventually(() => all.values.length === 1 && healthy.values.length === 1, 'initial snapshots');
+    await all.until(() => true, 'initial snapshot');
+    await healthy.until(() => true, 'initial healthy-only snapshot');
     const set = await c.setStatus({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', status: InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE, lastDirtyTimestamp: 0 });
     expect(set.instance).toMatchObject({ status: InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE, overriddenStatus: InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE });
-    await eventually(() => all.values.length === 2 && healthy.values.length === 2, 'override pushes');
-    expect(all.values[1]?.hosts[0]?.status).toBe(InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE);
-    expect(healthy.values[1]?.hosts).toEqual([]);
+    await all.until((v) => v.hosts[0]?.status === InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE, 'the override pushed');
+    await healthy.until((v) => v.hosts.length === 0, 'the instance leaving the healthy-only view');
+    expect(all.values).toHaveLength(2);
+    expect(healthy.values).toHaveLength(2);
     await c.deleteStatusOverride({ namespace: '', group: '', service: 'orders', instanceId: 'i-1', status: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED });
-    await eventually(() => healthy.values.length === 3, 'deletion push');
+    await healthy.until((v) => v.hosts.length === 1, 'the deletion pushed');
+    expect(healthy.values).toHaveLength(3);
     expect(healthy.values[2]?.hosts[0]).toMatchObject({ status: InstanceStatus.INSTANCE_STATUS_UP, overriddenStatus: InstanceStatus.INSTANCE_STATUS_UNSPECIFIED });
   });
 
@@ -156,7 +160,7 @@ describe('RegistryService over real sockets', () => {
     const c = connect(server);
     await c.register(reg('orders', 'i-1'));
     const pushes = record(c.subscribe(sub('orders')));
-    await eventually(() => pushes.values.length === 1, 'initial snapshot');
+    await pushes.until(() => true, 'initial snapshot');
     const before = await c.fetchDelta({ namespace: '' });
     const cases: [RegisterRequest, string][] = [
       [RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: 'i-1', port: 80 } }), 'instance.ip is required'],
@@ -201,8 +205,8 @@ describe('RegistryService over real sockets', () => {
     const server = await startServer();
     const c = connect(server);
     const pushes = record(c.subscribe(sub('')));
-    await eventually(() => pushes.errors.length === 1, 'error');
-    expect((pushes.errors[0] as ServiceError).code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    const error = await pushes.failure('the stream to fail');
+    expect((error as ServiceError).code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(server.stats().streams).toBe(0);
   });
 

@@ -36,8 +36,9 @@ describe('self-preservation status', () => {
     for (let i = 0; i < 12; i++) {
       await t.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: `i-${i}`, ip: '10.0.0.1', port: 8000 + i, lease: { durationMs: 1_000, renewalIntervalMs: 250 } } }));
     }
-    await eventually(() => node.stderr.some((l) => l.includes('self-preservation engaged')), 'self-preservation engaged');
-    // Several eviction and beat-check runs later, it is still logged once.
+    await node.line(/self-preservation engaged/, 'stderr');
+    // Several eviction and beat-check runs later, it is still logged once. (The server is another
+    // process, with its own clock: its status is polled.)
     await eventually(async () => {
       const e = (await nodeStatus(node.port)).lastEviction;
       return e?.outcome === EvictionOutcome.EVICTION_OUTCOME_SELF_PRESERVATION && e.expired === 12;
@@ -61,6 +62,7 @@ describe('self-preservation status', () => {
 
   it('says why a run evicted nothing when nothing expired, and herald status fails plainly on an unreachable server', async () => {
     const node = await serve(['--eviction-interval-ms', '100']);
+    // The server is another process: its status is polled.
     await eventually(async () => (await nodeStatus(node.port)).lastEviction?.outcome === EvictionOutcome.EVICTION_OUTCOME_NOTHING_EXPIRED, 'a run');
     expect((await nodeStatus(node.port)).selfPreservation).toMatchObject({ active: false, leaseBoundInstances: 0 });
     const down = await heraldOnce(['status', '--server', '127.0.0.1:1']);

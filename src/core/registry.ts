@@ -56,7 +56,11 @@ export class Registry {
     return () => this.s.listeners.delete(listener);
   }
 
-  /** Adds a write listener (the replicator); returns the function that removes it. */
+  /**
+   * Adds a write listener: every client write and every replica merged (renewals included; see
+   * WriteEvent) is announced to it. The replicator is one; any listener may be. Returns the
+   * function that removes it.
+   */
   onWrite(listener: WriteListener): () => void {
     this.s.writeListeners.add(listener);
     return () => this.s.writeListeners.delete(listener);

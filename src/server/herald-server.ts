@@ -45,6 +45,8 @@ export interface HeraldServerDeps {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly timers?: Timers;
+  /** A monotonic clock in ms (the pause detector measures with it). Default performance.now. */
+  readonly monotonicMs?: () => number;
   /** Builds links to peers (tests wrap them to inject faults). */
   readonly peerLinkFactory?: (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
 }
@@ -109,6 +111,7 @@ export class HeraldServer {
       timers,
       logger: this.logger,
       thresholdMs: c.pauseThresholdMs,
+      ...(deps.monotonicMs === undefined ? {} : { monotonicMs: deps.monotonicMs }),
       onPause: (fromMs, toMs) => {
         this.registry.notePause(fromMs, toMs);
       },
@@ -422,14 +425,13 @@ export class HeraldServer {
     this.hub.close();
     this.streams.endAll();
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.timers.setTimeout(() => {
         this.logger.warn({ graceMs: this.config.shutdownGraceMs }, 'calls still open after the grace period; closing connections');
         this.grpc.forceShutdown();
         resolve();
       }, this.config.shutdownGraceMs);
-      timer.unref();
       this.grpc.tryShutdown(() => {
-        clearTimeout(timer);
+        this.timers.clearTimeout(timer);
         resolve();
       });
     });

@@ -20,6 +20,13 @@ function readmeConfigRows(): string[][] {
 }
 
 describe('documentation matches the code', () => {
+  it("docs/client.md shows examples/quickstart.ts as it is (after its header comment)", () => {
+    const example = readFileSync('examples/quickstart.ts', 'utf8');
+    const guide = readFileSync('docs/client.md', 'utf8');
+    const shown = /`examples\/quickstart\.ts` \(a test runs it[^\n]*\n\n```ts\n([\s\S]*?)```/.exec(guide)?.[1];
+    expect(shown).toBe(example.slice(example.indexOf('import { filter')));
+  });
+
   it("the README's configuration table lists every serve option with its env var and default", () => {
     expect(readmeConfigRows()).toEqual(SERVE_OPTIONS.map((o) => [o.flag, o.env, o.defaultText, o.description]));
   });

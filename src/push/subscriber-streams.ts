@@ -8,6 +8,7 @@
  * stream that gets it).
  */
 import type { Logger } from '../common/logger.js';
+import type { Clock } from '../core/clock.js';
 import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
 import { LatestWinsSink } from './latest-wins-sink.js';
 import type { PushHub } from './push-hub.js';
@@ -23,6 +24,8 @@ export interface StreamOutput<M> {
 export interface SubscriberStreamsDeps<M> {
   readonly hub: Pick<PushHub, 'subscribe'>;
   readonly encode: (view: ServiceView) => M;
+  readonly clock: Clock;
+  /** A refusal is logged at most once a minute, so a client retrying in a loop cannot flood the log. */
   readonly logger: Logger;
   /** Messages a stream may have unflushed before newer ones replace the pending one. */
   readonly maxPushesInFlight: number;
@@ -53,6 +56,7 @@ export class SubscriberStreams<M> {
   private readonly open = new Set<Open<M>>();
   private readonly perConnection = new Map<string, number>();
   private refusedCount = 0;
+  private refusedLoggedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: SubscriberStreamsDeps<M>) {}
 
@@ -65,7 +69,7 @@ export class SubscriberStreams<M> {
   subscribe(address: Partial<ServiceRef>, filter: ServiceFilter, connection: string, output: StreamOutput<M>, signal: AbortSignal): Refusal | undefined {
     const refusal = this.refusal(connection);
     if (refusal !== undefined) {
-      this.refusedCount++;
+      this.refused(refusal);
       return refusal;
     }
     if (signal.aborted) return undefined;
@@ -107,6 +111,18 @@ export class SubscriberStreams<M> {
   /** Ends every open stream (the server is closing); their transports abort them in turn. */
   endAll(): void {
     for (const { output } of [...this.open]) output.end();
+  }
+
+  private refused(refusal: Refusal): void {
+    this.refusedCount++;
+    const now = this.deps.clock.nowMs();
+    if (now - this.refusedLoggedAtMs < 60_000) return;
+    this.refusedLoggedAtMs = now;
+    const { maxStreams, maxStreamsPerConnection } = this.deps;
+    this.deps.logger.warn(
+      { limit: refusal.limit, streams: this.open.size, maxSubscribeStreams: maxStreams, maxSubscribeStreamsPerConnection: maxStreamsPerConnection, refusedSinceStart: this.refusedCount },
+      'Subscribe refused: stream limit reached',
+    );
   }
 
   private refusal(connection: string): Refusal | undefined {

@@ -65,8 +65,6 @@ export interface RegistryServiceDeps {
   /** The server's encode-once snapshot frames (pulls share them with pushes). */
   readonly frames: SnapshotFrames;
   readonly logger: Logger;
-  /** Told of each refused Subscribe (which limit it hit). */
-  readonly onSubscribeRefused?: (limit: 'server' | 'connection') => void;
   readonly onPull?: PullListener;
 }
 
@@ -109,7 +107,6 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
         ended.signal,
       );
       if (refused !== undefined) {
-        deps.onSubscribeRefused?.(refused.limit);
         call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, refused.message));
       }
     } catch (e) {

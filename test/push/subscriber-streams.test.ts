@@ -12,6 +12,7 @@ function setup(limits: { maxStreams?: number; maxStreamsPerConnection?: number }
   const streams = new SubscriberStreams<number>({
     hub,
     encode: (view) => view.hosts.length,
+    clock: timers.clock,
     logger: silentLogger,
     maxPushesInFlight: 1,
     maxStreams: limits.maxStreams ?? 100,

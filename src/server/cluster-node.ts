@@ -1,0 +1,65 @@
+/**
+ * This node's part in the cluster, from the configuration: its peers (herald nodes over gRPC,
+ * Eureka servers over their REST API), the replication dispatcher's settings, the start-up sync and
+ * anti-entropy intervals.
+ */
+import { Cluster } from '../cluster/cluster.js';
+import type { PeerLink } from '../cluster/peer-link.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { Timers } from '../common/timers.js';
+import type { ServerConfig } from './config.js';
+import { EurekaPeerLink } from './eureka/eureka-peer-link.js';
+import type { NodeCore } from './node-core.js';
+import { GrpcPeerLink } from './peer/grpc-peer-link.js';
+
+/** Builds the link to a herald peer (tests wrap it to inject faults). */
+export type PeerLinkFactory = (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
+
+export interface ClusterNodeDeps {
+  readonly core: NodeCore;
+  readonly config: ServerConfig;
+  /** The node's bound gRPC and HTTP ports (to recognise itself in the peer lists). */
+  readonly grpcPort: number;
+  readonly httpPort: number | undefined;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly peerLinkFactory?: PeerLinkFactory;
+}
+
+/** Creates the cluster and starts replicating; the caller runs its start-up sync. */
+export function startClusterNode(d: ClusterNodeDeps): Cluster {
+  const c = d.config;
+  const heraldLink = d.peerLinkFactory ?? ((address, secret, timeout) => new GrpcPeerLink(address, secret, timeout));
+  const cluster = new Cluster({
+    registry: d.core.registry,
+    ownPort: d.grpcPort,
+    boundHost: c.host,
+    ownHttpPort: d.httpPort,
+    clock: d.clock,
+    timers: d.timers,
+    logger: d.logger.child({ component: 'cluster' }),
+    config: {
+      peers: c.peers,
+      eurekaPeers: c.eurekaPeers,
+      ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
+      syncTimeoutMs: c.syncTimeoutMs,
+      verifyIntervalMs: c.verifyIntervalMs,
+      dispatcher: {
+        maxBatchSize: c.replicationBatchSize,
+        batchDelayMs: c.replicationBatchDelayMs,
+        taskExpiryMs: c.replicationTaskExpiryMs,
+        maxQueueSize: c.replicationQueueSize,
+        retryBaseMs: Math.min(c.replicationRetryBaseMs, c.replicationRetryMaxMs),
+        retryMaxMs: c.replicationRetryMaxMs,
+      },
+    },
+    links: {
+      herald: (address) => heraldLink(address, c.clusterSecret, c.peerCallTimeoutMs),
+      eureka: (url) => new EurekaPeerLink(url, c.eurekaNamespace, c.peerCallTimeoutMs),
+    },
+  });
+  cluster.start();
+  return cluster;
+}

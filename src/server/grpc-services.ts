@@ -1,0 +1,93 @@
+/**
+ * The node's gRPC server: herald.v1.RegistryService, PeerService and ClusterService (each added
+ * guarded: a request that cannot be decoded is INVALID_ARGUMENT naming the field), the standard
+ * health service (NOT_SERVING until the node is ready) and server reflection.
+ */
+import { Server } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Logger } from '../common/logger.js';
+import { ClusterServiceService, PeerServiceService } from '../gen/herald/v1/peer_service.js';
+import { clusterServiceHandlers } from './cluster-service.js';
+import { peerIp, type ServerConfig } from './config.js';
+import type { NodeCore } from './node-core.js';
+import { peerServiceHandlers } from './peer/peer-service.js';
+import { addReflection } from './reflection.js';
+import { registryServiceHandlers } from './registry-service.js';
+import { addGuardedService } from './request-decoding.js';
+import { registryServiceDefinition } from './service-definition.js';
+
+export const REGISTRY_SERVICE_NAME = 'herald.v1.RegistryService';
+
+export interface GrpcServices {
+  readonly server: Server;
+  /** Reports SERVING or NOT_SERVING for the server and for herald.v1.RegistryService. */
+  setServing(serving: boolean): void;
+}
+
+/**
+ * Builds the gRPC server over `core`. The cluster starts after the port is bound (it must recognise
+ * itself in the peer list), so the services read it through `cluster()` per call.
+ */
+export function createGrpcServices(core: NodeCore, c: ServerConfig, logger: Logger, cluster: () => Cluster | undefined): GrpcServices {
+  const server = new Server({
+    'grpc.max_receive_message_length': c.maxMessageBytes,
+    'grpc.keepalive_time_ms': c.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': c.keepaliveTimeoutMs,
+  });
+  const udp = core.udp;
+  addGuardedService(
+    server,
+    registryServiceDefinition,
+    registryServiceHandlers({
+      registry: core.registry,
+      logger,
+      streams: core.streams,
+      frames: core.frames,
+      ...(udp === undefined
+        ? {}
+        : {
+            onPull: (view, peer, port) => {
+              const ip = peerIp(peer);
+              if (ip === undefined) return;
+              const ref = { namespace: view.namespace, group: view.group, service: view.name };
+              udp.touch(ref, ip, port, view.clusters.join(','), { clusters: view.clusters, healthyOnly: view.healthyOnly });
+            },
+          }),
+    }),
+  );
+  const nodeId = (): string => cluster()?.nodeId ?? c.nodeId ?? '';
+  addGuardedService(
+    server,
+    PeerServiceService,
+    peerServiceHandlers({
+      registry: core.registry,
+      nodeId,
+      secret: c.clusterSecret,
+      logger,
+      onPeerContact: (peer: string) => {
+        cluster()?.peerContact(peer);
+      },
+    }),
+  );
+  addGuardedService(
+    server,
+    ClusterServiceService,
+    clusterServiceHandlers({
+      nodeId,
+      clusterStatus: () => ({ synced: cluster()?.synced ?? false, peers: cluster()?.status() ?? [] }),
+      nodeStatus: () => core.nodeStatus(nodeId()),
+    }),
+  );
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  addReflection(server);
+  return {
+    server,
+    setServing: (serving) => {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(REGISTRY_SERVICE_NAME, status);
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * What a node runs in-process, before it listens anywhere: the registry (with the real CSPRNG and
+ * clock unless injected), the push hub and the subscriber streams, the encode-once caches, the
+ * eviction and beat-check loops with the pause detector, and the UDP pusher (bound at start). The
+ * transports (gRPC, HTTP) and the cluster are built over it by the composition root.
+ */
+import type { Clock } from '../core/clock.js';
+import { DEFAULT_REGISTRY_OPTIONS } from '../core/options.js';
+import { Registry } from '../core/registry.js';
+import type { Logger } from '../common/logger.js';
+import { NacosJsonCache } from '../common/nacos-json.js';
+import { createSecureRandom } from '../common/secure-random.js';
+import type { Timers } from '../common/timers.js';
+import { PushHub } from '../push/push-hub.js';
+import { SubscriberStreams } from '../push/subscriber-streams.js';
+import { UdpPusher } from '../push/udp-pusher.js';
+import { BeatCheckLoop } from './beat-check-loop.js';
+import type { ServerConfig } from './config.js';
+import { EvictionLoop } from './eviction-loop.js';
+import { SnapshotFrames } from './grpc-codec.js';
+import type { NodeStatus } from './node-status.js';
+import { PauseDetector } from './pause-detector.js';
+
+export interface NodeCoreDeps {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly random?: () => number;
+  readonly monotonicMs?: () => number;
+}
+
+export class NodeCore {
+  readonly registry: Registry;
+  readonly hub: PushHub;
+  /** Open Subscribe streams (push owns them). */
+  readonly streams: SubscriberStreams<Buffer>;
+  /** Encode-once snapshot frames shared by pulls and pushes. */
+  readonly frames = new SnapshotFrames();
+  /** Nacos ServiceInfo JSON per view, shared by the Nacos API and UDP push. */
+  readonly nacosJson = new NacosJsonCache();
+  /** The UDP pusher, when UDP push is on. */
+  readonly udp: UdpPusher | undefined;
+  /** cache_millis told to clients: at most half the UDP target expiry while UDP push is on. */
+  readonly cacheMillis: number;
+  private readonly eviction: EvictionLoop;
+  private readonly beatCheck: BeatCheckLoop;
+  private readonly pauses: PauseDetector;
+
+  constructor(private readonly deps: NodeCoreDeps) {
+    const { config: c, logger, clock, timers } = deps;
+    // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
+    // well inside the target expiry, or their pushes would stop between polls.
+    const configured = c.registry.cacheMillis ?? DEFAULT_REGISTRY_OPTIONS.cacheMillis;
+    this.cacheMillis = c.udpPush ? Math.min(configured, Math.floor(c.udpTargetExpiryMs / 2)) : configured;
+    this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis: this.cacheMillis } });
+    this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger });
+    this.streams = new SubscriberStreams<Buffer>({
+      hub: this.hub,
+      encode: (view) => this.frames.frame(view),
+      clock,
+      logger,
+      maxPushesInFlight: c.maxPushesInFlight,
+      maxStreams: c.maxSubscribeStreams,
+      maxStreamsPerConnection: c.maxSubscribeStreamsPerConnection,
+    });
+    this.pauses = new PauseDetector({
+      clock,
+      timers,
+      logger,
+      thresholdMs: c.pauseThresholdMs,
+      ...(deps.monotonicMs === undefined ? {} : { monotonicMs: deps.monotonicMs }),
+      onPause: (fromMs, toMs) => {
+        this.registry.notePause(fromMs, toMs);
+      },
+    });
+    const beforeRun = (): void => {
+      this.pauses.check();
+    };
+    this.eviction = new EvictionLoop({ registry: this.registry, clock, timers, intervalMs: c.evictionIntervalMs, logger, beforeRun });
+    this.beatCheck = new BeatCheckLoop({ registry: this.registry, timers, intervalMs: c.heartbeatCheckIntervalMs, logger, beforeRun });
+    this.udp = c.udpPush
+      ? new UdpPusher({
+          hub: this.hub,
+          clock,
+          timers,
+          logger,
+          bindHost: c.host,
+          options: {
+            targetExpiryMs: c.udpTargetExpiryMs,
+            ackTimeoutMs: c.udpAckTimeoutMs,
+            maxRetries: c.udpMaxRetries,
+            sendBatchSize: c.udpSendBatchSize,
+            receiveBufferBytes: c.udpReceiveBufferBytes,
+          },
+          encodeServiceInfo: (view, clusters) => this.nacosJson.json(view, clusters, this.cacheMillis),
+        })
+      : undefined;
+  }
+
+  /** Starts the loops (the UDP pusher binds separately, with the other ports). */
+  startLoops(): void {
+    this.pauses.start();
+    this.eviction.start();
+    this.beatCheck.start();
+  }
+
+  /** Stops the loops. Idempotent. */
+  stopLoops(): void {
+    this.pauses.stop();
+    this.eviction.stop();
+    this.beatCheck.stop();
+  }
+
+  /** Runs one eviction pass now. */
+  evictNow(): number {
+    return this.eviction.runOnce();
+  }
+
+  /** The registry's size, self-preservation and the last eviction run, as node `nodeId`. */
+  nodeStatus(nodeId: string): NodeStatus {
+    const stats = this.registry.stats();
+    const o = this.registry.options;
+    return {
+      nodeId,
+      now: this.deps.clock.nowMs(),
+      namespaces: stats.namespaces,
+      services: stats.services,
+      instances: stats.instances,
+      selfPreservation: {
+        enabled: o.selfPreservation,
+        active: stats.selfPreservation.active,
+        expectedRenewsPerMinute: stats.expectedRenewsPerMinute,
+        renewsLastMinute: stats.renewsLastMinute,
+        renewsThreshold: stats.selfPreservation.renewsThreshold,
+        leaseBoundInstances: stats.leaseBoundInstances,
+        minInstances: o.selfPreservationMinInstances,
+        renewalPercentThreshold: o.renewalPercentThreshold,
+      },
+      lastEviction: this.eviction.lastRun,
+      evictionIntervalMs: this.deps.config.evictionIntervalMs,
+      evictedTotal: this.eviction.evictedTotal + this.beatCheck.evictedTotal,
+      tombstones: stats.tombstones,
+      tombstonesDropped: stats.tombstonesDropped,
+      subscribers: this.streams.stats().streams,
+    };
+  }
+}

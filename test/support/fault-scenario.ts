@@ -18,7 +18,8 @@
  * The result carries everything a test asserts on and a benchmark reports; the cluster is closed
  * before it returns.
  */
-import { FaultCluster, pollUntil, type FaultNode } from './fault-cluster.js';
+import { FaultCluster, pollUntil } from './fault-cluster.js';
+import type { FaultNode } from './fault-node.js';
 import { InstancePool, Keepalive, LONG_LEASE, runWorkload, seededRandom, type WorkloadSettings } from './fault-workload.js';
 import { checkHistory, describeCheck, WriteHistory, type HistoryCheck, type OutcomeCounts } from './write-history.js';
 

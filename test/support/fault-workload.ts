@@ -10,7 +10,7 @@
  * later registration shows up as lost instances).
  */
 import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
-import type { FaultNode } from './fault-cluster.js';
+import type { FaultNode } from './fault-node.js';
 import { keyOf, type WriteHistory } from './write-history.js';
 
 export const GROUP = 'DEFAULT_GROUP';

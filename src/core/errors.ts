@@ -12,7 +12,9 @@ export type RegistryErrorCode =
   /** A replicated write met a newer server copy; `serverCopy` carries it (Eureka's 409). */
   | 'CONFLICT'
   /** A configured limit would be exceeded. */
-  | 'LIMIT_EXCEEDED';
+  | 'LIMIT_EXCEEDED'
+  /** The caller may not change this instance: another identity registered it (the registrant rule). */
+  | 'PERMISSION_DENIED';
 
 /** One bad field: `field` is a path in the request (`instance.ip`, `instance.metadata["k"]`). */
 export interface FieldViolation {
@@ -48,5 +50,9 @@ export class RegistryError extends Error {
 
   static limit(message: string): RegistryError {
     return new RegistryError('LIMIT_EXCEEDED', message);
+  }
+
+  static denied(message: string): RegistryError {
+    return new RegistryError('PERMISSION_DENIED', message);
   }
 }

@@ -4,7 +4,7 @@
  * and the registration that reproduces a record. Pure.
  */
 import { RegistryError } from './errors.js';
-import { serviceKey, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
+import { serviceKey, type Actor, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
 import type { RegistryOptions } from './options.js';
 import type { ServiceState } from './service-state.js';
 import type { Registration, RegisterInput } from './validate.js';
@@ -47,6 +47,8 @@ export interface InstanceDecision {
   readonly overriddenStatus: InstanceStatus | undefined;
   readonly healthy: boolean;
   readonly version: number;
+  /** Who registered the instance ('' = registered without authentication). */
+  readonly registrant: string;
 }
 
 /** The owner's data of a validated registration. */
@@ -96,6 +98,7 @@ export function buildRecord(instanceId: string, data: InstanceData, decision: In
     serviceUpTimestamp: old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : decision.status === 'UP' ? now : 0,
     evictionTimestamp: 0,
     version: decision.version,
+    registrant: decision.registrant,
   });
 }
 
@@ -114,9 +117,13 @@ export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Re
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
 }
 
-/** True when two records would look the same to every client (snapshots, deltas). Versions and times do not count. */
+/**
+ * True when two records would look the same to every client (snapshots, deltas) and to every peer
+ * (the registrant, which peers enforce too). Versions and times do not count.
+ */
 export function sameVisible(a: InstanceRecord, b: InstanceRecord): boolean {
   return (
+    a.registrant === b.registrant &&
     a.ip === b.ip &&
     a.port === b.port &&
     a.weight === b.weight &&
@@ -134,6 +141,24 @@ export function sameVisible(a: InstanceRecord, b: InstanceRecord): boolean {
     a.renewalIntervalMs === b.renewalIntervalMs &&
     sameMetadata(a.metadata, b.metadata)
   );
+}
+
+/**
+ * The registrant rule: an identity with write permission may change only the instances it
+ * registered (or unowned ones, registered without authentication); an admin of the namespace may
+ * change any. No actor (replication, the server's own decisions, auth off): no check.
+ */
+export function checkRegistrant(rec: InstanceRecord, ref: InstanceRef, actor: Actor | undefined): void {
+  if (actor === undefined || actor.admin || rec.registrant === '' || rec.registrant === actor.name) return;
+  throw RegistryError.denied(
+    `${describeInstance(ref)} was registered by ${rec.registrant}; ${actor.name} may not change it (only its registrant or an admin of namespace ${ref.namespace} may)`,
+  );
+}
+
+/** The registrant a write by `actor` leaves on an instance: the first identity keeps it. */
+export function registrantAfter(old: InstanceRecord | undefined, actor: Actor | undefined): string {
+  if (old !== undefined && old.registrant !== '') return old.registrant;
+  return actor?.name ?? '';
 }
 
 /** "instance i-1 of G@@s in namespace ns", for messages. */

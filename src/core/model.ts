@@ -71,6 +71,19 @@ export interface InstanceRecord {
    * instance the same way. Renewals and this node's own decisions (eviction, beat timeouts) keep it.
    */
   readonly version: number;
+  /**
+   * The identity (user or service account) that registered the instance; '' when it was registered
+   * without authentication. Only it, or an admin of the namespace, may change the instance.
+   */
+  readonly registrant: string;
+}
+
+/** Who asks for a client write, for the registrant rule. */
+export interface Actor {
+  /** The user or service account name. */
+  readonly name: string;
+  /** Whether it is admin of the instance's namespace (may change any instance). */
+  readonly admin: boolean;
 }
 
 /** A record together with its live lease renewal time (mutable: renewals are the hot path). */

@@ -7,7 +7,7 @@
  */
 import type { Clock } from './clock.js';
 import { expectedRenewsPerMinute } from './lease.js';
-import { isUsable, serviceKey, type ActionType, type InstanceEntry, type InstanceRecord, type InstanceRef, type ServiceRef, type ServiceSummary, type ServiceView } from './model.js';
+import { isUsable, serviceKey, type ActionType, type Actor, type InstanceEntry, type InstanceRecord, type InstanceRef, type ServiceRef, type ServiceSummary, type ServiceView } from './model.js';
 import { NamespaceState } from './namespace-state.js';
 import type { RegistryOptions } from './options.js';
 import { PauseLedger } from './pause-ledger.js';
@@ -21,6 +21,8 @@ import { VersionClock } from './version-clock.js';
 /** Whether a write came from a client or from a peer (replications are never replicated again). */
 export interface WriteContext {
   readonly replication?: boolean;
+  /** Who asks (authenticated transports); the registrant rule applies when set. */
+  readonly actor?: Actor | undefined;
 }
 
 /** Announced after each change of what clients see. */

@@ -76,7 +76,7 @@ function replicaRecord(s: RegistryState, address: InstanceAddress, state: Instan
   const found = s.find(ref);
   checkRoom(s.service(ref), ref, found === undefined, s.options);
   const data = { ...reg, registeredStatus: reg.status, reportedHealthy: reg.healthy };
-  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version }, found?.entry.record, now);
+  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant }, found?.entry.record, now);
   return { ref, record, found };
 }
 

@@ -6,7 +6,18 @@
  * status-rules.ts, a cancel leaves a tombstone.
  */
 import { RegistryError } from './errors.js';
-import { buildRecord, checkRoom, dataOf, describeInstance, sameMetadata, sameVisible, type InstanceAddress, type ServiceAddress } from './instance-record.js';
+import {
+  buildRecord,
+  checkRegistrant,
+  checkRoom,
+  dataOf,
+  describeInstance,
+  registrantAfter,
+  sameMetadata,
+  sameVisible,
+  type InstanceAddress,
+  type ServiceAddress,
+} from './instance-record.js';
 import { leaseExpiresAt } from './lease.js';
 import type { InstanceRecord, InstanceStatus, ServiceSummary } from './model.js';
 import type { RegistryState, WriteContext } from './registry-state.js';
@@ -39,13 +50,14 @@ export function register(s: RegistryState, input: RegisterInput, ctx: WriteConte
   const found = s.find(ref);
   checkRoom(s.service(ref), ref, found === undefined, s.options);
   const old = found?.entry.record;
+  if (old !== undefined) checkRegistrant(old, ref, ctx.actor);
   const keptExisting = old !== undefined && old.lastDirtyTimestamp > reg.lastDirtyTimestamp;
   const data = keptExisting ? old : dataOf(reg);
   const overriddenStatus = old?.overriddenStatus ?? reg.overriddenStatus;
   const replication = ctx.replication === true;
   const { status } = resolveStatus({ reported: data.registeredStatus, overridden: overriddenStatus, existing: old?.status, replication });
   // Registering renews the lease, so a heartbeat timeout no longer applies: healthy as reported.
-  const decision = { status, overriddenStatus, healthy: data.reportedHealthy };
+  const decision = { status, overriddenStatus, healthy: data.reportedHealthy, registrant: registrantAfter(old, ctx.actor) };
   const draft = buildRecord(ref.instanceId, data, { ...decision, version: old?.version ?? 0 }, old, now);
   if (found !== undefined && old !== undefined && sameVisible(old, draft)) {
     found.entry.lastRenewalMs = now;
@@ -67,6 +79,7 @@ export function renew(s: RegistryState, address: InstanceAddress & { lastDirtyTi
   const found = s.find(ref);
   if (found === undefined) throw RegistryError.notFound(`${describeInstance(ref)} is not registered`);
   const rec = found.entry.record;
+  checkRegistrant(rec, ref, ctx.actor);
   const replication = ctx.replication === true;
   if (dirty !== undefined) {
     if (dirty > rec.lastDirtyTimestamp) {
@@ -90,6 +103,7 @@ export function cancel(s: RegistryState, address: InstanceAddress, ctx: WriteCon
   const ref = normalizeInstanceRef(address, s.options);
   const found = s.find(ref);
   if (found === undefined) throw RegistryError.notFound(`${describeInstance(ref)} is not registered`);
+  checkRegistrant(found.entry.record, ref, ctx.actor);
   const now = s.clock.nowMs();
   const rec = found.entry.record;
   const removed = s.remove(found, now);
@@ -111,6 +125,7 @@ export function setStatus(
   const found = s.find(ref);
   if (found === undefined) throw RegistryError.notFound(`${describeInstance(ref)} is not registered`);
   const rec = found.entry.record;
+  checkRegistrant(rec, ref, ctx.actor);
   const draft: InstanceRecord = {
     ...rec,
     status,
@@ -136,6 +151,7 @@ export function deleteStatusOverride(s: RegistryState, address: InstanceAddress 
   const found = s.find(ref);
   if (found === undefined) throw RegistryError.notFound(`${describeInstance(ref)} is not registered`);
   const rec = found.entry.record;
+  checkRegistrant(rec, ref, ctx.actor);
   const replication = ctx.replication === true;
   if (rec.overriddenStatus === undefined) {
     s.emit(() => ({ kind: 'delete-override', ref, record: rec, status: requested, replication }));

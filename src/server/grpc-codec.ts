@@ -22,8 +22,13 @@ const ACTION_TO_WIRE: Record<ActionType, WireAction> = {
 };
 
 /** An instance as the wire reports it. `lastRenewalMs` is 0 in snapshots (renewals do not change them). */
-export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0): WireInstance {
+/**
+ * An instance on the wire. `detail` 'full' adds the registrant (Register and GetInstance answers,
+ * peer copies); snapshots and pushes leave it out.
+ */
+export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0, detail: 'public' | 'full' = 'public'): WireInstance {
   return {
+    registrant: detail === 'full' ? r.registrant : '',
     instanceId: r.instanceId,
     ip: r.ip,
     port: r.port,

@@ -13,6 +13,7 @@ export const GRPC_STATUS_OF: Readonly<Record<RegistryErrorCode, GrpcStatus>> = {
   NOT_FOUND: GrpcStatus.NOT_FOUND,
   CONFLICT: GrpcStatus.ABORTED,
   LIMIT_EXCEEDED: GrpcStatus.RESOURCE_EXHAUSTED,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
 };
 
 /** A status with a message and no stack, as grpc-js expects from handlers. */

@@ -117,7 +117,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
   const handlers = {
     register: unary(deps, 'Register', (req: RegisterRequest): RegisterResponse => {
       const { record, lastRenewalMs } = registry.register(registerRequestToInput(req));
-      return { instance: instanceToWire(record, lastRenewalMs) };
+      return { instance: instanceToWire(record, lastRenewalMs, 'full') };
     }),
     renew: unary(deps, 'Renew', (req: RenewRequest): RenewResponse => {
       const r = registry.renew(req);
@@ -137,7 +137,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
     })),
     getInstance: unary(deps, 'GetInstance', (req: GetInstanceRequest): GetInstanceResponse => {
       const { record, lastRenewalMs } = registry.getInstance(req);
-      return { instance: instanceToWire(record, lastRenewalMs) };
+      return { instance: instanceToWire(record, lastRenewalMs, 'full') };
     }),
     getService: unary(deps, 'GetService', (req: GetServiceRequest, peer: string): Buffer => {
       if (req.udpPort > 65_535) {

@@ -13,6 +13,7 @@ export const EUREKA_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   LIMIT_EXCEEDED: 400,
+  PERMISSION_DENIED: 403,
 };
 
 /** What Eureka answers for a thrown value: a status and either a message or the server's newer copy (409). */

@@ -157,6 +157,8 @@ export function replicaFromEureka(info: unknown, namespace: string): { address: 
       renewalIntervalMs: i.renewalIntervalMs ?? 0,
       // Eureka has no write versions: this node issues one when it adopts the copy.
       version: 0,
+      // Eureka servers know no identities.
+      registrant: '',
     },
   };
 }

@@ -28,6 +28,7 @@ const NACOS_STATUS_OF: Readonly<Record<RegistryErrorCode, number>> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   LIMIT_EXCEEDED: 400,
+  PERMISSION_DENIED: 403,
 };
 
 /** Nacos's beat answer codes. */

@@ -43,7 +43,7 @@ export function copyToWire(ref: ServiceRef, instanceId: string, state: CopyState
     namespace: ref.namespace,
     group: ref.group,
     service: ref.service,
-    instance: instanceToWire(full, lastRenewalMs),
+    instance: instanceToWire(full, lastRenewalMs, 'full'),
     registeredStatus: statusToWire(full.registeredStatus),
     reportedHealthy: full.reportedHealthy,
     version: full.version,
@@ -86,6 +86,7 @@ export function copyFromWire(r: ReplicatedInstance): PeerCopy | undefined {
       leaseDurationMs: i.lease?.durationMs ?? 0,
       renewalIntervalMs: i.lease?.renewalIntervalMs ?? 0,
       version: r.version,
+      registrant: i.registrant,
     },
   };
 }

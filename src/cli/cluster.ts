@@ -1,8 +1,10 @@
 /** `herald cluster`: a node's view of its cluster (peers, their state, queues, failures). */
 import { Command } from 'commander';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { ClusterServiceClient, PeerState, type GetClusterStatusResponse } from '../gen/herald/v1/peer_service.js';
-import { firstAnswer, reason, serverOption } from './client-options.js';
+import { clusterSecretOption, firstAnswer, operatorChannel, reason, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
+
+type OperatorFlags = SecurityFlags & { clusterSecret?: string };
 import { table } from './format.js';
 
 const STATE: Record<PeerState, string> = {
@@ -11,11 +13,13 @@ const STATE: Record<PeerState, string> = {
   [PeerState.PEER_STATE_DOWN]: 'down',
 };
 
-function status(address: string): Promise<GetClusterStatusResponse> {
-  const client = new ClusterServiceClient(address, credentials.createInsecure());
+function status(address: string, flags: OperatorFlags): Promise<GetClusterStatusResponse> {
+  const op = operatorChannel(address, flags);
+  const client = new ClusterServiceClient(address, op.channel, { interceptors: op.interceptors });
   return new Promise((resolve, reject) => {
-    client.getClusterStatus({}, new Metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
+    client.getClusterStatus({}, op.metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
       client.close();
+      op.close();
       if (e) reject(e);
       else resolve(r);
     });
@@ -23,15 +27,16 @@ function status(address: string): Promise<GetClusterStatusResponse> {
 }
 
 export function clusterCommand(): Command {
-  return new Command('cluster')
+  return withSecurityOptions(new Command('cluster'))
     .description("show a node's peers: state, replication queue, last success, failures")
     .option('--json', 'print JSON instead of a table')
     .addOption(serverOption())
-    .action(async (flags: { json?: boolean; server: string[] }, cmd: Command) => {
+    .addOption(clusterSecretOption())
+    .action(async (flags: OperatorFlags & { json?: boolean; server: string[] }, cmd: Command) => {
       // The first node that answers shows its view (its node id says which one it is).
       let s: GetClusterStatusResponse;
       try {
-        s = (await firstAnswer(flags.server, status)).value;
+        s = (await firstAnswer(flags.server, (a) => status(a, flags))).value;
       } catch (e) {
         cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }

@@ -4,10 +4,10 @@ import { RegistryTransport } from '../client/registry-transport.js';
 import { snapshotFromWire } from '../client/codec.js';
 import { ListServicesRequest, GetServiceRequest } from '../gen/herald/v1/registry_service.js';
 import type { ServiceSummary } from '../gen/herald/v1/model.js';
-import { firstAnswer, groupOption, namespaceOption, reason, serverOption } from './client-options.js';
+import { firstAnswer, groupOption, namespaceOption, reason, type SecurityFlags, securityFrom, serverOption, withSecurityOptions } from './client-options.js';
 import { endpoint, metadataText, table } from './format.js';
 
-interface ListFlags {
+interface ListFlags extends SecurityFlags {
   service?: string;
   namespace?: string;
   group?: string;
@@ -57,7 +57,7 @@ async function listing(t: RegistryTransport, flags: ListFlags): Promise<string> 
 }
 
 export function listCommand(): Command {
-  return new Command('list')
+  return withSecurityOptions(new Command('list'))
     .description('list services, or the instances of one service')
     .option('--service <name>', 'show the instances of this service')
     .addOption(namespaceOption())
@@ -68,7 +68,8 @@ export function listCommand(): Command {
       // An admin read: the first server that can be reached answers.
       try {
         const { value } = await firstAnswer(flags.server, async (server) => {
-          const t = new RegistryTransport(server);
+          const security = securityFrom(flags);
+          const t = new RegistryTransport(server, security === undefined ? {} : { security });
           try {
             return await listing(t, flags);
           } finally {

@@ -1,6 +1,7 @@
-/** The `herald` command: serve, and tools to register, list, watch and inspect a node and its cluster from a terminal. */
+/** The `herald` command: serve, and tools to register, list, watch and inspect a node and its cluster, and to make credentials, from a terminal. */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { authCommand } from './auth.js';
 import { clusterCommand } from './cluster.js';
 import { listCommand } from './list.js';
 import { registerCommand } from './register.js';
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
     .addCommand(listCommand())
     .addCommand(watchCommand())
     .addCommand(clusterCommand())
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(authCommand());
 }
 
 export async function run(argv: readonly string[]): Promise<void> {

@@ -4,10 +4,10 @@ import { filter, firstValueFrom } from 'rxjs';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, type InstanceSpec, type RegistrationState } from '../client/index.js';
-import { groupOption, namespaceOption, serverOption, untilSignal } from './client-options.js';
+import { groupOption, namespaceOption, type SecurityFlags, securityFrom, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
 import { decimal, integer, metadataEntry, oneOf } from './parse.js';
 
-interface RegisterFlags {
+interface RegisterFlags extends SecurityFlags {
   service: string;
   ip: string;
   port: number;
@@ -41,7 +41,7 @@ function describeState(s: RegistrationState, spec: InstanceSpec): string {
 }
 
 export function registerCommand(): Command {
-  return new Command('register')
+  return withSecurityOptions(new Command('register'))
     .description(
       'register an instance and keep its lease renewed until Ctrl-C, then cancel it; retries while the server is unreachable, exits 1 if it refuses the registration',
     )
@@ -75,7 +75,9 @@ export function registerCommand(): Command {
         ...(flags.renewalIntervalMs === undefined ? {} : { renewalIntervalMs: flags.renewalIntervalMs }),
         ...(flags.persistent === true ? { ephemeral: false } : {}),
       };
+      const security = securityFrom(flags);
       const client = createRegistryClient({
+        ...(security === undefined ? {} : { security }),
         servers: flags.server,
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         logger: createLogger('silent'),

@@ -44,6 +44,14 @@ function listOf(parse: (value: string) => string[]): (value: string) => string[]
   };
 }
 
+/** A string that must not be empty (a path or a secret). */
+function nonEmpty(flag: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag} must not be empty`);
+    return value;
+  };
+}
+
 function server(key: TopLevelKey, flag: string, env: string, description: string, parse: (v: string) => unknown, shown?: string): ServeOption {
   return {
     flag,
@@ -215,7 +223,42 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     listOf(parseEurekaPeers),
     '(none)',
   ),
-  server('clusterSecret', '--cluster-secret <secret>', 'HERALD_CLUSTER_SECRET', 'secret every peer call must carry', (v) => v, '(none)'),
+  server(
+    'clusterSecret',
+    '--cluster-secret <secret>',
+    'HERALD_CLUSTER_SECRET',
+    'secret every peer call must carry (required for peers on a non-loopback address; prefer the env var: flags show in ps)',
+    nonEmpty('--cluster-secret'),
+    '(none)',
+  ),
+  server(
+    'authFile',
+    '--auth-file <path>',
+    'HERALD_AUTH_FILE',
+    'turns authentication on: users, service accounts, tokens and roles (YAML or JSON; reloaded when it changes; see docs/security.md)',
+    nonEmpty('--auth-file'),
+    '(auth off)',
+  ),
+  server(
+    'authTokenKey',
+    '--auth-token-key <key>',
+    'HERALD_AUTH_TOKEN_KEY',
+    'key that signs access tokens from logins; nodes sharing it accept each other\'s tokens',
+    nonEmpty('--auth-token-key'),
+    '(derived from --cluster-secret, else random per start)',
+  ),
+  server('authTokenTtlMs', '--auth-token-ttl-ms <ms>', 'HERALD_AUTH_TOKEN_TTL_MS', 'how long an access token from a login is valid', integer(1_000, MAX_MS)),
+  server('reloadIntervalMs', '--reload-interval-ms <ms>', 'HERALD_RELOAD_INTERVAL_MS', 'how often the auth file and the TLS files are checked for changes', integer(10, MAX_MS)),
+  server('tlsCert', '--tls-cert <path>', 'HERALD_TLS_CERT', 'PEM certificate chain: serve gRPC and HTTP over TLS (with --tls-key; reloaded when it changes)', nonEmpty('--tls-cert'), '(plain text)'),
+  server('tlsKey', '--tls-key <path>', 'HERALD_TLS_KEY', 'PEM private key of --tls-cert', nonEmpty('--tls-key'), '(none)'),
+  server(
+    'tlsCa',
+    '--tls-ca <path>',
+    'HERALD_TLS_CA',
+    'PEM CA bundle: clients must present a certificate it signed (mutual TLS); peers are verified with it',
+    nonEmpty('--tls-ca'),
+    '(no client certificates)',
+  ),
   server('nodeId', '--node-id <id>', 'HERALD_NODE_ID', "this node's id in the cluster", (v) => v, '(random)'),
   server('replicationBatchSize', '--replication-batch-size <n>', 'HERALD_REPLICATION_BATCH_SIZE', 'most replication tasks per batch', integer(1, 10_000)),
   server(

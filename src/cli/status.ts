@@ -1,8 +1,10 @@
 /** `herald status`: one node's registry, self-preservation and last eviction run. */
 import { Command } from 'commander';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { ClusterServiceClient, EvictionOutcome, type GetNodeStatusResponse } from '../gen/herald/v1/peer_service.js';
-import { firstAnswer, reason, serverOption } from './client-options.js';
+import { clusterSecretOption, firstAnswer, operatorChannel, reason, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
+
+type OperatorFlags = SecurityFlags & { clusterSecret?: string };
 
 const OUTCOME: Record<EvictionOutcome, string> = {
   [EvictionOutcome.EVICTION_OUTCOME_UNSPECIFIED]: 'not run yet',
@@ -12,11 +14,13 @@ const OUTCOME: Record<EvictionOutcome, string> = {
   [EvictionOutcome.EVICTION_OUTCOME_CAPPED]: 'capped',
 };
 
-function nodeStatus(address: string): Promise<GetNodeStatusResponse> {
-  const client = new ClusterServiceClient(address, credentials.createInsecure());
+function nodeStatus(address: string, flags: OperatorFlags): Promise<GetNodeStatusResponse> {
+  const op = operatorChannel(address, flags);
+  const client = new ClusterServiceClient(address, op.channel, { interceptors: op.interceptors });
   return new Promise((resolve, reject) => {
-    client.getNodeStatus({}, new Metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetNodeStatusResponse) => {
+    client.getNodeStatus({}, op.metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetNodeStatusResponse) => {
       client.close();
+      op.close();
       if (e) reject(e);
       else resolve(r);
     });
@@ -49,14 +53,15 @@ export function formatNodeStatus(s: GetNodeStatusResponse): string {
 }
 
 export function statusCommand(): Command {
-  return new Command('status')
+  return withSecurityOptions(new Command('status'))
     .description("show a node's registry: size, self-preservation (renewals expected and received) and the last eviction run")
     .option('--json', 'print JSON instead of text')
     .addOption(serverOption())
-    .action(async (flags: { json?: boolean; server: string[] }, cmd: Command) => {
+    .addOption(clusterSecretOption())
+    .action(async (flags: OperatorFlags & { json?: boolean; server: string[] }, cmd: Command) => {
       let s: GetNodeStatusResponse;
       try {
-        s = (await firstAnswer(flags.server, nodeStatus)).value;
+        s = (await firstAnswer(flags.server, (a) => nodeStatus(a, flags))).value;
       } catch (e) {
         cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }

@@ -7,11 +7,11 @@ import { skip } from 'rxjs';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, healthyInstances, type HostDiff, type ServiceInstance, type ServiceSnapshot } from '../client/index.js';
 import { diffHosts, isEmptyDiff } from '../client/diff.js';
-import { groupOption, namespaceOption, serverOption, untilSignal } from './client-options.js';
+import { groupOption, namespaceOption, type SecurityFlags, securityFrom, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
 import { endpoint, metadataText } from './format.js';
 import { list } from './parse.js';
 
-interface WatchFlags {
+interface WatchFlags extends SecurityFlags {
   namespace?: string;
   group?: string;
   cluster?: string[];
@@ -37,7 +37,7 @@ function render(snap: ServiceSnapshot, hosts: readonly ServiceInstance[], diff: 
 }
 
 export function watchCommand(): Command {
-  return new Command('watch')
+  return withSecurityOptions(new Command('watch'))
     .description('print every push of a service as it arrives, with what changed')
     .argument('<service>', 'service name')
     .addOption(namespaceOption())
@@ -47,7 +47,9 @@ export function watchCommand(): Command {
     .option('--json', 'print each push as a JSON line')
     .addOption(serverOption())
     .action(async (service: string, flags: WatchFlags) => {
+      const security = securityFrom(flags);
       const client = createRegistryClient({
+        ...(security === undefined ? {} : { security }),
         servers: flags.server,
         ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
         // Empty lists are news to someone watching: show them.

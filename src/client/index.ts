@@ -15,4 +15,5 @@ export { healthyInstances, pickWeighted } from './selection.js';
 export { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 export { isUnavailable, ServerUnreachableError } from './call-errors.js';
 export type { Unreached } from './call-errors.js';
+export type { SecurityOptions, TlsOptions } from './connection-security.js';
 export type { Logger } from '../common/logger.js';

@@ -1,6 +1,7 @@
 /** Options of createRegistryClient, with their defaults. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { silentLogger, type Logger } from '../common/logger.js';
+import type { SecurityOptions } from './connection-security.js';
 import type { ReconnectBackoff } from './registry-transport.js';
 import type { TransportFactory } from './transport.js';
 
@@ -48,10 +49,16 @@ export interface RegistryClientOptions {
   readonly random?: () => number;
   /** Builds the transport for an address (tests pass doubles). Default: gRPC. */
   readonly transportFactory?: TransportFactory;
+  /**
+   * TLS and credentials, for a server with them on: `{ tls: { ca }, token }` or `{ username,
+   * password }` (logs in and refreshes the access token before it expires). A refusal
+   * (UNAUTHENTICATED, PERMISSION_DENIED) is permanent: it is reported, never retried.
+   */
+  readonly security?: SecurityOptions;
 }
 
-export type ResolvedClientOptions = Required<Omit<RegistryClientOptions, 'cacheDir' | 'transportFactory'>> &
-  Pick<RegistryClientOptions, 'cacheDir' | 'transportFactory'>;
+export type ResolvedClientOptions = Required<Omit<RegistryClientOptions, 'cacheDir' | 'transportFactory' | 'security'>> &
+  Pick<RegistryClientOptions, 'cacheDir' | 'transportFactory' | 'security'>;
 
 
 export const CLIENT_DEFAULTS = Object.freeze({

@@ -91,7 +91,7 @@ export class RegistryClient {
     this.options = o;
     // The channel reconnects on the SDK's own retry bound, not grpc-js's (up to 120 s).
     const reconnectBackoff = channelReconnectBackoff(o);
-    const factory = o.transportFactory ?? ((address: string) => grpcTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff }));
+    const factory = o.transportFactory ?? ((address: string) => grpcTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff, ...(o.security === undefined ? {} : { security: o.security }) }));
     this.servers = new ServerList(o.servers, factory, o.logger);
     this.disk = o.cacheDir === undefined ? undefined : new FailoverCache(o.cacheDir, o.namespace, o.logger);
     const disk = this.disk;

@@ -4,7 +4,6 @@
  * call). No retries or caching here; the SDK layers those on top.
  */
 import {
-  credentials,
   Metadata,
   type CallOptions,
   type ClientOptions,
@@ -12,6 +11,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
+import { CallCredentials, channelCredentialsOf, type SecurityOptions } from './connection-security.js';
 import type { ServiceInfo } from '../gen/herald/v1/model.js';
 import {
   RegistryServiceClient,
@@ -62,6 +62,8 @@ export interface RegistryTransportOptions {
   readonly reconnectBackoff?: ReconnectBackoff;
   /** Extra grpc-js channel options (they win over the ones above). */
   readonly channelOptions?: Partial<ClientOptions>;
+  /** TLS and credentials for a server that has them on. Default: plain text, no credentials. */
+  readonly security?: SecurityOptions;
 }
 
 /**
@@ -91,14 +93,19 @@ const DEFAULT_CHANNEL_OPTIONS: Partial<ClientOptions> = {
 export class RegistryTransport {
   private readonly client: RegistryServiceClient;
   private readonly deadlineMs: number;
+  private readonly callCredentials: CallCredentials | undefined;
 
   constructor(
     readonly address: string,
     options: RegistryTransportOptions = {},
   ) {
     this.deadlineMs = options.deadlineMs ?? 5_000;
-    this.client = new RegistryServiceClient(address, credentials.createInsecure(), {
+    const channel = channelCredentialsOf(options.security);
+    const security = options.security;
+    this.callCredentials = security !== undefined && CallCredentials.needed(security) ? new CallCredentials(security, address, channel, this.deadlineMs) : undefined;
+    this.client = new RegistryServiceClient(address, channel, {
       ...DEFAULT_CHANNEL_OPTIONS,
+      ...(this.callCredentials === undefined ? {} : { interceptors: [this.callCredentials.interceptor()] }),
       ...(options.reconnectBackoff === undefined ? {} : reconnectChannelOptions(options.reconnectBackoff)),
       ...options.channelOptions,
     });
@@ -170,6 +177,7 @@ export class RegistryTransport {
   /** Closes the channel; pending calls fail with CANCELLED. Idempotent. */
   close(): void {
     this.client.close();
+    this.callCredentials?.close();
   }
 
   private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {

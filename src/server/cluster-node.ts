@@ -3,6 +3,7 @@
  * Eureka servers over their REST API), the replication dispatcher's settings, the start-up sync and
  * anti-entropy intervals.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Cluster } from '../cluster/cluster.js';
 import type { PeerLink } from '../cluster/peer-link.js';
 import type { Clock } from '../core/clock.js';
@@ -13,8 +14,8 @@ import { EurekaPeerLink } from './eureka/eureka-peer-link.js';
 import type { NodeCore } from './node-core.js';
 import { GrpcPeerLink } from './peer/grpc-peer-link.js';
 
-/** Builds the link to a herald peer (tests wrap it to inject faults). */
-export type PeerLinkFactory = (address: string, secret: string | undefined, callTimeoutMs: number) => PeerLink;
+/** Builds the link to a herald peer (tests wrap it to inject faults); credentials are TLS when the node serves TLS. */
+export type PeerLinkFactory = (address: string, secret: string | undefined, callTimeoutMs: number, credentials?: ChannelCredentials) => PeerLink;
 
 export interface ClusterNodeDeps {
   readonly core: NodeCore;
@@ -26,12 +27,14 @@ export interface ClusterNodeDeps {
   readonly timers: Timers;
   readonly logger: Logger;
   readonly peerLinkFactory?: PeerLinkFactory;
+  /** TLS credentials for calls to herald peers (the node serves TLS); plain text when undefined. */
+  readonly peerCredentials?: ChannelCredentials;
 }
 
 /** Creates the cluster and starts replicating; the caller runs its start-up sync. */
 export function startClusterNode(d: ClusterNodeDeps): Cluster {
   const c = d.config;
-  const heraldLink = d.peerLinkFactory ?? ((address, secret, timeout) => new GrpcPeerLink(address, secret, timeout));
+  const heraldLink = d.peerLinkFactory ?? ((address, secret, timeout, creds) => new GrpcPeerLink(address, secret, timeout, creds));
   const cluster = new Cluster({
     registry: d.core.registry,
     ownPort: d.grpcPort,
@@ -56,7 +59,7 @@ export function startClusterNode(d: ClusterNodeDeps): Cluster {
       },
     },
     links: {
-      herald: (address) => heraldLink(address, c.clusterSecret, c.peerCallTimeoutMs),
+      herald: (address) => heraldLink(address, c.clusterSecret, c.peerCallTimeoutMs, d.peerCredentials),
       eureka: (url) => new EurekaPeerLink(url, c.eurekaNamespace, c.peerCallTimeoutMs),
     },
   });

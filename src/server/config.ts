@@ -69,6 +69,27 @@ export interface ServerConfig {
   readonly eurekaPeers: readonly string[];
   /** Secret every peer call must carry; undefined = no authentication between peers. */
   readonly clusterSecret: string | undefined;
+  /** The auth file (users, tokens, roles); undefined = authentication off. */
+  readonly authFile: string | undefined;
+  /**
+   * Key that signs access tokens (Nacos logins); nodes that share it accept each other's tokens.
+   * Undefined = derived from the cluster secret when there is one, else random per start.
+   */
+  readonly authTokenKey: string | undefined;
+  /** How long an access token from a login is valid (Nacos's tokenTtl). */
+  readonly authTokenTtlMs: number;
+  /** How often the auth file and the TLS files are checked for changes (reloaded without a restart). */
+  readonly reloadIntervalMs: number;
+  /** PEM certificate chain served on the gRPC and HTTP ports; with tlsKey, turns TLS on. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of tlsCert. */
+  readonly tlsKey: string | undefined;
+  /**
+   * PEM CA bundle: clients must present a certificate it signed (mutual TLS), and peers' server
+   * certificates are verified with it (this node presents tlsCert to them). Undefined = no client
+   * certificates; peers are verified with the system's roots.
+   */
+  readonly tlsCa: string | undefined;
   /** This node's id in the cluster; undefined = a random UUID per start. */
   readonly nodeId: string | undefined;
   /** Most replication tasks per batch. */
@@ -125,6 +146,13 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   peers: [],
   eurekaPeers: [],
   clusterSecret: undefined,
+  authFile: undefined,
+  authTokenKey: undefined,
+  authTokenTtlMs: 18_000_000,
+  reloadIntervalMs: 2_000,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsCa: undefined,
   nodeId: undefined,
   replicationBatchSize: 250,
   replicationBatchDelayMs: 5,
@@ -167,5 +195,34 @@ export function validateServerConfig(c: ServerConfig): void {
   if (c.peers.length > 0 && tombstoneRetention <= c.replicationTaskExpiryMs + c.peerCallTimeoutMs) {
     throw new RangeError('tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way');
   }
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new RangeError('tlsCert and tlsKey go together: give both or neither');
+  if (c.tlsCa !== undefined && c.tlsCert === undefined) throw new RangeError('tlsCa (client certificates) needs tlsCert and tlsKey');
+  if (c.clusterSecret === undefined) {
+    const exposed = [...c.peers, ...c.eurekaPeers].filter((p) => !isLoopbackAddress(p));
+    if ((c.peers.length > 0 || c.eurekaPeers.length > 0) && (!isLoopbackHost(c.host) || exposed.length > 0)) {
+      throw new RangeError(
+        `clusterSecret is required for peers on a non-loopback address (${exposed.length > 0 ? exposed.join(', ') : `listening on ${c.host}`}): anyone who can reach a node could otherwise replicate into it`,
+      );
+    }
+  }
   if (c.nacosApi && c.nacosIpDeleteTimeoutMs < minLease) throw new RangeError('nacosIpDeleteTimeoutMs must be at least minLeaseDurationMs');
+}
+
+/** Whether an interface to bind is loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Whether a peer address (host:port, or a URL) points at a loopback host. */
+export function isLoopbackAddress(address: string): boolean {
+  let host: string;
+  try {
+    if (/^[a-z]+:\/\//i.test(address)) host = new URL(address).hostname;
+    else if (address.startsWith('[')) host = address.slice(1, address.indexOf(']'));
+    else host = address.split(':')[0] ?? '';
+  } catch {
+    return false;
+  }
+  return isLoopbackHost(host);
 }

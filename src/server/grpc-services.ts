@@ -1,16 +1,21 @@
 /**
- * The node's gRPC server: herald.v1.RegistryService, PeerService and ClusterService (each added
- * guarded: a request that cannot be decoded is INVALID_ARGUMENT naming the field), the standard
- * health service (NOT_SERVING until the node is ready) and server reflection.
+ * The node's gRPC server: herald.v1.RegistryService, AuthService, PeerService and ClusterService
+ * (each added guarded: a request that cannot be decoded is INVALID_ARGUMENT naming the field; each
+ * call admitted by the one access decision), the standard health service (NOT_SERVING until the
+ * node is ready) and server reflection, both open to every caller.
  */
 import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../common/logger.js';
+import type { AccessControl } from '../auth/access-control.js';
+import { AuthServiceService } from '../gen/herald/v1/auth_service.js';
 import { ClusterServiceService, PeerServiceService } from '../gen/herald/v1/peer_service.js';
+import { authServiceHandlers } from './auth-service.js';
 import { clusterServiceHandlers } from './cluster-service.js';
 import { peerIp, type ServerConfig } from './config.js';
 import type { NodeCore } from './node-core.js';
+import { clusterSecretOf, credentialsOf, guardService } from './grpc-auth.js';
 import { peerServiceHandlers } from './peer/peer-service.js';
 import { addReflection } from './reflection.js';
 import { registryServiceHandlers } from './registry-service.js';
@@ -29,7 +34,7 @@ export interface GrpcServices {
  * Builds the gRPC server over `core`. The cluster starts after the port is bound (it must recognise
  * itself in the peer list), so the services read it through `cluster()` per call.
  */
-export function createGrpcServices(core: NodeCore, c: ServerConfig, logger: Logger, cluster: () => Cluster | undefined): GrpcServices {
+export function createGrpcServices(core: NodeCore, c: ServerConfig, access: AccessControl, logger: Logger, cluster: () => Cluster | undefined): GrpcServices {
   const server = new Server({
     'grpc.max_receive_message_length': c.maxMessageBytes,
     'grpc.keepalive_time_ms': c.keepaliveTimeMs,
@@ -42,6 +47,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, logger: Logg
     registryServiceHandlers({
       registry: core.registry,
       logger,
+      access,
       streams: core.streams,
       frames: core.frames,
       ...(udp === undefined
@@ -57,27 +63,35 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, logger: Logg
     }),
   );
   const nodeId = (): string => cluster()?.nodeId ?? c.nodeId ?? '';
+  addGuardedService(server, AuthServiceService, authServiceHandlers(access));
   addGuardedService(
     server,
     PeerServiceService,
-    peerServiceHandlers({
-      registry: core.registry,
-      nodeId,
-      secret: c.clusterSecret,
-      logger,
-      onPeerContact: (peer: string) => {
-        cluster()?.peerContact(peer);
-      },
-    }),
+    guardService(
+      PeerServiceService,
+      peerServiceHandlers({
+        registry: core.registry,
+        nodeId,
+        logger,
+        onPeerContact: (peer: string) => {
+          cluster()?.peerContact(peer);
+        },
+      }),
+      (md) => access.admitPeer(clusterSecretOf(md), credentialsOf(md)),
+    ),
   );
   addGuardedService(
     server,
     ClusterServiceService,
-    clusterServiceHandlers({
-      nodeId,
-      clusterStatus: () => ({ synced: cluster()?.synced ?? false, peers: cluster()?.status() ?? [] }),
-      nodeStatus: () => core.nodeStatus(nodeId()),
-    }),
+    guardService(
+      ClusterServiceService,
+      clusterServiceHandlers({
+        nodeId,
+        clusterStatus: () => ({ synced: cluster()?.synced ?? false, peers: cluster()?.status() ?? [] }),
+        nodeStatus: () => core.nodeStatus(nodeId()),
+      }),
+      (md) => access.admitClusterView(clusterSecretOf(md), credentialsOf(md)),
+    ),
   );
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);

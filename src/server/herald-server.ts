@@ -5,7 +5,8 @@
  * port, syncs from a peer and reports SERVING; `close()` reports NOT_SERVING, ends Subscribe
  * streams with UNAVAILABLE, stops timers and releases every port.
  */
-import { ServerCredentials } from '@grpc/grpc-js';
+import { createHash, randomBytes } from 'node:crypto';
+import { AccessControl } from '../auth/access-control.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Registry } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
@@ -14,13 +15,14 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { PushHub } from '../push/push-hub.js';
 import type { UdpPusher } from '../push/udp-pusher.js';
 import { startClusterNode, type PeerLinkFactory } from './cluster-node.js';
-import { DEFAULT_SERVER_CONFIG, formatAddress, validateServerConfig, type ServerConfig } from './config.js';
+import { DEFAULT_SERVER_CONFIG, formatAddress, isLoopbackHost, validateServerConfig, type ServerConfig } from './config.js';
 import type { EurekaRequestCounts } from './eureka/eureka-api.js';
 import { createGrpcServices, type GrpcServices } from './grpc-services.js';
 import { startHttpApis, type HttpApis } from './http-apis.js';
 import type { NacosRequestCounts } from './nacos/nacos-api.js';
 import { NodeCore } from './node-core.js';
 import type { NodeStatus } from './node-status.js';
+import { grpcServerCredentials, TlsFiles } from './tls-files.js';
 
 export { REGISTRY_SERVICE_NAME } from './grpc-services.js';
 
@@ -40,6 +42,9 @@ export class HeraldServer {
   readonly config: ServerConfig;
   private readonly core: NodeCore;
   private readonly grpc: GrpcServices;
+  /** The one access decision of every transport. */
+  readonly access: AccessControl;
+  private tls: TlsFiles | undefined;
   private http: HttpApis | undefined;
   private cluster: Cluster | undefined;
   private readonly clock: Clock;
@@ -62,7 +67,18 @@ export class HeraldServer {
       ...(deps.random === undefined ? {} : { random: deps.random }),
       ...(deps.monotonicMs === undefined ? {} : { monotonicMs: deps.monotonicMs }),
     });
-    this.grpc = createGrpcServices(this.core, this.config, this.logger, () => this.cluster);
+    this.access = new AccessControl(
+      {
+        authFile: this.config.authFile,
+        tokenKey: tokenKeyOf(this.config),
+        tokenTtlMs: this.config.authTokenTtlMs,
+        reloadIntervalMs: this.config.reloadIntervalMs,
+        clusterSecret: this.config.clusterSecret,
+      },
+      this.clock,
+      this.logger.child({ component: 'auth' }),
+    );
+    this.grpc = createGrpcServices(this.core, this.config, this.access, this.logger, () => this.cluster);
   }
 
   /** Binds, syncs, starts eviction, and reports SERVING. Rejects (with nothing left running) if a port is taken. */
@@ -70,19 +86,34 @@ export class HeraldServer {
     const server = new HeraldServer(deps);
     const c = server.config;
     const address = formatAddress(c.host, c.port);
+    try {
+      // Credentials and certificates first: a node never serves before it can check them.
+      await server.access.start(server.timers);
+      if (c.tlsCert !== undefined && c.tlsKey !== undefined) {
+        server.tls = await TlsFiles.load({ certFile: c.tlsCert, keyFile: c.tlsKey, caFile: c.tlsCa }, server.timers, c.reloadIntervalMs, server.logger.child({ component: 'tls' }));
+      }
+    } catch (e) {
+      server.access.close();
+      server.core.hub.close();
+      server.grpc.server.forceShutdown();
+      throw e;
+    }
+    const tls = server.tls;
     server.boundPort = await new Promise<number>((resolve, reject) => {
-      server.grpc.server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+      server.grpc.server.bindAsync(address, grpcServerCredentials(tls), (err, port) => {
         if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
         else resolve(port);
       });
     }).catch((e: unknown) => {
+      server.access.close();
+      server.tls?.close();
       server.core.hub.close();
       server.grpc.server.forceShutdown();
       throw e;
     });
     try {
       await server.core.udp?.start();
-      server.http = await startHttpApis(server.core, c, server.clock, server.logger, () => server.cluster);
+      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls }, () => server.cluster);
       server.cluster = startClusterNode({
         core: server.core,
         config: c,
@@ -91,6 +122,7 @@ export class HeraldServer {
         clock: server.clock,
         timers: server.timers,
         logger: server.logger,
+        ...(tls === undefined ? {} : { peerCredentials: tls.peerChannelCredentials() }),
         ...(deps.peerLinkFactory === undefined ? {} : { peerLinkFactory: deps.peerLinkFactory }),
       });
       // NOT_SERVING until the start-up sync is over (bounded by --sync-timeout-ms).
@@ -109,6 +141,12 @@ export class HeraldServer {
       },
       'herald is serving',
     );
+    if (!server.access.enabled && !isLoopbackHost(c.host)) {
+      server.logger.warn(
+        { host: c.host },
+        `authentication is off and herald listens on ${c.host}: anyone who can reach it can register, change and remove instances (turn it on with --auth-file; see README "Authentication and TLS")`,
+      );
+    }
     return server;
   }
 
@@ -184,6 +222,7 @@ export class HeraldServer {
   private async shutdown(): Promise<void> {
     this.grpc.setServing(false);
     this.core.stopLoops();
+    this.access.close();
     this.cluster?.close();
     await this.core.udp?.close();
     await this.http?.server.close();
@@ -201,6 +240,18 @@ export class HeraldServer {
         resolve();
       });
     });
+    this.tls?.close();
     this.logger.info({}, 'herald stopped');
   }
+}
+
+/**
+ * The key that signs access tokens: the configured one; else one derived from the cluster secret,
+ * so every node of a cluster accepts every node's tokens; else random (tokens work on this node
+ * until it restarts).
+ */
+function tokenKeyOf(c: ServerConfig): Buffer {
+  if (c.authTokenKey !== undefined) return createHash('sha256').update(`herald access tokens\u0000${c.authTokenKey}`).digest();
+  if (c.clusterSecret !== undefined) return createHash('sha256').update(`herald access tokens from the cluster secret\u0000${c.clusterSecret}`).digest();
+  return randomBytes(32);
 }

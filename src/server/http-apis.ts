@@ -1,7 +1,9 @@
 /**
  * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API and the Eureka REST API,
- * each optional), registered on the shared fastify server, with their request counters.
+ * each optional), registered on the shared fastify server (HTTPS when the node has TLS files),
+ * admitted by the node's access decision, with their request counters.
  */
+import type { AccessControl } from '../auth/access-control.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
@@ -10,6 +12,15 @@ import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-
 import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
 import type { NodeCore } from './node-core.js';
+import type { TlsFiles } from './tls-files.js';
+
+/** What the HTTP APIs share with the rest of the node. */
+export interface HttpApiContext {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly access: AccessControl;
+  readonly tls: TlsFiles | undefined;
+}
 
 export interface HttpApis {
   readonly server: HttpServer;
@@ -19,7 +30,8 @@ export interface HttpApis {
 }
 
 /** Starts the HTTP server with the APIs that are on; undefined when both are off. */
-export async function startHttpApis(core: NodeCore, c: ServerConfig, clock: Clock, logger: Logger, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
+export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpApiContext, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
+  const { clock, logger, access } = ctx;
   const udp = core.udp;
   const registrars: RouteRegistrar[] = [];
   let nacosRequests: NacosRequestCounts | undefined;
@@ -29,6 +41,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, clock: Cloc
       nacosRequests = registerNacosRoutes(app, {
         registry: core.registry,
         logger,
+        access,
         timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
         cacheMillis: () => core.cacheMillis,
         serviceInfoJson: (view, clusters, cacheMillis) => core.nacosJson.json(view, clusters, cacheMillis),
@@ -49,6 +62,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, clock: Cloc
         registry: core.registry,
         clock,
         logger,
+        access,
         basePath: c.eurekaBasePath,
         namespace: c.eurekaNamespace,
         nodeId: () => cluster()?.nodeId ?? c.nodeId ?? '',
@@ -56,6 +70,6 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, clock: Cloc
     });
   }
   if (registrars.length === 0) return undefined;
-  const server = await HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes }, registrars);
+  const server = await HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes, tls: ctx.tls }, registrars);
   return { server, nacosRequests, eurekaRequests };
 }

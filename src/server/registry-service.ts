@@ -9,7 +9,10 @@ import {
   type handleUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { AccessControl } from '../auth/access-control.js';
+import type { Permission } from '../auth/permissions.js';
 import { RegistryError } from '../core/errors.js';
+import type { Actor } from '../core/model.js';
 import type { Registry } from '../core/registry.js';
 import type { ServiceView } from '../core/model.js';
 import type { Logger } from '../common/logger.js';
@@ -48,6 +51,7 @@ import {
 } from './grpc-codec.js';
 import { statusFromWire } from '../common/wire-status.js';
 import { grpcError, toGrpcError } from './grpc-errors.js';
+import { admitted, credentialsOf, namespaceOf, refusal } from './grpc-auth.js';
 
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
 export type PullListener = (view: ServiceView, peer: string, udpPort: number) => void;
@@ -65,20 +69,36 @@ export interface RegistryServiceDeps {
   /** The server's encode-once snapshot frames (pulls share them with pushes). */
   readonly frames: SnapshotFrames;
   readonly logger: Logger;
+  /** The access decision every call is admitted by. */
+  readonly access: AccessControl;
   readonly onPull?: PullListener;
 }
 
-function unary<Req, Res>(deps: RegistryServiceDeps, method: string, fn: (req: Req, peer: string) => Res): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
+/** What a handler knows of its call besides the request. */
+interface CallContext {
+  readonly peer: string;
+  /** Who writes, for the registrant rule (undefined with auth off). */
+  readonly actor: Actor | undefined;
+}
+
+/** A unary method: admitted by the permission it needs on its request's namespace, then run. */
+function unary<Req extends { namespace: string }, Res>(
+  deps: RegistryServiceDeps,
+  method: string,
+  permission: Permission,
+  fn: (req: Req, ctx: CallContext) => Res,
+): handleUnaryCall<Req, Res> {
+  return admitted<Req, Res>(deps.access, { permission, namespace: namespaceOf }, (call, callback, principal) => {
     let res: Res;
     try {
-      res = fn(call.request, call.getPeer());
+      const actor = principal === undefined ? undefined : deps.access.actor(principal, namespaceOf(call.request));
+      res = fn(call.request, { peer: call.getPeer(), actor });
     } catch (e) {
       callback(toGrpcError(e, deps.logger, method));
       return;
     }
     callback(null, res);
-  };
+  });
 }
 
 const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
@@ -87,13 +107,8 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
   const { registry } = deps;
 
   /** Adapts a Subscribe call to a subscriber stream: its writes, its end, and an AbortSignal for its end. */
-  const subscribe: handleServerStreamingCall<SubscribeRequest, Buffer> = (call) => {
+  const open = (call: Parameters<handleServerStreamingCall<SubscribeRequest, Buffer>>[0], ended: AbortController): void => {
     const req = call.request;
-    const ended = new AbortController();
-    const abort = (): void => {
-      ended.abort();
-    };
-    for (const event of ['cancelled', 'close', 'finish', 'error']) call.on(event, abort);
     try {
       const refused = deps.streams.subscribe(
         req,
@@ -114,32 +129,68 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
     }
   };
 
+  /**
+   * Subscribe: admitted like a read; with auth on, the caller is checked again whenever the auth
+   * file is reloaded, and a stream whose caller lost the right ends with the refusal.
+   */
+  const subscribe: handleServerStreamingCall<SubscribeRequest, Buffer> = (call) => {
+    const ended = new AbortController();
+    const abort = (): void => {
+      ended.abort();
+    };
+    for (const event of ['cancelled', 'close', 'finish', 'error']) call.on(event, abort);
+    const { access } = deps;
+    if (!access.enabled) {
+      open(call, ended);
+      return;
+    }
+    const creds = credentialsOf(call.metadata);
+    const namespace = namespaceOf(call.request);
+    const check = (onAdmitted: () => void): void => {
+      access.admit(creds, 'read', namespace).then(
+        (a) => {
+          if (ended.signal.aborted) return;
+          if (a.ok) onAdmitted();
+          else call.emit('error', refusal(a));
+        },
+        (e: unknown) => call.emit('error', toGrpcError(e, deps.logger, 'Subscribe')),
+      );
+    };
+    check(() => {
+      const off = access.onReload(() => {
+        check(() => undefined);
+      });
+      ended.signal.addEventListener('abort', off, { once: true });
+      open(call, ended);
+    });
+  };
+
   const handlers = {
-    register: unary(deps, 'Register', (req: RegisterRequest): RegisterResponse => {
-      const { record, lastRenewalMs } = registry.register(registerRequestToInput(req));
+    register: unary(deps, 'Register', 'write', (req: RegisterRequest, { actor }): RegisterResponse => {
+      const { record, lastRenewalMs } = registry.register(registerRequestToInput(req), { actor });
       return { instance: instanceToWire(record, lastRenewalMs, 'full') };
     }),
-    renew: unary(deps, 'Renew', (req: RenewRequest): RenewResponse => {
-      const r = registry.renew(req);
+    renew: unary(deps, 'Renew', 'write', (req: RenewRequest, { actor }): RenewResponse => {
+      const r = registry.renew(req, { actor });
       return { leaseExpiresAt: r.leaseExpiresAt, renewalIntervalMs: r.renewalIntervalMs };
     }),
-    cancel: unary(deps, 'Cancel', (req: CancelRequest): CancelResponse => ({ instance: instanceToWire(registry.cancel(req)) })),
-    setStatus: unary(deps, 'SetStatus', (req: SetStatusRequest): SetStatusResponse => {
-      const record = registry.setStatus({ ...req, status: statusFromWire(req.status) });
+    cancel: unary(deps, 'Cancel', 'write', (req: CancelRequest, { actor }): CancelResponse => ({ instance: instanceToWire(registry.cancel(req, { actor })) })),
+    setStatus: unary(deps, 'SetStatus', 'write', (req: SetStatusRequest, { actor }): SetStatusResponse => {
+      const record = registry.setStatus({ ...req, status: statusFromWire(req.status) }, { actor });
       return { instance: instanceToWire(record) };
     }),
-    deleteStatusOverride: unary(deps, 'DeleteStatusOverride', (req: DeleteStatusOverrideRequest): DeleteStatusOverrideResponse => {
-      const record = registry.deleteStatusOverride({ ...req, status: statusFromWire(req.status) });
+    deleteStatusOverride: unary(deps, 'DeleteStatusOverride', 'write', (req: DeleteStatusOverrideRequest, { actor }): DeleteStatusOverrideResponse => {
+      const record = registry.deleteStatusOverride({ ...req, status: statusFromWire(req.status) }, { actor });
       return { instance: instanceToWire(record) };
     }),
-    updateService: unary(deps, 'UpdateService', (req: UpdateServiceRequest): UpdateServiceResponse => ({
+    updateService: unary(deps, 'UpdateService', 'admin', (req: UpdateServiceRequest): UpdateServiceResponse => ({
       service: summaryToWire(registry.updateService(req)),
     })),
-    getInstance: unary(deps, 'GetInstance', (req: GetInstanceRequest): GetInstanceResponse => {
+    getInstance: unary(deps, 'GetInstance', 'read', (req: GetInstanceRequest): GetInstanceResponse => {
       const { record, lastRenewalMs } = registry.getInstance(req);
       return { instance: instanceToWire(record, lastRenewalMs, 'full') };
     }),
-    getService: unary(deps, 'GetService', (req: GetServiceRequest, peer: string): Buffer => {
+    getService: unary(deps, 'GetService', 'read', (req: GetServiceRequest, { peer }): Buffer => {
       if (req.udpPort > 65_535) {
         throw RegistryError.invalid([{ field: 'udp_port', description: `udp_port must be between 0 and 65535 (got ${req.udpPort})` }]);
       }
@@ -147,15 +198,15 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       if (req.udpPort !== 0) deps.onPull?.(view, peer, req.udpPort);
       return deps.frames.frame(view);
     }),
-    listServices: unary(deps, 'ListServices', (req: ListServicesRequest): ListServicesResponse => {
+    listServices: unary(deps, 'ListServices', 'read', (req: ListServicesRequest): ListServicesResponse => {
       const page = registry.listServices(req);
       return { services: page.services.map(summaryToWire), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
     }),
-    fetchRegistry: unary(deps, 'FetchRegistry', (req: FetchRegistryRequest): FetchRegistryResponse => {
+    fetchRegistry: unary(deps, 'FetchRegistry', 'read', (req: FetchRegistryRequest): FetchRegistryResponse => {
       const r = registry.fetchRegistry(req.namespace);
       return { services: r.services.map(serviceInfoToWire), reconcileHash: r.reconcileHash };
     }),
-    fetchDelta: unary(deps, 'FetchDelta', (req: FetchDeltaRequest): FetchDeltaResponse => {
+    fetchDelta: unary(deps, 'FetchDelta', 'read', (req: FetchDeltaRequest): FetchDeltaResponse => {
       const r = registry.fetchDelta(req.namespace);
       return { changes: r.changes.map(changeToWire), reconcileHash: r.reconcileHash, retentionMs: r.retentionMs };
     }),

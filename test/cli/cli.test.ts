@@ -252,7 +252,7 @@ describe('herald serve --peers and herald cluster', () => {
     const onN2 = record(connect(p2).subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
     await onN2.until((v) => v.hosts.some((h) => h.instanceId === 'o-1'), 'replicated to node 2');
     expect((await heraldOnce(['list', '--server', `127.0.0.1:${p2}`, '--service', 'orders'])).stdout).toContain('o-1');
-    const status = await heraldOnce(['cluster', '--server', `127.0.0.1:${p1}`]);
+    const status = await heraldOnce(['cluster', '--server', `127.0.0.1:${p1}`, '--cluster-secret', 'shh']);
     expect(status.stdout.split('\n')[0]).toBe('node node-1  synced  1 peer(s)');
     expect(status.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:${p2}\\s+node-2\\s+up\\s+0`));
     n1.proc.kill('SIGTERM');

@@ -22,6 +22,14 @@ import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '
 import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { ActionType } from '../../src/gen/herald/v1/model.js';
 import { ClusterServiceClient, type GetClusterStatusResponse } from '../../src/gen/herald/v1/peer_service.js';
+import { NETNS_CLUSTER_SECRET } from './netns-node.js';
+
+/** ClusterService needs the cluster's secret. */
+function secretMetadata(): Metadata {
+  const md = new Metadata();
+  md.set('x-herald-cluster-secret', NETNS_CLUSTER_SECRET);
+  return md;
+}
 import { RegistryTransport } from '../../src/client/registry-transport.js';
 
 export type AgentCommand =
@@ -45,7 +53,7 @@ function main(): void {
   const cluster = new ClusterServiceClient(server, credentials.createInsecure());
   const clusterStatus = (): Promise<GetClusterStatusResponse> =>
     new Promise((resolve, reject) => {
-      cluster.getClusterStatus({}, new Metadata(), { deadline: Date.now() + 3_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
+      cluster.getClusterStatus({}, secretMetadata(), { deadline: Date.now() + 3_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
         if (e) reject(e);
         else resolve(r);
       });

@@ -10,6 +10,9 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { PartitionNetwork } from './netns.js';
 
+/** The partition cluster's secret: its nodes listen on non-loopback addresses, which needs one. */
+export const NETNS_CLUSTER_SECRET = 'partition-test-secret';
+
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** One pino line as herald writes it. */
@@ -78,7 +81,7 @@ export class NetnsNode {
       'netns', 'exec', net.namespace(o.k),
       process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'serve',
       '--host', ip, '--port', String(o.port), '--http-port', '0',
-      '--peers', o.peers.join(','), '--node-id', `node${o.k}`,
+      '--peers', o.peers.join(','), '--node-id', `node${o.k}`, '--cluster-secret', NETNS_CLUSTER_SECRET,
       ...(o.args ?? []),
     ];
     const proc = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(), cwd: REPO_ROOT });

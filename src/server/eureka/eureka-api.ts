@@ -3,11 +3,17 @@
  * `/eureka/v2` accepted too), JSON in and out: register, renew (with status, overriddenstatus and
  * lastDirtyTimestamp; 409 with the server copy on a replication), cancel, status overrides,
  * metadata, the reads (all apps, delta, one app, one instance, VIPs), and peer batches from Eureka
- * servers (eureka-replication.ts). Apps are services of the default group in the Eureka namespace;
+ * servers (eureka-replication.ts). Every route is admitted by the one access decision first (HTTP
+ * Basic or bearer credentials; peer batches need the cluster secret). Apps are services of the
+ * default group in the Eureka namespace;
  * app names are case-insensitive and answered upper-case.
  * There is no read cache: a read after a write sees it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessControl } from '../../auth/access-control.js';
+import type { Permission } from '../../auth/permissions.js';
+import type { Actor } from '../../core/model.js';
+import { eurekaRefusal, httpClusterSecret, httpCredentials } from '../http-auth.js';
 import { RegistryError } from '../../core/errors.js';
 import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/model.js';
 import { registrationOf, type Registry } from '../../core/registry.js';
@@ -29,6 +35,8 @@ export interface EurekaApiDeps {
   /** The server's clock (a metadata update marks the instance dirty now). */
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The access decision every route is admitted by. */
+  readonly access: AccessControl;
   /** Base path, e.g. `/eureka`; `<base>/v2` is served too. */
   readonly basePath: string;
   /** Namespace Eureka apps live in. */
@@ -135,6 +143,25 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
 
   const notFound = (what: string): RegistryError => RegistryError.notFound(`${what} is not registered`);
 
+  const { access } = deps;
+  /** A route that needs `permission` on the Eureka namespace; `fn` gets who writes (undefined with auth off). */
+  const guarded =
+    (permission: Permission, fn: (req: Req, reply: FastifyReply, actor: Actor | undefined) => FastifyReply) =>
+    async (req: Req, reply: FastifyReply): Promise<FastifyReply> => {
+      if (!access.enabled) return fn(req, reply, undefined);
+      const a = await access.admit(httpCredentials(req.headers), permission, namespace);
+      if (!a.ok) return eurekaRefusal(reply, a);
+      return fn(req, reply, access.actor(a.principal, namespace));
+    };
+  /** A peer batch: the cluster secret when one is set (see AccessControl.admitPeer). */
+  const fromPeer =
+    (fn: (req: Req, reply: FastifyReply) => FastifyReply) =>
+    async (req: Req, reply: FastifyReply): Promise<FastifyReply> => {
+      const a = await access.admitPeer(httpClusterSecret(req.headers), httpCredentials(req.headers));
+      if (!a.ok) return eurekaRefusal(reply, a);
+      return fn(req, reply);
+    };
+
   for (const base of [deps.basePath, `${deps.basePath}/v2`]) {
     app.register(
       (scope, _opts, done) => {
@@ -143,148 +170,196 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           cb(Object.assign(new Error("herald's Eureka API accepts JSON only; send Content-Type: application/json"), { statusCode: 415 }), undefined);
         });
 
-        scope.post('/apps/:app', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.register++;
-            registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req) });
-            return send(reply, 204);
-          }),
+        scope.post(
+          '/apps/:app',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.register++;
+              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req), actor });
+              return send(reply, 204);
+            }),
+          ),
         );
 
-        scope.put('/apps/:app/:id', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.renew++;
-            const ref = requireInstance(req);
-            const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
-            registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req) });
-            return send(reply, 200);
-          }),
+        scope.put(
+          '/apps/:app/:id',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.renew++;
+              const ref = requireInstance(req);
+              const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
+              registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req), actor });
+              return send(reply, 200);
+            }),
+          ),
         );
 
-        scope.delete('/apps/:app/:id', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.cancel++;
-            const ref = requireInstance(req);
-            registry.cancel(ref, { replication: isReplication(req) });
-            return send(reply, 200);
-          }),
+        scope.delete(
+          '/apps/:app/:id',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.cancel++;
+              const ref = requireInstance(req);
+              registry.cancel(ref, { replication: isReplication(req), actor });
+              return send(reply, 200);
+            }),
+          ),
         );
 
-        scope.put('/apps/:app/:id/status', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.status++;
-            const ref = requireInstance(req);
-            const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
-            registry.setStatus(
-              { ...ref, status: req.query.value ?? '', lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined },
-              { replication: isReplication(req) },
-            );
-            return send(reply, 200);
-          }),
+        scope.put(
+          '/apps/:app/:id/status',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.status++;
+              const ref = requireInstance(req);
+              const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
+              registry.setStatus(
+                { ...ref, status: req.query.value ?? '', lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined },
+                { replication: isReplication(req), actor },
+              );
+              return send(reply, 200);
+            }),
+          ),
         );
 
-        scope.delete('/apps/:app/:id/status', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.status++;
-            const ref = requireInstance(req);
-            registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req) });
-            return send(reply, 200);
-          }),
+        scope.delete(
+          '/apps/:app/:id/status',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.status++;
+              const ref = requireInstance(req);
+              registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req), actor });
+              return send(reply, 200);
+            }),
+          ),
         );
 
-        scope.put('/apps/:app/:id/metadata', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.metadata++;
-            const ref = requireInstance(req);
-            const { record } = registry.getInstance(ref);
-            const added = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].startsWith('eureka.')));
-            // Eureka's metadata update: the instance as it is, with the new metadata, marked dirty now.
-            registry.register(
-              registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(deps.clock.nowMs(), record.lastDirtyTimestamp + 1) }),
-            );
-            return send(reply, 200);
-          }),
+        scope.put(
+          '/apps/:app/:id/metadata',
+          guarded('write', (req: Req, reply, actor) =>
+            handle(req, reply, () => {
+              counts.metadata++;
+              const ref = requireInstance(req);
+              const { record } = registry.getInstance(ref);
+              const added = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].startsWith('eureka.')));
+              // Eureka's metadata update: the instance as it is, with the new metadata, marked dirty now.
+              registry.register(
+                registrationOf(ref, { ...record, metadata: { ...record.metadata, ...added }, lastDirtyTimestamp: Math.max(deps.clock.nowMs(), record.lastDirtyTimestamp + 1) }),
+                { actor },
+              );
+              return send(reply, 200);
+            }),
+          ),
         );
 
         // A Eureka server that lists herald as a peer sends its replications here, in batches.
-        scope.post('/peerreplication/batch', (req, reply) =>
-          handle(req, reply, () => {
-            counts.batch++;
-            const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance, logger });
-            const nodeId = deps.nodeId?.() ?? '';
-            if (nodeId !== '') void reply.header(HERALD_NODE_HEADER, nodeId);
-            return send(reply, 200, answer);
-          }),
+        scope.post(
+          '/peerreplication/batch',
+          fromPeer((req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.batch++;
+              const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance, logger });
+              const nodeId = deps.nodeId?.() ?? '';
+              if (nodeId !== '') void reply.header(HERALD_NODE_HEADER, nodeId);
+              return send(reply, 200, answer);
+            }),
+          ),
         );
 
-        scope.get('/apps', (req, reply) =>
-          handle(req, reply, () => {
-            counts.full++;
-            const apps = allApps();
-            return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
-          }),
+        scope.get(
+          '/apps',
+          guarded('read', (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.full++;
+              const apps = allApps();
+              return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
+            }),
+          ),
         );
 
-        scope.get('/apps/delta', (req, reply) =>
-          handle(req, reply, () => {
-            counts.delta++;
-            const byApp = new Map<string, EurekaInstance[]>();
-            for (const c of registry.fetchDelta(namespace).changes) {
-              if (c.group !== DEFAULT_GROUP) continue;
-              const name = c.service.toUpperCase();
-              const list = byApp.get(name) ?? [];
-              list.push(eurekaInstance(c.service, c.record, 0, c.action));
-              byApp.set(name, list);
-            }
-            const hash = appsHashCode(allApps().flatMap((a) => a.instance));
-            return send(reply, 200, applications([...byApp].map(([name, instance]) => ({ name, instance })), hash, version()));
-          }),
+        scope.get(
+          '/apps/delta',
+          guarded('read', (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.delta++;
+              const byApp = new Map<string, EurekaInstance[]>();
+              for (const c of registry.fetchDelta(namespace).changes) {
+                if (c.group !== DEFAULT_GROUP) continue;
+                const name = c.service.toUpperCase();
+                const list = byApp.get(name) ?? [];
+                list.push(eurekaInstance(c.service, c.record, 0, c.action));
+                byApp.set(name, list);
+              }
+              const hash = appsHashCode(allApps().flatMap((a) => a.instance));
+              return send(
+                reply,
+                200,
+                applications(
+                  [...byApp].map(([name, instance]) => ({ name, instance })),
+                  hash,
+                  version(),
+                ),
+              );
+            }),
+          ),
         );
 
-        scope.get('/apps/:app', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.app++;
-            const name = (req.params.app ?? '').toUpperCase();
-            const instance = servicesOf(name).flatMap((ref) => registry.query(ref).hosts.map((h) => eurekaInstance(ref.service, h)));
-            if (instance.length === 0) throw notFound(`application ${name}`);
-            return send(reply, 200, { application: { name, instance } });
-          }),
+        scope.get(
+          '/apps/:app',
+          guarded('read', (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.app++;
+              const name = (req.params.app ?? '').toUpperCase();
+              const instance = servicesOf(name).flatMap((ref) => registry.query(ref).hosts.map((h) => eurekaInstance(ref.service, h)));
+              if (instance.length === 0) throw notFound(`application ${name}`);
+              return send(reply, 200, { application: { name, instance } });
+            }),
+          ),
         );
 
-        scope.get('/apps/:app/:id', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.instance++;
-            const ref = requireInstance(req);
-            const { record, lastRenewalMs } = registry.getInstance(ref);
-            return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
-          }),
-        );
-
-        scope.get('/instances/:id', (req: Req, reply) =>
-          handle(req, reply, () => {
-            counts.instance++;
-            const id = req.params.id ?? '';
-            for (const ref of allServices()) {
-              if (!registry.hasInstance({ ...ref, instanceId: id })) continue;
-              const { record, lastRenewalMs } = registry.getInstance({ ...ref, instanceId: id });
+        scope.get(
+          '/apps/:app/:id',
+          guarded('read', (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.instance++;
+              const ref = requireInstance(req);
+              const { record, lastRenewalMs } = registry.getInstance(ref);
               return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
-            }
-            throw notFound(`instance ${id}`);
-          }),
+            }),
+          ),
+        );
+
+        scope.get(
+          '/instances/:id',
+          guarded('read', (req: Req, reply) =>
+            handle(req, reply, () => {
+              counts.instance++;
+              const id = req.params.id ?? '';
+              for (const ref of allServices()) {
+                if (!registry.hasInstance({ ...ref, instanceId: id })) continue;
+                const { record, lastRenewalMs } = registry.getInstance({ ...ref, instanceId: id });
+                return send(reply, 200, { instance: eurekaInstance(ref.service, record, lastRenewalMs) });
+              }
+              throw notFound(`instance ${id}`);
+            }),
+          ),
         );
 
         for (const [path, field] of [
           ['/vips/:vip', 'vipAddress'],
           ['/svips/:vip', 'secureVipAddress'],
         ] as const) {
-          scope.get(path, (req: Req, reply) =>
-            handle(req, reply, () => {
-              counts.vip++;
-              const vip = req.params.vip ?? '';
-              const apps = allApps((i) => i[field].split(',').includes(vip));
-              if (apps.length === 0) throw notFound(`VIP ${vip}`);
-              return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
-            }),
+          scope.get(
+            path,
+            guarded('read', (req: Req, reply) =>
+              handle(req, reply, () => {
+                counts.vip++;
+                const vip = req.params.vip ?? '';
+                const apps = allApps((i) => i[field].split(',').includes(vip));
+                if (apps.length === 0) throw notFound(`VIP ${vip}`);
+                return send(reply, 200, applications(apps, appsHashCode(apps.flatMap((a) => a.instance)), version()));
+              }),
+            ),
           );
         }
         done();

@@ -2,14 +2,14 @@
  * A herald peer over gRPC (herald.v1.PeerService): the four calls with deadlines and the cluster
  * secret, translated by the peer codec into the cluster's terms.
  */
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { CLUSTER_SECRET_HEADER } from '../grpc-auth.js';
 import type { ReplicaDigestEntry } from '../../core/registry.js';
 import type { ServiceRef } from '../../core/model.js';
 import type { PeerAnswer, PeerLink, ReplicationTask, ServiceReplica, SyncChunk } from '../../cluster/peer-link.js';
 import { PeerServiceClient, type FetchServicesResponse, type ListChecksumsResponse, type ReplicateResponse, type SyncRegistryResponse } from '../../gen/herald/v1/peer_service.js';
 import { answerFromWire, digestFromWire, serviceReplicaFromWire, syncChunkFromWire, taskToWire } from './peer-codec.js';
 
-export const CLUSTER_SECRET_HEADER = 'x-herald-cluster-secret';
 
 export class GrpcPeerLink implements PeerLink {
   private readonly client: PeerServiceClient;
@@ -18,8 +18,10 @@ export class GrpcPeerLink implements PeerLink {
     readonly address: string,
     private readonly secret: string | undefined,
     private readonly deadlineMs: number,
+    /** Plain text by default; the node's TLS credentials when it serves TLS. */
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new PeerServiceClient(address, credentials.createInsecure(), {
+    this.client = new PeerServiceClient(address, channelCredentials, {
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,
       // Peers should fail fast while down so the dispatcher backs off instead of piling up calls.

@@ -1,13 +1,12 @@
 /**
  * herald.v1.PeerService handlers: a peer's batches applied as replications (never replicated
  * again), the registry dump for a starting peer (tombstones first), and replica digests and
- * service state for anti-entropy. Every call must carry the cluster secret when one is configured
- * (compared in constant time). Decoding and encoding are the peer codec's; what to apply is the
+ * service state for anti-entropy. Who may call is decided where the service is added (the cluster
+ * secret; see grpc-auth.ts guardService and AccessControl.admitPeer). Decoding and encoding are the peer codec's; what to apply is the
  * cluster's (replica-apply.ts); errors go through the gRPC table.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type Metadata, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Registry } from '../../core/registry.js';
 import { configuredServices } from '../../core/replica-state.js';
 import { normalizeServiceRef } from '../../core/validate.js';
@@ -24,7 +23,6 @@ import {
   type SyncRegistryResponse,
 } from '../../gen/herald/v1/peer_service.js';
 import { grpcError, toGrpcError } from '../grpc-errors.js';
-import { CLUSTER_SECRET_HEADER } from './grpc-peer-link.js';
 import { answerToWire, digestToWire, entryToWire, instanceTombstoneToWire, settingsToWire, taskFromWire, tombstoneToWire } from './peer-codec.js';
 
 /** Instances per SyncRegistry message. */
@@ -39,40 +37,20 @@ export interface PeerServiceDeps {
   readonly registry: PeerRegistry;
   /** This node's id (read per call: it is known once the cluster starts). */
   readonly nodeId: () => string;
-  readonly secret: string | undefined;
   readonly logger: Logger;
   /** A peer with this node id called (it is reachable again). */
   readonly onPeerContact?: (nodeId: string) => void;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** True when the call carries the configured secret (or none is configured). */
-export function authorizedPeer(secret: string | undefined, md: Metadata): boolean {
-  if (secret === undefined) return true;
-  const given = md.get(CLUSTER_SECRET_HEADER)[0];
-  return typeof given === 'string' && timingSafeEqual(digest(given), digest(secret));
-}
-
-const UNAUTHENTICATED = grpcError(GrpcStatus.UNAUTHENTICATED, `missing or wrong cluster secret (${CLUSTER_SECRET_HEADER})`);
-
 export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplementation {
-  const { registry, secret, logger } = deps;
+  const { registry, logger } = deps;
 
   const replicate: handleUnaryCall<ReplicateRequest, ReplicateResponse> = (call, callback) => {
-    if (!authorizedPeer(secret, call.metadata)) {
-      callback(UNAUTHENTICATED);
-      return;
-    }
     deps.onPeerContact?.(call.request.nodeId);
     callback(null, { nodeId: deps.nodeId(), results: call.request.tasks.map((t) => answerToWire(applyTask(registry, taskFromWire(t), logger))) });
   };
 
   const syncRegistry: handleServerStreamingCall<SyncRegistryRequest, SyncRegistryResponse> = (call) => {
-    if (!authorizedPeer(secret, call.metadata)) {
-      call.emit('error', UNAUTHENTICATED);
-      return;
-    }
     const nodeId = deps.nodeId();
     void (async () => {
       // Tombstones first, so the starting node refuses older copies still on their way to it.
@@ -98,19 +76,11 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
   };
 
   const listChecksums: handleUnaryCall<ListChecksumsRequest, ListChecksumsResponse> = (call, callback) => {
-    if (!authorizedPeer(secret, call.metadata)) {
-      callback(UNAUTHENTICATED);
-      return;
-    }
     deps.onPeerContact?.(call.request.nodeId);
     callback(null, { nodeId: deps.nodeId(), services: registry.replicaDigests().map(digestToWire) });
   };
 
   const fetchServices: handleUnaryCall<FetchServicesRequest, FetchServicesResponse> = (call, callback) => {
-    if (!authorizedPeer(secret, call.metadata)) {
-      callback(UNAUTHENTICATED);
-      return;
-    }
     if (call.request.services.length > MAX_FETCH_SERVICES) {
       callback(grpcError(GrpcStatus.INVALID_ARGUMENT, `services: at most ${MAX_FETCH_SERVICES} per call`));
       return;

@@ -14,7 +14,7 @@ import type { Logger } from '../common/logger.js';
 import type { Timers } from '../common/timers.js';
 import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
 import { verifyWithPeer, type VerifyTarget } from './anti-entropy.js';
-import { otherEurekaPeers, otherPeers } from './peer-addresses.js';
+import { otherEurekaPeers, otherPeers, withoutCredentials } from './peer-addresses.js';
 import type { PeerAnswer, PeerLink, ReplicationTask } from './peer-link.js';
 import { syncFromPeers, type SyncReport, type SyncTarget } from './startup-sync.js';
 import { taskKey } from './replication-tasks.js';
@@ -89,8 +89,12 @@ export class Cluster {
     if (self.length > 0) logger.info({ self }, 'skipping this node in the peer list');
     this.peers = others.map((address) => this.makePeer(address, deps.links.herald(address)));
     const eureka = otherEurekaPeers(config.eurekaPeers ?? [], deps.ownHttpPort, deps.boundHost);
-    if (eureka.self.length > 0) logger.info({ self: eureka.self }, 'skipping this node in the Eureka peer list');
-    for (const url of eureka.others) this.peers.push(this.makePeer(url, deps.links.eureka(url)));
+    if (eureka.self.length > 0) logger.info({ self: eureka.self.map(withoutCredentials) }, 'skipping this node in the Eureka peer list');
+    for (const url of eureka.others) {
+      // The link keeps the URL's credentials; status and logs show it without them.
+      const link = deps.links.eureka(url);
+      this.peers.push(this.makePeer(link.address, link));
+    }
   }
 
   private makePeer(address: string, link: PeerLink): Peer {

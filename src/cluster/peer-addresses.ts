@@ -33,7 +33,9 @@ export function parseEurekaPeers(text: string): string[] {
       throw new RangeError(`Eureka peer "${entry}" must be a URL such as http://host:8761/eureka`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`Eureka peer "${entry}" must be an http:// or https:// URL`);
-    out.push(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
+    // Credentials in the URL are kept: the link sends them as Basic auth (and never logs them).
+    const auth = url.username === '' && url.password === '' ? '' : `${url.username}:${url.password}@`;
+    out.push(`${url.protocol}//${auth}${url.host}${url.pathname.replace(/\/+$/, '')}`);
   }
   return [...new Set(out)];
 }
@@ -81,4 +83,15 @@ export function otherPeers(peers: readonly string[], ownPort: number, boundHost:
     (isSelf ? self : others).push(p);
   }
   return { self, others };
+}
+
+/** A URL without its credentials, for status and logs. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    return `${u.protocol}//${u.host}${u.pathname}${u.search}`;
+  } catch {
+    return url;
+  }
 }

@@ -4,6 +4,7 @@
  * anti-entropy intervals.
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { HttpTls } from '../common/http-request.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { PeerLink } from '../cluster/peer-link.js';
 import type { Clock } from '../core/clock.js';
@@ -29,6 +30,8 @@ export interface ClusterNodeDeps {
   readonly peerLinkFactory?: PeerLinkFactory;
   /** TLS credentials for calls to herald peers (the node serves TLS); plain text when undefined. */
   readonly peerCredentials?: ChannelCredentials;
+  /** CA bundle and client certificate for https Eureka peers (read per call: they are reloaded). */
+  readonly peerHttpTls?: () => HttpTls | undefined;
 }
 
 /** Creates the cluster and starts replicating; the caller runs its start-up sync. */
@@ -60,7 +63,7 @@ export function startClusterNode(d: ClusterNodeDeps): Cluster {
     },
     links: {
       herald: (address) => heraldLink(address, c.clusterSecret, c.peerCallTimeoutMs, d.peerCredentials),
-      eureka: (url) => new EurekaPeerLink(url, c.eurekaNamespace, c.peerCallTimeoutMs),
+      eureka: (url) => new EurekaPeerLink(url, c.eurekaNamespace, c.peerCallTimeoutMs, c.clusterSecret, d.peerHttpTls),
     },
   });
   cluster.start();

@@ -122,7 +122,15 @@ export class HeraldServer {
         clock: server.clock,
         timers: server.timers,
         logger: server.logger,
-        ...(tls === undefined ? {} : { peerCredentials: tls.peerChannelCredentials() }),
+        ...(tls === undefined
+          ? {}
+          : {
+              peerCredentials: tls.peerChannelCredentials(),
+              peerHttpTls: () => {
+                const m = tls.current;
+                return m.ca === undefined ? {} : { ca: m.ca, cert: m.cert, key: m.key };
+              },
+            }),
         ...(deps.peerLinkFactory === undefined ? {} : { peerLinkFactory: deps.peerLinkFactory }),
       });
       // NOT_SERVING until the start-up sync is over (bounded by --sync-timeout-ms).

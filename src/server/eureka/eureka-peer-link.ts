@@ -5,7 +5,13 @@
  * of the Eureka namespace's default group travel; other tasks are answered OK here, since a Eureka
  * server has no place for them. Eureka has no versions or digests, so anti-entropy does not run
  * against such a peer (as between Eureka servers, heartbeats answered 404 re-send the registration).
+ * Calls carry the cluster secret (a herald peer's Eureka API needs it), Basic credentials from the
+ * URL (a Eureka server behind Spring Security), and go over HTTPS with the node's CA and
+ * certificate when the URL says https.
  */
+import { sendHttp, type HttpTls } from '../../common/http-request.js';
+import { withoutCredentials } from '../../cluster/peer-addresses.js';
+import { CLUSTER_SECRET_HEADER } from '../grpc-auth.js';
 import type { ReplicaDigestEntry } from '../../core/registry.js';
 import type { PeerAnswer, PeerCopy, PeerLink, ReplicationTask, ServiceReplica, SyncChunk } from '../../cluster/peer-link.js';
 import { HERALD_NODE_HEADER, type EurekaReplicationItem } from './eureka-replication.js';
@@ -17,32 +23,45 @@ export class EurekaPeerLink implements PeerLink {
   readonly antiEntropy = false;
   private readonly controllers = new Set<AbortController>();
 
+  /** The Eureka service URL without credentials (for status and logs). */
+  readonly address: string;
+
   constructor(
-    /** The Eureka service URL, e.g. `http://eureka-1:8761/eureka`. */
-    readonly address: string,
+    /** The Eureka service URL, e.g. `http://eureka-1:8761/eureka` (credentials in it are sent as Basic auth). */
+    private readonly url: string,
     /** Namespace whose default-group services are Eureka apps. */
     private readonly namespace: string,
     private readonly deadlineMs: number,
-  ) {}
+    /** The cluster secret, sent on every call. */
+    private readonly secret?: string,
+    /** CA bundle and client certificate for https URLs. */
+    private readonly tls?: () => HttpTls | undefined,
+  ) {
+    this.address = withoutCredentials(url);
+  }
 
   private async request(method: 'GET' | 'POST', path: string, deadlineMs: number, body?: unknown): Promise<{ json: unknown; nodeId: string | null }> {
     const controller = new AbortController();
     this.controllers.add(controller);
-    const timer = setTimeout(() => {
-      controller.abort(new Error(`no answer from ${this.address} within ${deadlineMs} ms`));
-    }, deadlineMs);
+    const tls = this.tls?.();
     try {
-      const res = await fetch(`${this.address}${path}`, {
+      const res = await sendHttp(`${this.url}${path}`, {
         method,
         signal: controller.signal,
-        headers: { accept: 'application/json', [REPLICATION_HEADER]: 'true', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        deadlineMs,
+        headers: {
+          accept: 'application/json',
+          [REPLICATION_HEADER]: 'true',
+          ...(this.secret === undefined ? {} : { [CLUSTER_SECRET_HEADER]: this.secret }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(tls === undefined ? {} : { tls }),
       });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${this.address}${path} answered ${res.status}: ${text.slice(0, 200)}`);
-      return { json: text === '' ? undefined : (JSON.parse(text) as unknown), nodeId: res.headers.get(HERALD_NODE_HEADER) };
+      if (res.status < 200 || res.status > 299) throw new Error(`${method} ${this.address}${path} answered ${res.status}: ${res.text.slice(0, 200)}`);
+      const node = res.headers[HERALD_NODE_HEADER];
+      return { json: res.text === '' ? undefined : (JSON.parse(res.text) as unknown), nodeId: typeof node === 'string' ? node : null };
     } finally {
-      clearTimeout(timer);
       this.controllers.delete(controller);
     }
   }
@@ -94,3 +113,4 @@ export class EurekaPeerLink implements PeerLink {
     this.controllers.clear();
   }
 }
+

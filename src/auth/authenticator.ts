@@ -4,7 +4,10 @@
  * a Principal or a refusal. Wrong credentials are refused, never treated as anonymous. A password
  * check (scrypt, deliberately slow) is remembered for a few minutes by a digest of the pair, so a
  * client that sends its password on every heartbeat (Eureka's Basic auth, Nacos's parameters) pays
- * it once; the memory is bounded and cleared when the file changes. Secrets are never logged.
+ * it once; the memory is bounded and cleared when the file changes. At most a few checks run at a
+ * time (each holds 128 MiB for a few hundred ms) and a bounded number wait: beyond that a password
+ * is refused at once, so a flood of guesses cannot exhaust the node's memory. Secrets are never
+ * logged.
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
@@ -26,9 +29,13 @@ export interface AuthenticatorOptions {
   readonly passwordCacheMs: number;
   /** Most password checks remembered. */
   readonly passwordCacheSize: number;
+  /** Password checks (scrypt) running at once. */
+  readonly maxConcurrentChecks: number;
+  /** Password checks waiting for a turn; more are refused at once. */
+  readonly maxQueuedChecks: number;
 }
 
-export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = Object.freeze({ passwordCacheMs: 300_000, passwordCacheSize: 10_000 });
+export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = Object.freeze({ passwordCacheMs: 300_000, passwordCacheSize: 10_000, maxConcurrentChecks: 2, maxQueuedChecks: 64 });
 
 const INVALID = 'invalid credentials';
 
@@ -37,6 +44,8 @@ export class Authenticator {
   private byTokenDigest = new Map<string, UserEntry>();
   private anonymous: Principal = { name: 'anonymous', anonymous: true, roles: [] };
   private readonly verified = new Map<string, { name: string; expiresAt: number }>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -75,6 +84,16 @@ export class Authenticator {
     return { ok: true, token: this.tokens.issue(r.principal.name, this.clock.nowMs()), ttlMs: this.tokens.ttlMs, principal: r.principal };
   }
 
+  /** Waits for a free check slot and takes it. */
+  private async turn(): Promise<void> {
+    while (this.running >= this.options.maxConcurrentChecks) {
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+      });
+    }
+    this.running++;
+  }
+
   private principal(u: UserEntry): Principal {
     return { name: u.name, anonymous: false, roles: u.roles };
   }
@@ -96,7 +115,18 @@ export class Authenticator {
     const memo = createHash('sha256').update(username).update('\u0000').update(password).digest('base64url');
     const hit = this.verified.get(memo);
     if (hit !== undefined && hit.expiresAt > now && hit.name === username) return { ok: true, principal: this.principal(u) };
-    if (!(await verifyPassword(password, u.passwordHash))) return { ok: false, message: INVALID };
+    if (this.running >= this.options.maxConcurrentChecks && this.waiting.length >= this.options.maxQueuedChecks) {
+      return { ok: false, message: 'too many password checks in progress; try again, or use a token' };
+    }
+    let matches: boolean;
+    await this.turn();
+    try {
+      matches = await verifyPassword(password, u.passwordHash);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+    if (!matches) return { ok: false, message: INVALID };
     // The file may have changed while scrypt ran: take the user as it is now.
     const current = this.users.get(username);
     if (current === undefined || current.passwordHash !== u.passwordHash) return { ok: false, message: INVALID };

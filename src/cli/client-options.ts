@@ -1,7 +1,7 @@
 /** Options shared by the client commands (servers, namespace, TLS and credentials), and what they build from them. */
 import { Metadata, type ChannelCredentials, type Interceptor } from '@grpc/grpc-js';
 import { Option, type Command } from 'commander';
-import { CallCredentials, channelCredentialsOf, type SecurityOptions } from '../client/connection-security.js';
+import { CallCredentials, channelCredentialsOf, resolveSecurity, type SecurityOptions } from '../client/connection-security.js';
 import { errorText, isUnavailable, ServerUnreachableError, unreachableReason, type Unreached } from '../client/call-errors.js';
 import { addresses } from './parse.js';
 
@@ -96,12 +96,24 @@ export function securityFrom(f: SecurityFlags): SecurityOptions | undefined {
     ...(f.user === undefined ? {} : { username: f.user }),
     ...(f.password === undefined ? {} : { password: f.password }),
   };
-  return Object.keys(out).length === 0 ? undefined : out;
+  return Object.keys(out).length === 0 ? undefined : resolveSecurity(out);
+}
+
+/** securityFrom, or the command ends with exit 1 naming the problem (a missing TLS file is not worth retrying). */
+export function securityOrExit(f: SecurityFlags, cmd: Command): SecurityOptions | undefined {
+  try {
+    return securityFrom(f);
+  } catch (e) {
+    cmd.error(`herald: ${e instanceof Error ? e.message : String(e)}`, { exitCode: 1 });
+  }
 }
 
 /** A stub's channel credentials, interceptors and metadata for an operator call (ClusterService). */
-export function operatorChannel(address: string, f: SecurityFlags & { clusterSecret?: string }): { channel: ChannelCredentials; interceptors: Interceptor[]; metadata: () => Metadata; close: () => void } {
-  const security = securityFrom(f);
+export function operatorChannel(
+  address: string,
+  security: SecurityOptions | undefined,
+  clusterSecret: string | undefined,
+): { channel: ChannelCredentials; interceptors: Interceptor[]; metadata: () => Metadata; close: () => void } {
   const channel = channelCredentialsOf(security);
   const auth = security !== undefined && CallCredentials.needed(security) ? new CallCredentials(security, address, channel, 5_000) : undefined;
   return {
@@ -109,7 +121,7 @@ export function operatorChannel(address: string, f: SecurityFlags & { clusterSec
     interceptors: auth === undefined ? [] : [auth.interceptor()],
     metadata: () => {
       const md = new Metadata();
-      if (f.clusterSecret !== undefined) md.set('x-herald-cluster-secret', f.clusterSecret);
+      if (clusterSecret !== undefined) md.set('x-herald-cluster-secret', clusterSecret);
       return md;
     },
     close: () => auth?.close(),

@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ClusterServiceClient, PeerState, type GetClusterStatusResponse } from '../gen/herald/v1/peer_service.js';
-import { clusterSecretOption, firstAnswer, operatorChannel, reason, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
+import type { SecurityOptions } from '../client/connection-security.js';
+import { clusterSecretOption, firstAnswer, operatorChannel, reason, securityOrExit, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
 
 type OperatorFlags = SecurityFlags & { clusterSecret?: string };
 import { table } from './format.js';
@@ -13,8 +14,8 @@ const STATE: Record<PeerState, string> = {
   [PeerState.PEER_STATE_DOWN]: 'down',
 };
 
-function status(address: string, flags: OperatorFlags): Promise<GetClusterStatusResponse> {
-  const op = operatorChannel(address, flags);
+function status(address: string, security: SecurityOptions | undefined, clusterSecret: string | undefined): Promise<GetClusterStatusResponse> {
+  const op = operatorChannel(address, security, clusterSecret);
   const client = new ClusterServiceClient(address, op.channel, { interceptors: op.interceptors });
   return new Promise((resolve, reject) => {
     client.getClusterStatus({}, op.metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetClusterStatusResponse) => {
@@ -35,8 +36,9 @@ export function clusterCommand(): Command {
     .action(async (flags: OperatorFlags & { json?: boolean; server: string[] }, cmd: Command) => {
       // The first node that answers shows its view (its node id says which one it is).
       let s: GetClusterStatusResponse;
+      const security = securityOrExit(flags, cmd);
       try {
-        s = (await firstAnswer(flags.server, (a) => status(a, flags))).value;
+        s = (await firstAnswer(flags.server, (a) => status(a, security, flags.clusterSecret))).value;
       } catch (e) {
         cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }

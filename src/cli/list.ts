@@ -4,7 +4,7 @@ import { RegistryTransport } from '../client/registry-transport.js';
 import { snapshotFromWire } from '../client/codec.js';
 import { ListServicesRequest, GetServiceRequest } from '../gen/herald/v1/registry_service.js';
 import type { ServiceSummary } from '../gen/herald/v1/model.js';
-import { firstAnswer, groupOption, namespaceOption, reason, type SecurityFlags, securityFrom, serverOption, withSecurityOptions } from './client-options.js';
+import { firstAnswer, groupOption, namespaceOption, reason, type SecurityFlags, securityOrExit, serverOption, withSecurityOptions } from './client-options.js';
 import { endpoint, metadataText, table } from './format.js';
 
 interface ListFlags extends SecurityFlags {
@@ -66,9 +66,9 @@ export function listCommand(): Command {
     .addOption(serverOption())
     .action(async (flags: ListFlags, cmd: Command) => {
       // An admin read: the first server that can be reached answers.
+      const security = securityOrExit(flags, cmd);
       try {
         const { value } = await firstAnswer(flags.server, async (server) => {
-          const security = securityFrom(flags);
           const t = new RegistryTransport(server, security === undefined ? {} : { security });
           try {
             return await listing(t, flags);

@@ -25,6 +25,20 @@ export function buildProgram(): Command {
     .addCommand(authCommand());
 }
 
+/**
+ * grpc-js names an IP target as the TLS server name, which Node flags once per process (DEP0123);
+ * certificates are still verified against the IP's SAN. The CLI keeps its stderr to what matters.
+ */
+function quietIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+  });
+}
+
 export async function run(argv: readonly string[]): Promise<void> {
+  quietIpServerNameWarning();
   await buildProgram().parseAsync([...argv]);
 }

@@ -4,7 +4,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, type InstanceSpec, type RegistrationState } from '../client/index.js';
-import { groupOption, namespaceOption, type SecurityFlags, securityFrom, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
+import { groupOption, namespaceOption, type SecurityFlags, securityOrExit, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
 import { decimal, integer, metadataEntry, oneOf } from './parse.js';
 
 interface RegisterFlags extends SecurityFlags {
@@ -75,7 +75,7 @@ export function registerCommand(): Command {
         ...(flags.renewalIntervalMs === undefined ? {} : { renewalIntervalMs: flags.renewalIntervalMs }),
         ...(flags.persistent === true ? { ephemeral: false } : {}),
       };
-      const security = securityFrom(flags);
+      const security = securityOrExit(flags, cmd);
       const client = createRegistryClient({
         ...(security === undefined ? {} : { security }),
         servers: flags.server,

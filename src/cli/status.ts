@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import type { ServiceError } from '@grpc/grpc-js';
 import { ClusterServiceClient, EvictionOutcome, type GetNodeStatusResponse } from '../gen/herald/v1/peer_service.js';
-import { clusterSecretOption, firstAnswer, operatorChannel, reason, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
+import type { SecurityOptions } from '../client/connection-security.js';
+import { clusterSecretOption, firstAnswer, operatorChannel, reason, securityOrExit, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
 
 type OperatorFlags = SecurityFlags & { clusterSecret?: string };
 
@@ -14,8 +15,8 @@ const OUTCOME: Record<EvictionOutcome, string> = {
   [EvictionOutcome.EVICTION_OUTCOME_CAPPED]: 'capped',
 };
 
-function nodeStatus(address: string, flags: OperatorFlags): Promise<GetNodeStatusResponse> {
-  const op = operatorChannel(address, flags);
+function nodeStatus(address: string, security: SecurityOptions | undefined, clusterSecret: string | undefined): Promise<GetNodeStatusResponse> {
+  const op = operatorChannel(address, security, clusterSecret);
   const client = new ClusterServiceClient(address, op.channel, { interceptors: op.interceptors });
   return new Promise((resolve, reject) => {
     client.getNodeStatus({}, op.metadata(), { deadline: Date.now() + 5_000 }, (e: ServiceError | null, r: GetNodeStatusResponse) => {
@@ -60,8 +61,9 @@ export function statusCommand(): Command {
     .addOption(clusterSecretOption())
     .action(async (flags: OperatorFlags & { json?: boolean; server: string[] }, cmd: Command) => {
       let s: GetNodeStatusResponse;
+      const security = securityOrExit(flags, cmd);
       try {
-        s = (await firstAnswer(flags.server, (a) => nodeStatus(a, flags))).value;
+        s = (await firstAnswer(flags.server, (a) => nodeStatus(a, security, flags.clusterSecret))).value;
       } catch (e) {
         cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
       }

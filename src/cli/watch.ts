@@ -7,7 +7,7 @@ import { skip } from 'rxjs';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, healthyInstances, type HostDiff, type ServiceInstance, type ServiceSnapshot } from '../client/index.js';
 import { diffHosts, isEmptyDiff } from '../client/diff.js';
-import { groupOption, namespaceOption, type SecurityFlags, securityFrom, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
+import { groupOption, namespaceOption, type SecurityFlags, securityOrExit, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
 import { endpoint, metadataText } from './format.js';
 import { list } from './parse.js';
 
@@ -46,8 +46,8 @@ export function watchCommand(): Command {
     .option('--healthy-only', 'only usable instances (healthy, enabled, UP)')
     .option('--json', 'print each push as a JSON line')
     .addOption(serverOption())
-    .action(async (service: string, flags: WatchFlags) => {
-      const security = securityFrom(flags);
+    .action(async (service: string, flags: WatchFlags, cmd: Command) => {
+      const security = securityOrExit(flags, cmd);
       const client = createRegistryClient({
         ...(security === undefined ? {} : { security }),
         servers: flags.server,

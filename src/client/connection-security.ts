@@ -41,6 +41,23 @@ function pem(v: Buffer | string | undefined, what: string): Buffer | undefined {
   }
 }
 
+/**
+ * `security` with every PEM read (paths become contents) and its pairs checked: what a client
+ * resolves once when it is created, so a missing or unreadable file is an error there and then,
+ * not a failure retried on every connection attempt.
+ */
+export function resolveSecurity(security: SecurityOptions | undefined): SecurityOptions | undefined {
+  if (security === undefined) return undefined;
+  if ((security.username === undefined) !== (security.password === undefined)) throw new Error('security: a user name needs its password (and the password its user name)');
+  const tls = security.tls;
+  if (tls === undefined || typeof tls === 'boolean') return security;
+  const ca = pem(tls.ca, 'CA bundle');
+  const cert = pem(tls.cert, 'client certificate');
+  const key = pem(tls.key, 'client key');
+  if ((cert === undefined) !== (key === undefined)) throw new Error('security.tls: a client certificate needs its key (and the key its certificate)');
+  return { ...security, tls: { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) } };
+}
+
 /** The channel credentials `security` asks for: TLS, or plain text. */
 export function channelCredentialsOf(security: SecurityOptions | undefined): ChannelCredentials {
   const tls = security?.tls;

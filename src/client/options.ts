@@ -1,7 +1,7 @@
 /** Options of createRegistryClient, with their defaults. */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { silentLogger, type Logger } from '../common/logger.js';
-import type { SecurityOptions } from './connection-security.js';
+import { resolveSecurity, type SecurityOptions } from './connection-security.js';
 import type { ReconnectBackoff } from './registry-transport.js';
 import type { TransportFactory } from './transport.js';
 
@@ -84,6 +84,7 @@ export function resolveClientOptions(o: RegistryClientOptions): ResolvedClientOp
     random: Math.random,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
     servers: [...o.servers],
+    security: resolveSecurity(o.security),
   };
   for (const k of ['updateHoldMs', 'pollIntervalMinMs', 'pollIntervalMaxMs', 'heartbeatBackoffMaxMs', 'resubscribeBackoffMaxMs', 'callTimeoutMs'] as const) {
     if (!(r[k] > 0)) throw new RangeError(`${k} must be positive`);

@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isReady, isResponse, type BuiltinCommands, type Commands } from './ipc-protocol.js';
+import type { ProcessUsage } from './process-usage.js';
 
 export interface SpawnOptions {
   /** Shown in errors. */
@@ -115,5 +116,10 @@ export class ChildHandle<C extends Commands<C>> {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The child's CPU and event-loop counters now (every child answers `usage`). */
+  usage(): Promise<ProcessUsage> {
+    return this.request('usage', undefined);
   }
 }

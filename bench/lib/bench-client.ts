@@ -81,10 +81,3 @@ export class ClientPool {
     for (const c of this.clients) c.close();
   }
 }
-
-/** (Until push-latency.ts declares its flags with flags.ts.) */
-export function parseClientKind(value: string | undefined, fallback: ClientKind): ClientKind {
-  const v = value ?? fallback;
-  if (v !== 'transport' && v !== 'light') throw new Error(`--client must be light or transport (got ${v})`);
-  return v;
-}

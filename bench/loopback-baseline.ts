@@ -3,22 +3,31 @@
  * loopback TCP between two Node processes (no gRPC, no HTTP/2), back to back and with an idle gap
  * before each one. On a virtual machine the gap shows what waking an idle process costs.
  *
- *   npx tsx bench/loopback-baseline.ts [--quick]
- *
- * Writes bench/results/loopback-baseline.json.
+ *   npx tsx bench/loopback-baseline.ts --help
  */
 import net from 'node:net';
-import { parseArgs } from 'node:util';
 import { ChildHandle } from './lib/child-handle.js';
-import type { EchoCommands } from './lib/echo-commands.js';
-import { printHeader, printTable, writeResults } from './lib/report.js';
+import { int, parseFlags } from './lib/flags.js';
+import { printHeader, printRows, writeResults } from './lib/report.js';
 import { summarize, type LatencySummary } from './lib/stats.js';
 import { sleep } from './lib/wall-clock.js';
 import { armWatchdog } from './lib/watchdog.js';
+import type { EchoCommands } from './loopback-baseline/echo-main.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } }, strict: true });
-const roundTrips = values.quick ? 1000 : 5000;
-const gapped = values.quick ? 200 : 500;
+const { flags } = parseFlags(
+  {
+    script: 'bench/loopback-baseline.ts',
+    about: `The latency floor of the machine: round trips of 64 bytes over loopback TCP between two Node
+processes (no gRPC), back to back and after 1, 10 and 100 ms idle. Prints a table and writes
+bench/results/loopback-baseline.json.`,
+    quick: 'fewer round trips',
+  },
+  {
+    roundTrips: int('back-to-back round trips', 5000, 1000),
+    gapped: int('round trips after each idle gap', 500, 200),
+  },
+);
+const { roundTrips, gapped } = flags;
 const GAPS_MS = [1, 10, 100];
 
 function connect(port: number): Promise<net.Socket> {
@@ -55,7 +64,7 @@ async function measure(socket: net.Socket, count: number, gapMs: number): Promis
 
 armWatchdog(5 * 60_000);
 const machine = printHeader('loopback TCP round trip between two Node processes (the latency floor)', { roundTrips, gappedRoundTrips: gapped, gapsMs: GAPS_MS });
-const echo = await ChildHandle.spawn<EchoCommands>({ name: 'echo', script: new URL('./lib/echo-main.ts', import.meta.url) });
+const echo = await ChildHandle.spawn<EchoCommands>({ name: 'echo', script: new URL('./loopback-baseline/echo-main.ts', import.meta.url) });
 const rows: { readonly mode: string; readonly latencyMs: LatencySummary }[] = [];
 try {
   const { port } = await echo.request('listen', undefined);
@@ -67,9 +76,12 @@ try {
 } finally {
   await echo.exit();
 }
-printTable(
-  'Round trip of 64 bytes (ms):',
-  ['mode', 'count', 'p50', 'p90', 'p99', 'max'],
-  rows.map((r) => [r.mode, r.latencyMs.count, r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.max]),
-);
+printRows('Round trip of 64 bytes (ms):', rows, [
+  ['mode', (r) => r.mode],
+  ['count', (r) => r.latencyMs.count],
+  ['p50', (r) => r.latencyMs.p50],
+  ['p90', (r) => r.latencyMs.p90],
+  ['p99', (r) => r.latencyMs.p99],
+  ['max', (r) => r.latencyMs.max],
+]);
 console.log(`wrote ${await writeResults('loopback-baseline', { machine, rows })}`);

@@ -8,15 +8,23 @@
  * The main thread's profile is the one whose name has thread number 0 (`.0.`); the other is
  * tsx's module-loader thread.
  */
-import { parseArgs } from 'node:util';
-import { intFlag } from './lib/flags.js';
-import { summarizeProfile } from './lib/cpu-profile.js';
-import { formatTable } from './lib/table.js';
+import { int, parseFlags } from './lib/flags.js';
+import { formatTable } from './lib/report.js';
+import { summarizeProfile } from './profile-summary/cpu-profile.js';
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string' } }, allowPositionals: true, strict: true });
-const top = intFlag('top', values.top, 25);
+const { flags, positionals } = parseFlags(
+  {
+    script: 'bench/profile-summary.ts',
+    about: `Summarises V8 CPU profiles (a benchmark's --profile): busy time per area (herald, grpc-js,
+Node core, GC, native), the top functions by self time, and herald's functions by inclusive time.
+The main thread's profile is the one with thread number 0 in its name (\`CPU.*.0.001.cpuprofile\`).`,
+    positionals: '<file.cpuprofile>...',
+  },
+  { top: int('functions listed per table', 25) },
+);
+const { top } = flags;
 if (positionals.length === 0) {
-  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile>... [--top N]');
+  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile>... [--top N] (--help for more)');
   process.exit(1);
 }
 for (const file of positionals) {

@@ -6,16 +6,20 @@
  * - `light`: LightGrpcConnection (node:http2, requests encoded by the generated code, responses
  *   left as bytes), so the load generator leaves more of a 2-core machine to the server.
  */
+import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { RegistryServiceService, type GetServiceRequest, type RegisterRequest, type RenewRequest } from '../../src/gen/herald/v1/registry_service.js';
-import { separateTransport } from './connections.js';
 import { LightGrpcConnection } from './light-grpc-connection.js';
 
 export type ClientKind = 'transport' | 'light';
 
-export function parseClientKind(value: string | undefined, fallback: ClientKind): ClientKind {
-  const v = value ?? fallback;
-  if (v !== 'transport' && v !== 'light') throw new Error(`--client must be light or transport (got ${v})`);
-  return v;
+export const CLIENT_KINDS: readonly ClientKind[] = ['light', 'transport'];
+
+/**
+ * A RegistryTransport on its own TCP connection. grpc-js shares one connection between channels
+ * with equal target and options; a local subchannel pool per channel gives each its own.
+ */
+export function separateTransport(address: string, deadlineMs = 30_000): RegistryTransport {
+  return new RegistryTransport(address, { deadlineMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
 }
 
 export interface BenchClient {
@@ -56,4 +60,24 @@ export function openBenchClient(kind: ClientKind, address: string): BenchClient 
       c.close();
     },
   };
+}
+
+/** `count` clients of one kind, each on its own connection, handed out round-robin by operation index. */
+export class ClientPool {
+  readonly clients: readonly BenchClient[];
+
+  constructor(kind: ClientKind, address: string, count: number) {
+    this.clients = Array.from({ length: count }, () => openBenchClient(kind, address));
+  }
+
+  /** The client for operation `i`. */
+  on(i: number): BenchClient {
+    const c = this.clients[i % this.clients.length];
+    if (c === undefined) throw new Error('no connection');
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
 }

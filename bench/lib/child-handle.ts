@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { isReady, isResponse, type BuiltinCommands, type Commands } from './ipc-protocol.js';
+import type { ProcessUsage } from './process-usage.js';
 
 export interface SpawnOptions {
   /** Shown in errors. */
@@ -140,5 +141,10 @@ export class ChildHandle<C extends Commands<C>> {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The child's CPU and event-loop counters now (every child answers `usage`). */
+  usage(): Promise<ProcessUsage> {
+    return this.request('usage', undefined);
   }
 }

@@ -1,8 +1,27 @@
-/** Starts the benchmark server in its own process and wraps its commands. */
+/**
+ * Starts the benchmark server (server-main.ts: a HeraldServer, or a cluster node) in its own
+ * process and wraps its commands; and the server settings that keep background work out of a
+ * measurement.
+ */
 import { ChildHandle } from './child-handle.js';
 import type { ProcessUsage } from './process-usage.js';
 import type { UdpPushStats } from '../../src/push/udp-pusher.js';
 import type { BenchServerConfig, ClusterSample, MemorySample, ServerCommands, ServerStatsSample, WriteCounts } from './server-commands.js';
+
+export const BACKGROUND_INTERVAL_MS = 3_600_000;
+
+/**
+ * Self-preservation off, and the eviction and heartbeat-check passes (each walks every instance)
+ * pushed out to once an hour.
+ */
+export function quietServerConfig(extra: BenchServerConfig = {}): BenchServerConfig {
+  return {
+    ...extra,
+    evictionIntervalMs: BACKGROUND_INTERVAL_MS,
+    heartbeatCheckIntervalMs: BACKGROUND_INTERVAL_MS,
+    registry: { ...extra.registry, selfPreservation: false },
+  };
+}
 
 export interface ServerProcessOptions {
   readonly config: BenchServerConfig;

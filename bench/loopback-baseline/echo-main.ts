@@ -1,7 +1,12 @@
-/** A TCP echo server in its own process, for bench/loopback-baseline.ts. */
+/** A TCP echo server in its own process, for bench/loopback-baseline.ts (started by it, never by hand). */
 import net from 'node:net';
-import { serveCommands } from './command-loop.js';
-import type { EchoCommands } from './echo-commands.js';
+import { serveCommands } from '../lib/command-loop.js';
+
+/** The echo process's commands (the parent imports this type only). */
+export interface EchoCommands {
+  /** Starts a TCP echo server on 127.0.0.1, port 0. */
+  listen: { arg: undefined; result: { port: number } };
+}
 
 let server: net.Server | undefined;
 

@@ -1,6 +1,7 @@
 /**
- * Per-change accounting over the subscribers of one load process. Changes are numbered; only
- * those in [firstMeasured, lastMeasured] count. For each subscriber and each measured change:
+ * Per-change accounting over the subscribers (or UDP targets) of one load process. Changes are
+ * numbered; only those in [firstMeasured, lastMeasured] count. For each subscriber and each
+ * measured change:
  *
  * - received: a snapshot carried exactly that change; its latency is receipt time minus issue time;
  * - skipped: the subscriber's next snapshot already carried a later change (latest-wins skipping,
@@ -9,7 +10,11 @@
  *
  * So received + skipped + missing = measured changes × subscribers.
  */
+import { sleep } from '../wall-clock.js';
+
 export interface TallyResult {
+  /** Subscribers tallied (UDP targets, in the UDP benchmark). */
+  readonly subscribers: number;
   readonly received: number;
   readonly skipped: number;
   readonly missing: number;
@@ -37,6 +42,13 @@ export class SubscriberTally {
     private readonly lastMeasured: number,
   ) {
     this.last = new Int32Array(subscribers).fill(-1);
+  }
+
+  /** Waits (polling, up to `timeoutMs`) until every subscriber has seen change `seq`. */
+  async caughtUp(seq: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const behind = (): boolean => this.last.some((seen) => seen < seq);
+    while (behind() && performance.now() < deadline) await sleep(10);
   }
 
   /** The change number subscriber `sub` has seen last (-1 before its first snapshot). */
@@ -68,7 +80,7 @@ export class SubscriberTally {
   finish(): TallyResult {
     let missing = 0;
     for (const seen of this.last) missing += this.measuredBetween(Math.max(seen, 0) + 1, this.lastMeasured);
-    return { received: this.received, skipped: this.skipped, missing, regressions: this.regressions, latenciesMs: Float64Array.from(this.latencies), latencySeqs: Int32Array.from(this.seqs), latencySubs: Int32Array.from(this.subs) };
+    return { subscribers: this.last.length, received: this.received, skipped: this.skipped, missing, regressions: this.regressions, latenciesMs: Float64Array.from(this.latencies), latencySeqs: Int32Array.from(this.seqs), latencySubs: Int32Array.from(this.subs) };
   }
 
   /** How many change numbers in [from, to] are measured ones. */

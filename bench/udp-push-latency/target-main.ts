@@ -4,15 +4,16 @@
  * `127.0.0.1:port` becomes a target of the service). Each datagram is decoded, acknowledged and
  * timestamped once its ServiceInfo is parsed and the tag read (dom-packet.ts); the timestamps are
  * tallied per change as push-latency's subscribers are (received, skipped, missing). Started by
- * bench/udp-push-latency.ts.
+ * bench/udp-push-latency.ts, never by hand.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { GetServiceRequest, RegistryServiceService } from '../../src/gen/herald/v1/registry_service.js';
 import { serveCommands } from '../lib/command-loop.js';
 import { LightGrpcConnection } from '../lib/light-grpc-connection.js';
-import { sleep, wallNowMs } from '../lib/wall-clock.js';
-import { readTagFromMessage } from '../push-latency/change-tag.js';
-import { SubscriberTally } from '../push-latency/subscriber-tally.js';
+import { readTagFromMessage } from '../lib/push/changes.js';
+import { openInBatches } from '../lib/push/load-protocol.js';
+import { SubscriberTally } from '../lib/push/subscriber-tally.js';
+import { wallNowMs } from '../lib/wall-clock.js';
 import { ackFor, readDomPacket, tagFromServiceInfo } from './dom-packet.js';
 import type { TargetCommands, TargetLoadConfig, TargetLoadResult } from './target-commands.js';
 
@@ -72,13 +73,13 @@ function bindTarget(l: Load, target: number): Promise<Socket> {
 
 const getService = RegistryServiceService.getService;
 
-async function open(config: TargetLoadConfig): Promise<{ openMs: number; firstPort: number }> {
+async function open(config: TargetLoadConfig): Promise<{ openMs: number }> {
   if (load !== undefined) throw new Error('already open');
   const l: Load = {
     config,
-    tally: new SubscriberTally(config.targets, config.firstMeasured, config.lastMeasured),
+    tally: new SubscriberTally(config.subscribers, config.firstMeasured, config.lastMeasured),
     sockets: [],
-    measuredPackets: new Int32Array(config.targets),
+    measuredPackets: new Int32Array(config.subscribers),
     decodeUs: [],
     duplicates: 0,
     unreadable: 0,
@@ -88,43 +89,31 @@ async function open(config: TargetLoadConfig): Promise<{ openMs: number; firstPo
   };
   load = l;
   const started = performance.now();
-  for (let t = 0; t < config.targets; t++) l.sockets.push(await bindTarget(l, t));
+  for (let t = 0; t < config.subscribers; t++) l.sockets.push(await bindTarget(l, t));
   const connection = new LightGrpcConnection(config.address);
   try {
     // The pull's answer is the target's starting point (the first UDP packet is the next change).
-    const pull = async (t: number): Promise<void> => {
+    await openInBatches(config.subscribers, config.openBatch, async (t) => {
       const port = l.sockets[t]?.address().port ?? 0;
       const answer = await connection.unary(getService.path, getService.requestSerialize(GetServiceRequest.fromPartial({ service: config.service, udpPort: port })));
       const tag = readTagFromMessage(answer);
       if (tag === undefined) throw new Error('the pull answer carries no change tag');
       l.tally.observe(t, tag.seq, tag.issuedAtMs, wallNowMs());
-    };
-    for (let from = 0; from < config.targets; from += config.pullsInFlight) {
-      const batch: Promise<void>[] = [];
-      for (let t = from; t < Math.min(config.targets, from + config.pullsInFlight); t++) batch.push(pull(t));
-      await Promise.all(batch);
-    }
+    });
   } finally {
     connection.close();
   }
-  return { openMs: performance.now() - started, firstPort: l.sockets[0]?.address().port ?? 0 };
+  return { openMs: performance.now() - started };
 }
 
 async function collect(untilSeq: number, timeoutMs: number): Promise<TargetLoadResult> {
   const l = load;
   if (l === undefined) throw new Error('not open');
-  const deadline = performance.now() + timeoutMs;
-  const caughtUp = (): boolean => {
-    for (let t = 0; t < l.config.targets; t++) if (l.tally.lastSeen(t) < untilSeq) return false;
-    return true;
-  };
-  while (!caughtUp() && performance.now() < deadline) await sleep(10);
+  await l.tally.caughtUp(untilSeq, timeoutMs);
   // The sockets stay open (closed on exit), so late resends are still answered while the
   // benchmark waits for the server's pending acks to settle.
-  const tally = l.tally.finish();
   return {
-    ...tally,
-    targets: l.config.targets,
+    ...l.tally.finish(),
     measuredPackets: l.measuredPackets,
     duplicates: l.duplicates,
     unreadable: l.unreadable,

@@ -6,7 +6,7 @@
  * metadata (docs/protocol.md, "UDP push").
  */
 import { decodeDatagram } from '../../src/common/nacos-json.js';
-import { tagOfMetadata, type ChangeTag } from '../push-latency/change-tag.js';
+import { tagOfMetadata, type ChangeTag } from '../lib/push/changes.js';
 
 export interface DomPacket {
   /** The push id as sent (a number); echoed unchanged in the ack. */

@@ -127,10 +127,26 @@ export function retainers(file: string, key: string): Map<string, Tally> {
 
 function main(): void {
   const { values, positionals } = parseArgs({
-    options: { top: { type: 'string' }, per: { type: 'string' }, retainers: { type: 'string' } },
+    options: { top: { type: 'string' }, per: { type: 'string' }, retainers: { type: 'string' }, help: { type: 'boolean' } },
     allowPositionals: true,
     strict: true,
   });
+  if (values.help === true) {
+    process.stdout.write(
+      [
+        'Usage: npx tsx bench/heap-summary.ts <snapshot> [<later snapshot>] [options]',
+        '',
+        'Live objects in a V8 heap snapshot by constructor; with two snapshots, what the second holds that the first did not.',
+        '',
+        '  --top <n>            rows to print (default 40)',
+        '  --per <n>            divide the difference by n (e.g. streams opened in between)',
+        '  --retainers <group>  what refers to the objects of a group (one edge up)',
+        '  --help               this text',
+        '',
+      ].join('\n'),
+    );
+    return;
+  }
   const top = intFlag('top', values.top, 40);
   const [first, second] = positionals;
   if (first === undefined) throw new Error('usage: heap-summary.ts <snapshot> [<later snapshot>] [--per n] [--top n] [--retainers <group>]');

@@ -13,7 +13,7 @@ const servers = (process.env.HERALD_SERVER ?? '127.0.0.1:7070').split(',');
 const client = createRegistryClient({ servers, cacheDir: '.herald-cache' });
 
 // On Ctrl-C: stop watching, cancel the registration, release streams, timers and sockets.
-let watching: { unsubscribe(): void } | undefined;
+let watching: { unsubscribe(): void } | undefined = undefined;
 process.once('SIGINT', () => {
   watching?.unsubscribe();
   void client.close().then(() => {

@@ -149,12 +149,8 @@ export class HeraldServer {
       },
       'herald is serving',
     );
-    if (!server.access.enabled && !isLoopbackHost(c.host)) {
-      server.logger.warn(
-        { host: c.host },
-        `authentication is off and herald listens on ${c.host}: anyone who can reach it can register, change and remove instances (turn it on with --auth-file; see README "Authentication and TLS")`,
-      );
-    }
+    const warning = exposureWarning(c.host, server.access.enabled);
+    if (warning !== undefined) server.logger.warn({ host: c.host }, warning);
     return server;
   }
 
@@ -262,4 +258,10 @@ function tokenKeyOf(c: ServerConfig): Buffer {
   if (c.authTokenKey !== undefined) return createHash('sha256').update(`herald access tokens\u0000${c.authTokenKey}`).digest();
   if (c.clusterSecret !== undefined) return createHash('sha256').update(`herald access tokens from the cluster secret\u0000${c.clusterSecret}`).digest();
   return randomBytes(32);
+}
+
+/** The one warning line of a node that anyone on the network can rewrite, or undefined. */
+export function exposureWarning(host: string, authEnabled: boolean): string | undefined {
+  if (authEnabled || isLoopbackHost(host)) return undefined;
+  return `authentication is off and herald listens on ${host}: anyone who can reach it can register, change and remove instances (turn it on with --auth-file; see README "Authentication and TLS")`;
 }

@@ -62,6 +62,18 @@ describe('herald serve', () => {
     expect(r.stderr).toContain('herald: invalid configuration: --renewal-interval-ms must be shorter than --lease-duration-ms');
   });
 
+  it('refuses peers on a non-loopback address without a cluster secret, and bad TLS or auth files, naming the flag or the file', async () => {
+    const peers = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--peers', '10.1.2.3:7070']);
+    expect(peers.code).toBe(2);
+    expect(peers.stderr).toContain('herald: invalid configuration: --cluster-secret is required for peers on a non-loopback address (10.1.2.3:7070)');
+    const halfTls = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--tls-cert', 'x.pem']);
+    expect(halfTls.code).toBe(2);
+    expect(halfTls.stderr).toContain('--tls-cert and --tls-key go together');
+    const noAuthFile = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--auth-file', '/nonexistent/auth.yaml']);
+    expect(noAuthFile.code).toBe(1);
+    expect(noAuthFile.stderr).toContain('/nonexistent/auth.yaml: cannot read the auth file');
+  });
+
   it('says clearly when the port is taken', async () => {
     const first = await serve();
     const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--http-port', '0', '--log-level', 'silent']);

@@ -201,7 +201,7 @@ export function validateServerConfig(c: ServerConfig): void {
     const exposed = [...c.peers, ...c.eurekaPeers].filter((p) => !isLoopbackAddress(p));
     if ((c.peers.length > 0 || c.eurekaPeers.length > 0) && (!isLoopbackHost(c.host) || exposed.length > 0)) {
       throw new RangeError(
-        `clusterSecret is required for peers on a non-loopback address (${exposed.length > 0 ? exposed.join(', ') : `listening on ${c.host}`}): anyone who can reach a node could otherwise replicate into it`,
+        `clusterSecret is required for a cluster on a non-loopback address (${exposed.length > 0 ? exposed.join(', ') : `listening on ${c.host}`}): anyone who can reach a node could otherwise replicate into it`,
       );
     }
   }

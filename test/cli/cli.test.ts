@@ -65,7 +65,7 @@ describe('herald serve', () => {
   it('refuses peers on a non-loopback address without a cluster secret, and bad TLS or auth files, naming the flag or the file', async () => {
     const peers = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--peers', '10.1.2.3:7070']);
     expect(peers.code).toBe(2);
-    expect(peers.stderr).toContain('herald: invalid configuration: --cluster-secret is required for peers on a non-loopback address (10.1.2.3:7070)');
+    expect(peers.stderr).toContain('herald: invalid configuration: --cluster-secret is required for a cluster on a non-loopback address (10.1.2.3:7070)');
     const halfTls = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--tls-cert', 'x.pem']);
     expect(halfTls.code).toBe(2);
     expect(halfTls.stderr).toContain('--tls-cert and --tls-key go together');

@@ -56,8 +56,15 @@ function wantsXmlOnly(req: FastifyRequest): boolean {
   return accept.includes('xml') && !accept.includes('json') && !accept.includes('*/*');
 }
 
-function isReplication(req: FastifyRequest): boolean {
-  return req.headers[REPLICATION_HEADER] === 'true';
+
+/**
+ * Whether a request is a Eureka peer's replication (`x-netflix-discovery-replication: true`). The
+ * header is believed only from a caller holding the cluster secret when one is set: a client must
+ * not make its write local-only (never sent on to peers) or claim Eureka's replication rules.
+ */
+function isReplication(req: FastifyRequest, access: AccessControl): boolean {
+  if (req.headers[REPLICATION_HEADER] !== 'true') return false;
+  return access.peerSecretOk(httpClusterSecret(req.headers));
 }
 
 export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps): EurekaRequestCounts {
@@ -175,7 +182,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           guarded('write', (req: Req, reply, actor) =>
             handle(req, reply, () => {
               counts.register++;
-              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req), actor });
+              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor });
               return send(reply, 204);
             }),
           ),
@@ -188,7 +195,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
               counts.renew++;
               const ref = requireInstance(req);
               const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
-              registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req), actor });
+              registry.renew({ ...ref, lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined }, { replication: isReplication(req, access), actor });
               return send(reply, 200);
             }),
           ),
@@ -200,7 +207,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
             handle(req, reply, () => {
               counts.cancel++;
               const ref = requireInstance(req);
-              registry.cancel(ref, { replication: isReplication(req), actor });
+              registry.cancel(ref, { replication: isReplication(req, access), actor });
               return send(reply, 200);
             }),
           ),
@@ -215,7 +222,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
               const dirty = Number(req.query.lastDirtyTimestamp ?? 'NaN');
               registry.setStatus(
                 { ...ref, status: req.query.value ?? '', lastDirtyTimestamp: Number.isFinite(dirty) ? dirty : undefined },
-                { replication: isReplication(req), actor },
+                { replication: isReplication(req, access), actor },
               );
               return send(reply, 200);
             }),
@@ -228,7 +235,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
             handle(req, reply, () => {
               counts.status++;
               const ref = requireInstance(req);
-              registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req), actor });
+              registry.deleteStatusOverride({ ...ref, status: req.query.value }, { replication: isReplication(req, access), actor });
               return send(reply, 200);
             }),
           ),

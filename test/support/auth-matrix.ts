@@ -131,7 +131,10 @@ export interface HttpAnswer {
 export interface HttpRequest {
   readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A JSON body. */
   readonly body?: unknown;
+  /** A form body (as Nacos clients send). */
+  readonly form?: Readonly<Record<string, string>>;
 }
 
 // ------------------------------------------------------------------ the node
@@ -147,7 +150,7 @@ export interface MatrixNode {
   metadata(authorization?: string, secret?: string): Metadata;
   /** The `authorization` value of an identity (undefined for anonymous). */
   bearerOf(who: Identity): string | undefined;
-  /** An HTTP call to the node's HTTP port (JSON bodies). */
+  /** An HTTP call to the node's HTTP port. */
   http(method: string, path: string, req?: HttpRequest): Promise<HttpAnswer>;
   /** Puts the canonical registry back: the four instances, each registered by its owner, and no service settings. */
   seed(): void;
@@ -221,10 +224,16 @@ async function startMatrixNode(options: MatrixOptions, cleanup: (fn: () => unkno
     },
     http: async (method, path, req = {}) => {
       const query = req.query === undefined ? '' : `?${new URLSearchParams(req.query).toString()}`;
+      const body =
+        req.form !== undefined
+          ? { type: 'application/x-www-form-urlencoded', text: new URLSearchParams(req.form).toString() }
+          : req.body !== undefined
+            ? { type: 'application/json', text: JSON.stringify(req.body) }
+            : undefined;
       const res = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}${path}${query}`, {
         method,
-        headers: { accept: 'application/json', ...(req.body === undefined ? {} : { 'content-type': 'application/json' }), ...req.headers },
-        ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': body.type }), ...req.headers },
+        ...(body === undefined ? {} : { body: body.text }),
       });
       return { status: res.status, text: await res.text(), challenge: res.headers.get('www-authenticate') };
     },
@@ -244,6 +253,13 @@ async function startMatrixNode(options: MatrixOptions, cleanup: (fn: () => unkno
       r.register({ ...STOCK, instance: { ip: STOCK.ip, port: STOCK.port, cluster: 'DEFAULT' } }, actor('writer'));
     },
   };
+}
+
+/** An access token from Nacos's login (POST /nacos/v1/auth/login, a form body). */
+export async function nacosLogin(n: MatrixNode, user: UserName): Promise<string> {
+  const r = await n.http('POST', '/nacos/v1/auth/login', { form: { username: user, password: PASSWORDS[user] } });
+  expect(r.status).toBe(200);
+  return (JSON.parse(r.text) as { accessToken: string }).accessToken;
 }
 
 // ------------------------------------------------------------------ the witness

@@ -133,7 +133,7 @@ async function subscribe(n: MatrixNode, md: Metadata, namespace = 'public', serv
   const subscribers = n.server.stats().subscribers;
   const r = await stream(() => n.grpc.registry.subscribe(SubscribeRequest.fromPartial({ namespace, service }), md), true);
   // An admitted stream was cancelled after its first snapshot: wait until the node has let it go.
-  if (r.outcome.code === 0) await eventually(() => n.server.stats().streams === 0 && n.server.stats().subscribers === subscribers, 'the cancelled Subscribe stream closed on the node');
+  if (r.outcome.code === GrpcStatus.OK) await eventually(() => n.server.stats().streams === 0 && n.server.stats().subscribers === subscribers, 'the cancelled Subscribe stream closed on the node');
   return { outcome: r.outcome, value: r.values[0] };
 }
 
@@ -255,7 +255,7 @@ describe('gRPC auth matrix: RegistryService × callers (auth on)', () => {
       fresh(n, r);
       const expected = EXPECTED[r.permission][who];
       const md = n.metadata(authorization(n, who));
-      if (expected.code === 0) {
+      if (expected.code === GrpcStatus.OK) {
         const { outcome, check } = await r.call(n, md);
         expect(outcome).toEqual(expected);
         check();

@@ -7,6 +7,7 @@
 import {
   credentials,
   Metadata,
+  status as GrpcStatus,
   type CallOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
@@ -72,10 +73,10 @@ const WATCHED: readonly ServiceRef[] = [ORDERS, DB, PAYMENTS, STOCK];
 // ------------------------------------------------------------------ outcomes
 
 export interface GrpcOutcome {
-  readonly code: number;
+  readonly code: GrpcStatus;
   readonly details: string;
 }
-export const GRPC_OK: GrpcOutcome = Object.freeze({ code: 0, details: '' });
+export const GRPC_OK: GrpcOutcome = Object.freeze({ code: GrpcStatus.OK, details: '' });
 
 export type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => ClientUnaryCall;
 
@@ -115,8 +116,8 @@ export function stream<Res>(open: () => ClientReadableStream<Res>, first: boolea
     call.on('error', (e: ServiceError) => {
       settle({ code: e.code, details: e.details });
     });
-    call.on('status', (s: { code: number }) => {
-      if (s.code === 0) settle(GRPC_OK);
+    call.on('status', (s: { code: GrpcStatus }) => {
+      if (s.code === GrpcStatus.OK) settle(GRPC_OK);
     });
   });
 }

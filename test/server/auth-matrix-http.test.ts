@@ -323,7 +323,7 @@ describe('Nacos login (open to every caller)', () => {
       { username: 'writer', password: 'nope' },
       { username: 'nobody', password: 'nope' },
     ]) {
-      expect(await n.http('POST', path, { form })).toEqual({ status: 403, text: 'caused: invalid credentials;', challenge: null });
+      expect(await n.witness.unchangedBy(() => n.http('POST', path, { form }))).toEqual({ status: 403, text: 'caused: invalid credentials;', challenge: null });
     }
   });
 });

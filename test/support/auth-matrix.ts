@@ -268,7 +268,7 @@ export async function nacosLogin(n: MatrixNode, user: UserName): Promise<string>
 /**
  * Everything a call could have changed, as plain data: every namespace's registry, service settings
  * and recent changes, every lease's last renewal, tombstones, counters, subscribers and UDP push
- * targets, and the requests the Nacos and Eureka handlers served.
+ * targets. (Not the HTTP routes' request counters: a write the registrant rule refuses was served.)
  */
 export function snapshot(server: HeraldServer): unknown {
   const r = server.registry;
@@ -286,8 +286,6 @@ export function snapshot(server: HeraldServer): unknown {
     stats: r.stats(),
     push: server.stats(),
     udpTargets: server.udp?.stats().targets,
-    nacos: server.nacosRequests,
-    eureka: server.eurekaRequests,
   };
   return JSON.parse(JSON.stringify(state)) as unknown;
 }

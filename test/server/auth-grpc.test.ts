@@ -2,7 +2,7 @@
  * Authentication and permissions over gRPC on a real server (127.0.0.1:0) with an auth file: the
  * attacks of issue #12 refused with the right status and nothing changed, logins and their tokens,
  * a reloaded file taking effect at once (open Subscribe streams included), and the registrant rule.
- * The full method × identity matrix is auth-matrix.test.ts.
+ * The full method × identity matrix is auth-matrix-{grpc,http,http-attacks,peers}.test.ts.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';

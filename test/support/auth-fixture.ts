@@ -29,9 +29,10 @@ export interface AuthFixture {
 /** scrypt cost for tests (2^10): the format and the check are the same, only faster. */
 const TEST_LOG_N = 10;
 
-export async function authFixture(users: readonly TestUser[], anonymous: readonly Role[] = []): Promise<AuthFixture> {
+/** `cleanup` removes the file's directory: after the test by default (a suite-wide server passes its own). */
+export async function authFixture(users: readonly TestUser[], anonymous: readonly Role[] = [], cleanup: (fn: () => void) => void = onCleanup): Promise<AuthFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-auth-'));
-  onCleanup(() => {
+  cleanup(() => {
     rmSync(dir, { recursive: true, force: true });
   });
   const path = join(dir, 'auth.yaml');

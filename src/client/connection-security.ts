@@ -57,7 +57,7 @@ const REFRESH_AT = 0.2;
 
 /** Where a client's `authorization` value comes from: a fixed token, or logins. */
 export class CallCredentials {
-  private current: { value: string; refreshAt: number } | undefined;
+  private current: { value: string; refreshAt: number; expiresAt: number } | undefined;
   private pending: Promise<string> | undefined;
   private login: AuthServiceClient | undefined;
 
@@ -82,12 +82,14 @@ export class CallCredentials {
     if (token !== undefined) return Promise.resolve(`Bearer ${token}`);
     if (username === undefined || password === undefined) return Promise.resolve('');
     const c = this.current;
-    if (c !== undefined && this.now() < c.refreshAt) return Promise.resolve(c.value);
+    const now = this.now();
+    if (c !== undefined && now < c.refreshAt) return Promise.resolve(c.value);
     this.pending ??= this.loginNow(username, password).finally(() => {
       this.pending = undefined;
     });
-    // While a refresh runs, calls go on with the token that is still valid.
-    return c !== undefined ? Promise.resolve(c.value) : this.pending;
+    // While a refresh runs, calls go on with the token while it is still valid; once it has
+    // expired (the client was idle past its TTL), they wait for the new one.
+    return c !== undefined && now < c.expiresAt ? Promise.resolve(c.value) : this.pending;
   }
 
   /** Forgets the access token (the server refused it): the next call logs in again. */
@@ -106,7 +108,8 @@ export class CallCredentials {
           return;
         }
         const value = `Bearer ${r.accessToken}`;
-        this.current = { value, refreshAt: started + r.tokenTtlMs * (1 - REFRESH_AT) };
+        // Measured from before the call: the server's expiry is later than ours.
+        this.current = { value, refreshAt: started + r.tokenTtlMs * (1 - REFRESH_AT), expiresAt: started + r.tokenTtlMs };
         resolve(value);
       });
     });

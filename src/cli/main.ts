@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { authCommand } from './auth.js';
 import { clusterCommand } from './cluster.js';
 import { listCommand } from './list.js';
+import { silenceIpServernameWarning } from './node-warnings.js';
 import { registerCommand } from './register.js';
 import { serveCommand } from './serve.js';
 import { statusCommand } from './status.js';
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
+  silenceIpServernameWarning();
   await buildProgram().parseAsync([...argv]);
 }

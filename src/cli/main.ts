@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { authCommand } from './auth.js';
 import { clusterCommand } from './cluster.js';
 import { listCommand } from './list.js';
+import { silenceIpServernameWarning } from './node-warnings.js';
 import { registerCommand } from './register.js';
 import { serveCommand } from './serve.js';
 import { statusCommand } from './status.js';
@@ -25,20 +26,7 @@ export function buildProgram(): Command {
     .addCommand(authCommand());
 }
 
-/**
- * grpc-js names an IP target as the TLS server name, which Node flags once per process (DEP0123);
- * certificates are still verified against the IP's SAN. The CLI keeps its stderr to what matters.
- */
-function quietIpServerNameWarning(): void {
-  const emit = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
-    if (code === 'DEP0123') return;
-    (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-  });
-}
-
 export async function run(argv: readonly string[]): Promise<void> {
-  quietIpServerNameWarning();
+  silenceIpServernameWarning();
   await buildProgram().parseAsync([...argv]);
 }

@@ -7,7 +7,7 @@
  * is a permanent error: call-errors.ts never retries it.
  */
 import { readFileSync } from 'node:fs';
-import { credentials, InterceptingCall, Metadata, status as GrpcStatus, type ChannelCredentials, type Interceptor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, InterceptingCall, Metadata, status as GrpcStatus, type ChannelCredentials, type Interceptor, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { AuthServiceClient, type LoginResponse } from '../gen/herald/v1/auth_service.js';
 
 export interface TlsOptions {
@@ -69,12 +69,18 @@ export function channelCredentialsOf(security: SecurityOptions | undefined): Cha
   return credentials.createSsl(pem(tls.ca, 'CA bundle') ?? null, key ?? null, cert ?? null);
 }
 
+/** The gRPC status of a failed login (its own code), UNAUTHENTICATED when it has none. */
+function statusCodeOf(e: unknown): GrpcStatus {
+  const code = (e as { code?: unknown }).code;
+  return Object.values(GrpcStatus).find((v): v is GrpcStatus => v === code) ?? GrpcStatus.UNAUTHENTICATED;
+}
+
 /** Refresh an access token when less than this share of its life is left. */
 const REFRESH_AT = 0.2;
 
 /** Where a client's `authorization` value comes from: a fixed token, or logins. */
 export class CallCredentials {
-  private current: { value: string; refreshAt: number } | undefined;
+  private current: { value: string; refreshAt: number; expiresAt: number } | undefined;
   private pending: Promise<string> | undefined;
   private login: AuthServiceClient | undefined;
 
@@ -99,17 +105,28 @@ export class CallCredentials {
     if (token !== undefined) return Promise.resolve(`Bearer ${token}`);
     if (username === undefined || password === undefined) return Promise.resolve('');
     const c = this.current;
-    if (c !== undefined && this.now() < c.refreshAt) return Promise.resolve(c.value);
+    const now = this.now();
+    if (c !== undefined && now < c.refreshAt) return Promise.resolve(c.value);
     this.pending ??= this.loginNow(username, password).finally(() => {
       this.pending = undefined;
     });
-    // While a refresh runs, calls go on with the token that is still valid.
-    return c !== undefined ? Promise.resolve(c.value) : this.pending;
+    // While a refresh runs, calls go on with the token while it is still valid; once it has
+    // expired (the client was idle past its TTL), they wait for the new one.
+    return c !== undefined && now < c.expiresAt ? Promise.resolve(c.value) : this.pending;
   }
 
-  /** Forgets the access token (the server refused it): the next call logs in again. */
-  invalidate(): void {
-    if (this.security.token === undefined) this.current = undefined;
+  /**
+   * Forgets the access token the server refused (`value`, or whichever is current): the next call
+   * logs in again. A token from a newer login than the refused one is kept.
+   */
+  invalidate(value?: string): void {
+    if (this.security.token !== undefined) return;
+    if (value === undefined || this.current?.value === value) this.current = undefined;
+  }
+
+  /** Whether a refused call may be sent again after a new login: calls made with an access token. */
+  private get canLogInAgain(): boolean {
+    return this.security.token === undefined && this.security.username !== undefined;
   }
 
   private loginNow(username: string, password: string): Promise<string> {
@@ -123,36 +140,93 @@ export class CallCredentials {
           return;
         }
         const value = `Bearer ${r.accessToken}`;
-        this.current = { value, refreshAt: started + r.tokenTtlMs * (1 - REFRESH_AT) };
+        // Measured from before the call: the server's expiry is later than ours.
+        this.current = { value, refreshAt: started + r.tokenTtlMs * (1 - REFRESH_AT), expiresAt: started + r.tokenTtlMs };
         resolve(value);
       });
     });
   }
 
-  /** A grpc-js interceptor that sends the credentials on every call. */
+  /**
+   * A grpc-js interceptor that sends the credentials on every call. A unary call refused with
+   * UNAUTHENTICATED while it carried an access token from a login (the server restarted with a new
+   * token key, another node does not share it, the token expired on the way) is sent once more
+   * with a token from a new login: the refusal was of the token, not of the user, and only the
+   * login can say the user is refused. (A refused Subscribe ends, and is opened again like any
+   * broken stream, with a new login.)
+   */
   interceptor(): Interceptor {
     return (options, nextCall) => {
+      const unary = !options.method_definition.requestStream && !options.method_definition.responseStream;
+      let sent: unknown[] = [];
+      let halfClosed = false;
+      let retry: ReturnType<typeof nextCall> | undefined;
       const call: InterceptingCall = new InterceptingCall(nextCall(options), {
         start: (metadata, listener, next) => {
+          const original = metadata.clone();
           this.value().then(
             (value) => {
               if (value !== '') metadata.set('authorization', value);
               // A Listener (not the intercepting one) chains to the caller's listener.
               next(metadata, {
                 onReceiveStatus: (status, nextStatus) => {
-                  if (status.code === GrpcStatus.UNAUTHENTICATED) this.invalidate();
-                  nextStatus(status);
+                  if (status.code !== GrpcStatus.UNAUTHENTICATED) {
+                    nextStatus(status);
+                    return;
+                  }
+                  this.invalidate(value);
+                  if (!unary || !this.canLogInAgain) {
+                    nextStatus(status);
+                    return;
+                  }
+                  // The caller's listener gets the second call's answer (its first one had no message).
+                  this.value().then(
+                    (again) => {
+                      const md = original.clone();
+                      md.set('authorization', again);
+                      retry = nextCall(options);
+                      retry.start(md, {
+                        onReceiveMetadata: (m: Metadata) => {
+                          listener.onReceiveMetadata(m);
+                        },
+                        onReceiveMessage: (m: unknown) => {
+                          listener.onReceiveMessage(m);
+                        },
+                        onReceiveStatus: (s: StatusObject) => {
+                          if (s.code === GrpcStatus.UNAUTHENTICATED) this.invalidate(again);
+                          listener.onReceiveStatus(s);
+                        },
+                      });
+                      for (const m of sent) retry.sendMessage(m);
+                      sent = [];
+                      if (halfClosed) retry.halfClose();
+                    },
+                    (e: unknown) => {
+                      nextStatus({ ...status, code: statusCodeOf(e), details: e instanceof Error ? e.message : String(e) });
+                    },
+                  );
                 },
               });
             },
             (e: unknown) => {
               // No credentials to send: end the call with why, before it leaves.
               next(metadata, listener);
-              const code = (e as { code?: unknown }).code;
-              const known = Object.values(GrpcStatus).find((v): v is GrpcStatus => v === code);
-              call.cancelWithStatus(known ?? GrpcStatus.UNAUTHENTICATED, e instanceof Error ? e.message : String(e));
+              call.cancelWithStatus(statusCodeOf(e), e instanceof Error ? e.message : String(e));
             },
           );
+        },
+        sendMessage: (message, next) => {
+          // Kept for a second attempt of a unary call (one message).
+          if (unary) sent.push(message);
+          next(message);
+        },
+        halfClose: (next) => {
+          halfClosed = true;
+          next();
+        },
+        cancel: (next) => {
+          retry?.cancelWithStatus(GrpcStatus.CANCELLED, 'Cancelled on client');
+          next();
         },
       });
       return call;

@@ -6,6 +6,7 @@
  * - `light`: LightGrpcConnection (node:http2, requests encoded by the generated code, responses
  *   left as bytes), so the load generator leaves more of a 2-core machine to the server.
  */
+import type { SecurityOptions } from '../../src/client/connection-security.js';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { RegistryServiceService, type GetServiceRequest, type RegisterRequest, type RenewRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { LightGrpcConnection } from './light-grpc-connection.js';
@@ -16,10 +17,11 @@ export const CLIENT_KINDS: readonly ClientKind[] = ['light', 'transport'];
 
 /**
  * A RegistryTransport on its own TCP connection. grpc-js shares one connection between channels
- * with equal target and options; a local subchannel pool per channel gives each its own.
+ * with equal target and options; a local subchannel pool per channel gives each its own. `security`
+ * (TLS, a token) is set as an application sets it.
  */
-export function separateTransport(address: string, deadlineMs = 30_000): RegistryTransport {
-  return new RegistryTransport(address, { deadlineMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+export function separateTransport(address: string, deadlineMs = 30_000, security?: SecurityOptions): RegistryTransport {
+  return new RegistryTransport(address, { deadlineMs, channelOptions: { 'grpc.use_local_subchannel_pool': 1 }, ...(security === undefined ? {} : { security }) });
 }
 
 export interface BenchClient {
@@ -30,9 +32,10 @@ export interface BenchClient {
   close(): void;
 }
 
-export function openBenchClient(kind: ClientKind, address: string): BenchClient {
+/** A client of `kind`; `security` (TLS, a token) only for `transport`: the light client speaks plain text without credentials. */
+export function openBenchClient(kind: ClientKind, address: string, security?: SecurityOptions): BenchClient {
   if (kind === 'transport') {
-    const t = separateTransport(address);
+    const t = separateTransport(address, undefined, security);
     return {
       register: async (req) => {
         await t.register(req);
@@ -46,6 +49,7 @@ export function openBenchClient(kind: ClientKind, address: string): BenchClient 
       },
     };
   }
+  if (security !== undefined) throw new Error('the light client has no TLS or credentials: use transport');
   const c = new LightGrpcConnection(address);
   const s = RegistryServiceService;
   return {
@@ -66,8 +70,8 @@ export function openBenchClient(kind: ClientKind, address: string): BenchClient 
 export class ClientPool {
   readonly clients: readonly BenchClient[];
 
-  constructor(kind: ClientKind, address: string, count: number) {
-    this.clients = Array.from({ length: count }, () => openBenchClient(kind, address));
+  constructor(kind: ClientKind, address: string, count: number, security?: SecurityOptions) {
+    this.clients = Array.from({ length: count }, () => openBenchClient(kind, address, security));
   }
 
   /** The client for operation `i`. */

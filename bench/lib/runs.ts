@@ -1,7 +1,8 @@
 /**
- * The run loop every benchmark shares: each scenario is run `runs` times, each run on a fresh
- * server and a quiet machine (machine-load.ts `undisturbed`), with one line printed per run; the
- * tables then report the median of each figure over a scenario's runs.
+ * The run loop every benchmark shares: each scenario is run `runs` times (all of one scenario's
+ * runs in a row, or interleaved round by round), each run on a fresh server and a quiet machine
+ * (machine-load.ts `undisturbed`), with one line printed per run; the tables then report the
+ * median of each figure over a scenario's runs.
  */
 import { undisturbed, type Disturbable } from './machine-load.js';
 import { median } from './stats.js';
@@ -17,20 +18,41 @@ export interface RepeatOptions<S, R> {
    * phases), each printed after `<label> run <n>, `.
    */
   readonly line: (result: R) => string | readonly string[];
+  /**
+   * Run 1 of every scenario, then run 2 of every scenario, …, each round starting one scenario
+   * further on (1 2 3 4, 2 3 4 1, …), so drift of the machine over the benchmark falls on every
+   * scenario alike and scenarios compared within a round are measured minutes apart, not tens of
+   * minutes. Default: every run of a scenario before the next scenario.
+   */
+  readonly interleave?: boolean;
 }
 
-/** Runs every scenario `runs` times in order, repeating disturbed runs; returns every run. */
+/** The (scenario, run) pairs in the order they are run. */
+export function runOrder<S>(scenarios: readonly S[], runs: number, interleave: boolean): { scenario: S; run: number }[] {
+  const order: { scenario: S; run: number }[] = [];
+  if (!interleave) {
+    for (const scenario of scenarios) for (let run = 1; run <= runs; run++) order.push({ scenario, run });
+    return order;
+  }
+  for (let run = 1; run <= runs; run++) {
+    for (let i = 0; i < scenarios.length; i++) {
+      const scenario = scenarios[(i + run - 1) % scenarios.length];
+      if (scenario !== undefined) order.push({ scenario, run });
+    }
+  }
+  return order;
+}
+
+/** Runs every scenario `runs` times (in `runOrder`), repeating disturbed runs; returns every run. */
 export async function repeatRuns<S, R extends Disturbable>(o: RepeatOptions<S, R>): Promise<R[]> {
   const all: R[] = [];
-  for (const scenario of o.scenarios) {
-    for (let run = 1; run <= o.runs; run++) {
-      const name = `${o.label(scenario)} run ${run}`.trim();
-      const r = await undisturbed(name, () => o.once(scenario, run));
-      all.push(r);
-      const line = o.line(r);
-      if (typeof line === 'string') console.log(`${name}: ${line}`);
-      else for (const l of line) console.log(`${name}, ${l}`);
-    }
+  for (const { scenario, run } of runOrder(o.scenarios, o.runs, o.interleave === true)) {
+    const name = `${o.label(scenario)} run ${run}`.trim();
+    const r = await undisturbed(name, () => o.once(scenario, run));
+    all.push(r);
+    const line = o.line(r);
+    if (typeof line === 'string') console.log(`${name}: ${line}`);
+    else for (const l of line) console.log(`${name}, ${l}`);
   }
   console.log('');
   return all;

@@ -13,6 +13,7 @@
  * Cross-process latencies use `performance.timeOrigin + performance.now()` on both sides; the run
  * measures each load process's clock offset instead of assuming it is ~0.
  */
+import type { SecurityOptions } from '../../../src/client/connection-security.js';
 import type { RegistryTransport } from '../../../src/client/registry-transport.js';
 import { separateTransport } from '../bench-client.js';
 import { ChildHandle } from '../child-handle.js';
@@ -37,6 +38,8 @@ export interface ChangeRunOptions {
   readonly hosts: number;
   readonly ratePerSecond: number;
   readonly window: ChangeWindow;
+  /** TLS and a token of the driver, as the nodes require them; none by default. */
+  readonly security?: SecurityOptions;
 }
 
 /** Load processes opened together: `subscribers` split over `procs` processes of `script`. */
@@ -89,7 +92,7 @@ export class ChangeRun {
 
   /** Opens the driver and registers the service on `writeTo`; on failure stops the nodes. */
   static async start(o: ChangeRunOptions): Promise<ChangeRun> {
-    const run = new ChangeRun(o, separateTransport(o.writeTo.address));
+    const run = new ChangeRun(o, separateTransport(o.writeTo.address, undefined, o.security));
     try {
       await prepareService(run.driver, o.service, o.hosts);
       return run;

@@ -3,6 +3,7 @@
  * shared by both ends: open N subscribers (or UDP targets) of the service, then, after the
  * measured changes, collect their tally.
  */
+import type { SecurityOptions } from '../../../src/client/connection-security.js';
 import type { ClientKind } from '../bench-client.js';
 import type { TallyResult } from './subscriber-tally.js';
 
@@ -30,6 +31,8 @@ export interface PushLoadCommands<Config extends PushLoadConfig, Result extends 
 /** A subscriber load process: Subscribe streams of one client kind. */
 export interface SubscriberLoadConfig extends PushLoadConfig {
   readonly kind: ClientKind;
+  /** TLS and a token for `transport` subscribers (PEM files by path); none by default. */
+  readonly security?: SecurityOptions;
 }
 
 export interface SubscriberLoadResult extends TallyResult {

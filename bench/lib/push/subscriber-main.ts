@@ -28,7 +28,7 @@ interface SubscriberEvents {
 
 /** Opens one subscriber; returns its close function. */
 function openTransport(config: SubscriberLoadConfig, events: SubscriberEvents): () => void {
-  const transport = separateTransport(config.address);
+  const transport = separateTransport(config.address, undefined, config.security);
   const subscription = transport.subscribe(SubscribeRequest.fromPartial({ service: config.service })).subscribe({
     next: (info) => {
       events.onSnapshot(readTag(info, config.taggedInstanceId));
@@ -46,6 +46,7 @@ function openTransport(config: SubscriberLoadConfig, events: SubscriberEvents): 
 const subscribeMethod = RegistryServiceService.subscribe;
 
 function openLight(config: SubscriberLoadConfig, events: SubscriberEvents): () => void {
+  if (config.security !== undefined) throw new Error('light subscribers have no TLS or credentials: use transport');
   const connection = new LightGrpcConnection(config.address);
   const cancel = connection.serverStream(subscribeMethod.path, subscribeMethod.requestSerialize(SubscribeRequest.fromPartial({ service: config.service })), {
     onMessage: (message) => {

@@ -146,7 +146,8 @@ export class WatchMux {
     } catch {
       // A missed message or a state that does not match the server's: start over from a snapshot.
       this.held.delete(w.key);
-      this.remove(res.watchId);
+      this.watches.delete(res.watchId);
+      this.call?.write({ remove: { watchId: res.watchId } });
       this.resyncs++;
       this.add(w.key, w.req, w.subscriber, undefined);
       return;

@@ -2,7 +2,8 @@
  * herald.v1.RegistryService/KeepAlive: renewals on one stream. Each request renews one instance
  * exactly as unary Renew does (the same registry call, permission and registrant rule) and gets one
  * response in order, tagged like the request; a refusal is a response, not the end of the stream.
- * The stream owns no lease: closing it changes nothing. Reading pauses while the responses wait to
+ * The stream owns no lease: closing it changes nothing. When the client closes its side, the call
+ * ends with OK after the last answer. Reading pauses while the responses wait to
  * be flushed, so a client that does not read its answers cannot grow the server's memory.
  */
 import { status as GrpcStatus, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
@@ -65,6 +66,10 @@ export function keepAliveHandler(deps: KeepAliveCallDeps): handleBidiStreamingCa
     // Until the caller is known, reading waits (grpc-js buffers, HTTP/2 flow control holds the client).
     call.pause();
     call.on('data', answer);
+    // The client closed its side: every request has been answered (in order), so the call ends OK.
+    call.on('end', () => {
+      if (!ended.signal.aborted) call.end();
+    });
     followCaller(access, call.metadata, ended.signal, (who) => {
       if (!who.ok) {
         call.emit('error', grpcError(GrpcStatus.UNAUTHENTICATED, who.message));

@@ -39,7 +39,7 @@ scenario, medians of --runs runs, and writes bench/results/push-latency.json
   {
     ...fanOutFlags('subscribers', 'subscriber processes'),
     fanOutSliceSize: optionalInt("the server's fan-out slice size (1000000 = one slice)", "the server's, 64"),
-    client: choice('subscriber client: light (node:http2, tag read from the bytes) or transport (RegistryTransport)', CLIENT_KINDS, 'light'),
+    client: choice('subscriber client: light (node:http2, tag read from the bytes), transport (RegistryTransport, Subscribe snapshots) or stream (RegistryTransport over a Watch stream of deltas)', CLIENT_KINDS, 'light'),
     profile: bool('CPU-profile the server (node --cpu-prof into bench/results/profiles/)'),
     profileLoad: bool('CPU-profile the subscriber processes instead'),
   },

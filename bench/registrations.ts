@@ -31,7 +31,7 @@ per run and their medians with the targets, and writes bench/results/registratio
     quick: 'one short run',
   },
   {
-    client: choice('load client: light (node:http2) or transport (RegistryTransport, grpc-js)', CLIENT_KINDS, 'light'),
+    client: choice('load client: light (node:http2), transport (RegistryTransport, grpc-js, unary Renew) or stream (the same, renewing on KeepAlive streams)', CLIENT_KINDS, 'light'),
     runs: int('runs', 3, 1),
     inFlight: int('calls in flight', 64),
     connections: int('connections the calls spread over', 4),

@@ -2,7 +2,8 @@
  * The client a unary benchmark drives the server with, on its own connection:
  *
  * - `transport`: the project's RegistryTransport (grpc-js, ts-proto encode and decode), i.e. what
- *   an application pays per call;
+ *   an application pays per call, with unary Renew;
+ * - `stream`: the same, renewing over its connection's KeepAlive stream (what the SDK does);
  * - `light`: LightGrpcConnection (node:http2, requests encoded by the generated code, responses
  *   left as bytes), so the load generator leaves more of a 2-core machine to the server.
  */
@@ -11,9 +12,9 @@ import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { RegistryServiceService, type GetServiceRequest, type RegisterRequest, type RenewRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { LightGrpcConnection } from './light-grpc-connection.js';
 
-export type ClientKind = 'transport' | 'light';
+export type ClientKind = 'transport' | 'stream' | 'light';
 
-export const CLIENT_KINDS: readonly ClientKind[] = ['light', 'transport'];
+export const CLIENT_KINDS: readonly ClientKind[] = ['light', 'transport', 'stream'];
 
 /**
  * A RegistryTransport on its own TCP connection. grpc-js shares one connection between channels
@@ -34,15 +35,20 @@ export interface BenchClient {
 
 /** A client of `kind`; `security` (TLS, a token) only for `transport`: the light client speaks plain text without credentials. */
 export function openBenchClient(kind: ClientKind, address: string, security?: SecurityOptions): BenchClient {
-  if (kind === 'transport') {
+  if (kind === 'transport' || kind === 'stream') {
     const t = separateTransport(address, undefined, security);
     return {
       register: async (req) => {
         await t.register(req);
       },
-      renew: async (req) => {
-        await t.renew(req);
-      },
+      renew:
+        kind === 'stream'
+          ? async (req) => {
+              await t.keepAlive(req);
+            }
+          : async (req) => {
+              await t.renew(req);
+            },
       getService: async (req) => (await t.getService(req)).serviceInfo?.hosts.length ?? 0,
       close: () => {
         t.close();

@@ -16,7 +16,8 @@ interface Pending {
   readonly req: RenewRequest;
   resolve(res: RenewResponse): void;
   reject(e: ServiceError): void;
-  timer: NodeJS.Timeout;
+  /** When it fails unanswered (ms, Date.now()). */
+  deadline: number;
   /** Sent again after the stream was refused UNAUTHENTICATED. */
   retried: boolean;
 }
@@ -24,7 +25,9 @@ interface Pending {
 export class KeepAliveStream {
   private call: ClientDuplexStream<KeepAliveRequest, KeepAliveResponse> | undefined;
   private nextTag = 1;
+  /** By tag, in the order sent: the first one is the oldest, so one timer checks every deadline. */
   private readonly pending = new Map<number, Pending>();
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly openCall: () => ClientDuplexStream<KeepAliveRequest, KeepAliveResponse>,
@@ -33,21 +36,34 @@ export class KeepAliveStream {
 
   renew(req: RenewRequest): Promise<RenewResponse> {
     return new Promise<RenewResponse>((resolve, reject) => {
-      this.send({ req, resolve, reject, timer: this.deadline(), retried: false });
+      this.send({ req, resolve, reject, deadline: Date.now() + this.deadlineMs, retried: false });
     });
   }
 
-  private deadline(): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.fail(statusError(GrpcStatus.DEADLINE_EXCEEDED, `no KeepAlive answer within ${this.deadlineMs} ms`));
-    }, this.deadlineMs);
-    timer.unref();
-    return timer;
+  /** One timer for all pending renewals: it fires at the oldest one's deadline (a timer per renewal would cost more than the renewal). */
+  private arm(): void {
+    if (this.sweep !== undefined) return;
+    const oldest = this.pending.values().next();
+    if (oldest.done === true) return;
+    this.sweep = setTimeout(
+      () => {
+        this.sweep = undefined;
+        const first = this.pending.values().next();
+        if (first.done !== true && first.value.deadline <= Date.now()) {
+          this.fail(statusError(GrpcStatus.DEADLINE_EXCEEDED, `no KeepAlive answer within ${this.deadlineMs} ms`));
+        } else {
+          this.arm();
+        }
+      },
+      Math.max(1, oldest.value.deadline - Date.now()),
+    );
+    this.sweep.unref();
   }
 
   private send(p: Pending): void {
     const tag = this.nextTag++;
     this.pending.set(tag, p);
+    this.arm();
     const { req } = p;
     this.stream().write({ tag, namespace: req.namespace, group: req.group, service: req.service, instanceId: req.instanceId, lastDirtyTimestamp: req.lastDirtyTimestamp });
   }
@@ -65,7 +81,6 @@ export class KeepAliveStream {
       const p = this.pending.get(res.tag);
       if (p === undefined) return;
       this.pending.delete(res.tag);
-      clearTimeout(p.timer);
       if (res.code === 0) p.resolve({ leaseExpiresAt: res.leaseExpiresAt, renewalIntervalMs: res.renewalIntervalMs });
       else p.reject(statusError(res.code, res.message));
     });
@@ -90,11 +105,12 @@ export class KeepAliveStream {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    if (this.sweep !== undefined) clearTimeout(this.sweep);
+    this.sweep = undefined;
     for (const p of pending) {
-      clearTimeout(p.timer);
       if (e.code === GrpcStatus.UNAUTHENTICATED && !p.retried) {
         p.retried = true;
-        p.timer = this.deadline();
+        p.deadline = Date.now() + this.deadlineMs;
         this.send(p);
       } else {
         p.reject(e);

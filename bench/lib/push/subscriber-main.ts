@@ -3,7 +3,9 @@
  * of two kinds:
  *
  * - `transport`: the project's RegistryTransport (grpc-js + full ServiceInfo decode + RxJS), i.e.
- *   what an application pays per push;
+ *   what an application pays per push of a snapshot;
+ * - `stream`: the same client following the service over a Watch stream of deltas, each applied
+ *   and checked against the checksum (what the SDK does);
  * - `light`: the same Subscribe stream over LightGrpcConnection (node:http2); the message stays
  *   bytes and only the change tag is read out of it, so the load generator costs less CPU and
  *   more of the machine is left to the server under test.
@@ -29,7 +31,11 @@ interface SubscriberEvents {
 /** Opens one subscriber; returns its close function. */
 function openTransport(config: SubscriberLoadConfig, events: SubscriberEvents): () => void {
   const transport = separateTransport(config.address, undefined, config.security);
-  const subscription = transport.subscribe(SubscribeRequest.fromPartial({ service: config.service })).subscribe({
+  const states =
+    config.kind === 'stream'
+      ? transport.follow({ namespace: '', group: '', service: config.service, clusters: [], healthyOnly: false })
+      : transport.subscribe(SubscribeRequest.fromPartial({ service: config.service }));
+  const subscription = states.subscribe({
     next: (info) => {
       events.onSnapshot(readTag(info, config.taggedInstanceId));
     },
@@ -74,7 +80,7 @@ let load: Load | undefined;
 
 /** Opens subscriber `sub`; resolves once it holds its first snapshot. */
 function subscribeOne(l: Load, sub: number): Promise<void> {
-  const open = l.config.kind === 'transport' ? openTransport : openLight;
+  const open = l.config.kind === 'light' ? openLight : openTransport;
   return new Promise((resolve, reject) => {
     let first = true;
     const close = open(l.config, {

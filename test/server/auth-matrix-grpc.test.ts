@@ -1,10 +1,11 @@
 /**
- * The auth matrix over gRPC (issue #12): every RegistryService method × every caller, on a real
+ * The auth matrix over gRPC (issue #12): every RegistryService method (Watch and KeepAlive too, whose
+ * refusals per watch or per renewal are messages, not statuses) × every caller, on a real
  * node with the matrix's users, with the exact status and details of each cell, and for each
  * refusal the witness's proof that nothing changed; then the issue's gRPC attacks by name, the
  * services open to everyone, and each method served as before with auth off.
  */
-import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../src/auth/permissions.js';
 import { InstanceStatus, type ServiceInfo } from '../../src/gen/herald/v1/model.js';
@@ -21,7 +22,9 @@ import {
   SetStatusRequest,
   SubscribeRequest,
   UpdateServiceRequest,
+  type KeepAliveResponse,
   type SubscribeResponse,
+  type WatchResponse,
 } from '../../src/gen/herald/v1/registry_service.js';
 import {
   basic,
@@ -133,8 +136,45 @@ async function subscribe(n: MatrixNode, md: Metadata, namespace = 'public', serv
   const subscribers = n.server.stats().subscribers;
   const r = await stream(() => n.grpc.registry.subscribe(SubscribeRequest.fromPartial({ namespace, service }), md), true);
   // An admitted stream was cancelled after its first snapshot: wait until the node has let it go.
-  if (r.outcome.code === GrpcStatus.OK) await eventually(() => n.server.stats().streams === 0 && n.server.stats().subscribers === subscribers, 'the cancelled Subscribe stream closed on the node');
+  if (r.outcome.code === GrpcStatus.OK)
+    await eventually(() => n.server.stats().streams === 0 && n.server.stats().subscribers === subscribers, 'the cancelled Subscribe stream closed on the node');
   return { outcome: r.outcome, value: r.values[0] };
+}
+
+/** A status code that arrives in a message, as grpc-js's enum. */
+const asStatus = (n: number): GrpcStatus => Object.values(GrpcStatus).find((v): v is GrpcStatus => (v as number) === n) ?? GrpcStatus.UNKNOWN;
+
+/**
+ * The first answer of a client stream after `write`: a refusal of the stream is its status, a
+ * refusal of the message is its answer's code and message (`refusedBy`); the call is then cancelled.
+ */
+function firstAnswer<Res>(
+  n: MatrixNode,
+  open: () => ClientDuplexStream<unknown, Res>,
+  write: unknown,
+  refusedBy: (r: Res) => GrpcOutcome,
+): Promise<{ outcome: GrpcOutcome; value: Res | undefined }> {
+  const subscribers = n.server.stats().subscribers;
+  return new Promise((resolve) => {
+    const call = open();
+    let settled = false;
+    const settle = (outcome: GrpcOutcome, value: Res | undefined): void => {
+      if (settled) return;
+      settled = true;
+      call.cancel();
+      // An admitted watch goes with its stream: wait until the node has let it go.
+      void eventually(() => n.server.stats().streams === 0 && n.server.stats().subscribers === subscribers, 'the cancelled stream closed on the node').then(() => {
+        resolve({ outcome, value });
+      });
+    };
+    call.on('data', (r: Res) => {
+      settle(refusedBy(r), r);
+    });
+    call.on('error', (e: ServiceError) => {
+      settle({ code: e.code, details: e.details }, undefined);
+    });
+    call.write(write);
+  });
 }
 
 const ROWS: readonly Row[] = [
@@ -186,7 +226,10 @@ const ROWS: readonly Row[] = [
     'admin',
     (n, md) => unary(n.grpc.registry.updateService.bind(n.grpc.registry), UpdateServiceRequest.fromPartial({ ...service, protectThreshold: 0.5, metadata: { tier: 'gold' } }), md),
     (n) => {
-      expect(n.server.registry.listServices({ namespace: 'public' }).services.find((s) => s.name === 'orders')).toMatchObject({ protectThreshold: 0.5, metadata: { tier: 'gold' } });
+      expect(n.server.registry.listServices({ namespace: 'public' }).services.find((s) => s.name === 'orders')).toMatchObject({
+        protectThreshold: 0.5,
+        metadata: { tier: 'gold' },
+      });
     },
   ),
   row(
@@ -235,6 +278,34 @@ const ROWS: readonly Row[] = [
     (n, md) => subscribe(n, md),
     (_n, v) => {
       expect(ids(v.serviceInfo)).toEqual(['o-1']);
+    },
+  ),
+  row(
+    'Watch',
+    'read',
+    (n, md) =>
+      firstAnswer(
+        n,
+        () => n.grpc.registry.watch(md) as ClientDuplexStream<unknown, WatchResponse>,
+        { add: { watchId: 1, ...service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '' } },
+        (r: WatchResponse) => (r.canceled ? { code: asStatus(r.errorCode), details: r.errorMessage } : GRPC_OK),
+      ),
+    (_n, v) => {
+      expect(ids(v.serviceInfo)).toEqual(['o-1']);
+    },
+  ),
+  row(
+    'KeepAlive',
+    'write',
+    (n, md) =>
+      firstAnswer(
+        n,
+        () => n.grpc.registry.keepAlive(md) as ClientDuplexStream<unknown, KeepAliveResponse>,
+        { tag: 1, ...target, lastDirtyTimestamp: 0 },
+        (r: KeepAliveResponse) => (r.code === 0 ? GRPC_OK : { code: asStatus(r.code), details: r.message }),
+      ),
+    (n) => {
+      expect(n.server.registry.getInstance(ORDERS).lastRenewalMs).toBe(n.clock.nowMs());
     },
   ),
 ];

@@ -32,6 +32,8 @@ describe.skipIf(missing !== undefined)('server reflection with a non-JS client (
       'FetchRegistry',
       'FetchDelta',
       'Subscribe',
+      'Watch',
+      'KeepAlive',
     ]);
     expect(r.files).toEqual(expect.arrayContaining(['herald/v1/model.proto', 'herald/v1/registry_service.proto', 'google/protobuf/wrappers.proto']));
     expect(r.registered.instance).toMatchObject({ instanceId: '10.9.9.9#9090#DEFAULT#DEFAULT_GROUP@@reflected', metadata: { via: 'reflection' }, weight: 2.5 });

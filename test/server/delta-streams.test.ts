@@ -229,6 +229,21 @@ describe('Watch', () => {
     await w.responses.until(() => w.states.has(4), 'a good watch still opens');
   });
 
+  it('when the server shuts down, the stream ends once with UNAVAILABLE, whatever the number of watches', async () => {
+    const server = await startServer();
+    const w = watch(stub(server.port));
+    const errors = new Subject<ServiceError>();
+    w.call.on('error', (e: ServiceError) => {
+      errors.next(e);
+    });
+    const statuses = record(errors);
+    for (const id of [1, 2, 3]) w.add(id, `svc-${id}`);
+    await w.responses.until(() => w.states.size === 3, 'three snapshots');
+    await server.close();
+    expect(await statuses.until(() => true, 'the status')).toMatchObject({ code: GrpcStatus.UNAVAILABLE, details: 'server is shutting down' });
+    expect(statuses.values).toHaveLength(1);
+  });
+
   it('counts each watch against the stream limits', async () => {
     const server = await startServer({ maxSubscribeStreamsPerConnection: 2 });
     const w = watch(stub(server.port));

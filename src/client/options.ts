@@ -14,7 +14,7 @@ export interface RegistryClientOptions {
   /** Namespace of everything this client does. Default "public". */
   readonly namespace?: string;
   /**
-   * 'grpc': a Subscribe stream per key plus the poll fallback (default); 'udp': UDP pushes to a
+   * 'grpc': a watch per key (all keys on one Watch stream per server) plus the poll fallback (default); 'udp': UDP pushes to a
    * receiver on port 0, kept alive by polling; 'poll': polling only.
    */
   readonly mode?: PushMode;

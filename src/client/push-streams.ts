@@ -1,5 +1,5 @@
 /**
- * One Subscribe stream per cache key, shared by everyone who needs pushes for it: opened on the
+ * One push stream per cache key (a watch on the server's shared Watch stream), shared by everyone who needs pushes for it: opened on the
  * first subscription, closed when the last one leaves. A broken stream is reported to the server
  * list (which may move to another server) and reopened with back-off; each push is applied to the
  * cache through the same rules as pulls.

@@ -1,6 +1,6 @@
 /**
  * The herald client SDK (Nacos's HostReactor with Eureka's heartbeats, on RxJS): a local cache of
- * the services the application uses, kept fresh by push (a Subscribe stream per key) with a poll
+ * the services the application uses, kept fresh by push (a watch per key, over one Watch stream per server) with a poll
  * fallback, the updating guard for concurrent first reads, registrations that heartbeat, redo
  * after reconnects, a disk failover copy, and selection helpers. Every timer runs on the injected
  * scheduler; `close()` releases streams, timers, sockets and leases.

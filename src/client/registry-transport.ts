@@ -1,17 +1,16 @@
 /**
  * A thin promise/Observable face over the generated herald.v1.RegistryService stub for one server
  * address: unary calls with deadlines, Subscribe as a cold Observable (unsubscribing cancels the
- * call). No retries or caching here; the SDK layers those on top.
+ * call), with deltas applied and verified when asked, many followed services over one Watch stream
+ * (watch-mux.ts) and renewals over one KeepAlive stream (keep-alive-stream.ts). No retries or
+ * caching here; the SDK layers those on top.
  */
-import {
-  Metadata,
-  type CallOptions,
-  type ClientOptions,
-  type ClientUnaryCall,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { Metadata, type CallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { CallCredentials, channelCredentialsOf, type SecurityOptions } from './connection-security.js';
+import { DeltaFollower } from './delta-follower.js';
+import { KeepAliveStream } from './keep-alive-stream.js';
+import { WatchMux, type FollowRequest } from './watch-mux.js';
 import type { ServiceInfo } from '../gen/herald/v1/model.js';
 import {
   RegistryServiceClient,
@@ -36,16 +35,12 @@ import {
   type SetStatusRequest,
   type SetStatusResponse,
   type SubscribeRequest,
+  type SubscribeResponse,
   type UpdateServiceRequest,
   type UpdateServiceResponse,
 } from '../gen/herald/v1/registry_service.js';
 
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
+type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => ClientUnaryCall;
 
 /** How often the channel tries to connect again while it cannot (see {@link reconnectChannelOptions}). */
 export interface ReconnectBackoff {
@@ -94,6 +89,8 @@ export class RegistryTransport {
   private readonly client: RegistryServiceClient;
   private readonly deadlineMs: number;
   private readonly callCredentials: CallCredentials | undefined;
+  private watchMux: WatchMux | undefined;
+  private keepAliveStream: KeepAliveStream | undefined;
 
   constructor(
     readonly address: string,
@@ -174,8 +171,73 @@ export class RegistryTransport {
     });
   }
 
+  /**
+   * Subscribe with deltas: the same states as `subscribe`, each rebuilt here from the previous one
+   * and the delta (DeltaFollower). `resumeFrom`, a state held from an earlier stream, makes the first
+   * message a delta from it (or nothing new) when the server still knows it. Errors with DeltaGap
+   * or ChecksumMismatch when the stream cannot be followed (subscribe again without resuming).
+   */
+  subscribeDeltas(req: SubscribeRequest, resumeFrom?: ServiceInfo): Observable<ServiceInfo> {
+    const follower = new DeltaFollower(resumeFrom);
+    const withDeltas: SubscribeRequest = {
+      ...req,
+      deltas: true,
+      resumeRevision: resumeFrom?.revision ?? 0,
+      resumeChecksum: resumeFrom?.checksum ?? '',
+    };
+    return new Observable<ServiceInfo>((subscriber) => {
+      const call = this.client.subscribe(withDeltas);
+      let ended = false;
+      call.on('data', (msg: SubscribeResponse) => {
+        let info: ServiceInfo;
+        try {
+          info = follower.accept(msg);
+        } catch (e) {
+          ended = true;
+          call.cancel();
+          subscriber.error(e);
+          return;
+        }
+        subscriber.next(info);
+      });
+      call.on('error', (e: ServiceError) => {
+        if (ended) return;
+        ended = true;
+        subscriber.error(e);
+      });
+      call.on('end', () => {
+        setImmediate(() => {
+          if (!ended) subscriber.complete();
+        });
+      });
+      return () => {
+        ended = true;
+        call.cancel();
+      };
+    });
+  }
+
+  /** Follows a service over this server's shared Watch stream (one stream for every followed service). */
+  follow(req: FollowRequest): Observable<ServiceInfo> {
+    this.watchMux ??= new WatchMux(() => this.client.watch());
+    return this.watchMux.follow(req);
+  }
+
+  /** Renews over this server's shared KeepAlive stream; rejects like `renew` (NOT_FOUND: register again). */
+  keepAlive(req: RenewRequest): Promise<RenewResponse> {
+    this.keepAliveStream ??= new KeepAliveStream(() => this.client.keepAlive(), this.deadlineMs);
+    return this.keepAliveStream.renew(req);
+  }
+
+  /** The Watch stream's counters (zeros before the first follow). */
+  watchStats(): { open: number; resyncs: number; resumes: number } {
+    return this.watchMux?.stats() ?? { open: 0, resyncs: 0, resumes: 0 };
+  }
+
   /** Closes the channel; pending calls fail with CANCELLED. Idempotent. */
   close(): void {
+    this.watchMux?.close();
+    this.keepAliveStream?.close();
     this.client.close();
     this.callCredentials?.close();
   }

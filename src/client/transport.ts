@@ -5,7 +5,7 @@
  * status `code` and `details` (call-errors.ts classifies them), or none when no server was reached.
  */
 import { map, type Observable } from 'rxjs';
-import { GetServiceRequest, SubscribeRequest } from '../gen/herald/v1/registry_service.js';
+import { GetServiceRequest } from '../gen/herald/v1/registry_service.js';
 import { instanceFromWire, registerRequest, snapshotFromWire } from './codec.js';
 import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
 import { RegistryTransport, type RegistryTransportOptions } from './registry-transport.js';
@@ -33,12 +33,15 @@ export interface Transport {
   readonly address: string;
   /** Registers `spec` with the registrant's dirty timestamp; answers the instance as stored and when its lease expires. */
   register(spec: InstanceSpec, lastDirtyTimestamp: number): Promise<{ instance: ServiceInstance; leaseExpiresAt: number }>;
-  /** Renews a lease; NOT_FOUND means "register again". */
+  /** Renews a lease (over gRPC, on the server's shared KeepAlive stream); NOT_FOUND means "register again". */
   renew(call: InstanceCall & { readonly lastDirtyTimestamp: number }): Promise<{ leaseExpiresAt: number; renewalIntervalMs: number }>;
   cancel(call: InstanceCall): Promise<void>;
   /** Pulls one service. */
   getService(call: ServiceCall): Promise<ServiceSnapshot>;
-  /** A cold stream of the service: its current state, then one snapshot per change; errors when the stream breaks. */
+  /**
+   * A cold stream of the service: its current state, then one snapshot per change; errors when the
+   * stream breaks. Over gRPC every followed service shares one Watch stream of deltas per server.
+   */
   subscribe(call: ServiceCall): Observable<ServiceSnapshot>;
   /** Closes the connection; pending calls fail. Idempotent. */
   close(): void;
@@ -60,7 +63,7 @@ export function grpcTransport(address: string, options: RegistryTransportOptions
       return { instance, leaseExpiresAt: (wire.lease?.lastRenewalTimestamp ?? 0) + instance.leaseDurationMs };
     },
     renew: async (call) => {
-      const res = await stub.renew({ ...call });
+      const res = await stub.keepAlive({ ...call });
       return { leaseExpiresAt: res.leaseExpiresAt, renewalIntervalMs: res.renewalIntervalMs };
     },
     cancel: async (call) => {
@@ -72,7 +75,7 @@ export function grpcTransport(address: string, options: RegistryTransportOptions
       return snapshotFromWire(res.serviceInfo);
     },
     subscribe: (call) =>
-      stub.subscribe(SubscribeRequest.fromPartial({ namespace: call.namespace, group: call.group, service: call.service, clusters: [...call.clusters] })).pipe(map(snapshotFromWire)),
+      stub.follow({ namespace: call.namespace, group: call.group, service: call.service, clusters: [...call.clusters], healthyOnly: false }).pipe(map(snapshotFromWire)),
     close: () => {
       stub.close();
     },

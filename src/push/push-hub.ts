@@ -1,6 +1,8 @@
 /**
- * Fans registry changes out to subscribers. Changes to one service inside the merge window become
- * one push; at flush time the service is viewed once per distinct filter (the registry memoises the
+ * Fans registry changes out to subscribers. The merge window has a leading edge: a change to a
+ * service that has not been pushed within the window is pushed on the next event-loop turn (so a
+ * lone change waits for nothing), and the changes that follow within the window become one trailing
+ * push when it closes (so a burst still merges). At flush time the service is viewed once per distinct filter (the registry memoises the
  * view per revision, and encoders cache bytes per view), and every target gets that same object.
  * Targets must not block: each owns a bounded sink. A large fan-out is delivered in slices across
  * event-loop turns, so HTTP/2 sends the first subscribers' bytes while the rest are queued and
@@ -16,6 +18,8 @@ import { filterKey } from '../core/service-view.js';
 import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
 import type { Logger } from '../common/logger.js';
 import type { Timers } from '../common/timers.js';
+import type { Clock } from '../core/clock.js';
+import type { ViewHistory } from './view-history.js';
 
 /** One subscriber of one service through one filter. */
 export interface PushTarget {
@@ -33,8 +37,11 @@ export interface ViewSource {
 export interface PushHubDeps {
   readonly registry: ViewSource;
   readonly timers: Timers;
-  /** Changes to a service within this window become one push. 0 = flush on the next turn. */
+  readonly clock: Clock;
+  /** Changes to a service within this window after a push become one push. 0 = flush on the next turn. */
   readonly mergeWindowMs: number;
+  /** Remembers every view handed out, for subscribers that resume (optional). */
+  readonly history?: Pick<ViewHistory, 'remember'>;
   /** Targets delivered per event-loop turn during a fan-out. */
   readonly fanOutSliceSize: number;
   readonly logger: Logger;
@@ -56,9 +63,14 @@ interface Topic {
   /** Targets grouped by filter key, so each distinct filter is viewed once per flush. */
   readonly byFilter: Map<string, Set<PushTarget>>;
   timer: unknown;
+  /** When the topic was last flushed (ms), for the leading edge of the merge window. */
+  flushedAtMs: number;
   size: number;
   walk: Walk | undefined;
 }
+
+/** The timer handle of a flush queued for the next turn (it cannot be cancelled; the flush checks it). */
+const IMMEDIATE: unique symbol = Symbol('immediate');
 
 function topicKey(ref: ServiceRef): string {
   return `${ref.namespace}\u0000${ref.group}\u0000${ref.service}`;
@@ -89,7 +101,7 @@ export class PushHub {
     const key = topicKey(ref);
     let topic = this.topics.get(key);
     if (topic === undefined) {
-      topic = { ref, byFilter: new Map(), timer: undefined, size: 0, walk: undefined };
+      topic = { ref, byFilter: new Map(), timer: undefined, flushedAtMs: Number.NEGATIVE_INFINITY, size: 0, walk: undefined };
       this.topics.set(key, topic);
     }
     const fk = filterKey(target.filter);
@@ -101,6 +113,7 @@ export class PushHub {
     group.add(target);
     topic.size++;
     this.delivered++;
+    this.deps.history?.remember(view);
     target.deliver(view);
     let done = false;
     const t = topic;
@@ -112,7 +125,7 @@ export class PushHub {
       if (g.size === 0) t.byFilter.delete(fk);
       t.size--;
       if (t.size === 0) {
-        if (t.timer !== undefined) this.deps.timers.clearTimeout(t.timer);
+        this.cancelTimer(t);
         this.topics.delete(key);
       }
     };
@@ -125,22 +138,45 @@ export class PushHub {
     return { subscribers, services: this.topics.size };
   }
 
+  /** True when no push is waiting for its window or under way (every change so far has been delivered). */
+  idle(): boolean {
+    for (const t of this.topics.values()) if (t.timer !== undefined || t.walk !== undefined) return false;
+    return true;
+  }
+
   /** Stops listening and cancels pending flushes. Subscribers are left to their owners. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopListening();
-    for (const t of this.topics.values()) if (t.timer !== undefined) this.deps.timers.clearTimeout(t.timer);
+    for (const t of this.topics.values()) this.cancelTimer(t);
     this.topics.clear();
+  }
+
+  private cancelTimer(topic: Topic): void {
+    if (topic.timer !== undefined && topic.timer !== IMMEDIATE) this.deps.timers.clearTimeout(topic.timer);
+    topic.timer = undefined;
   }
 
   private onChange(change: ServiceChange): void {
     const topic = this.topics.get(topicKey(change));
     if (topic === undefined || topic.timer !== undefined) return;
-    topic.timer = this.deps.timers.setTimeout(() => {
+    const flush = (): void => {
       topic.timer = undefined;
+      topic.flushedAtMs = this.deps.clock.nowMs();
       this.flush(topic);
-    }, this.deps.mergeWindowMs);
+    };
+    const sinceLast = this.deps.clock.nowMs() - topic.flushedAtMs;
+    if (sinceLast >= this.deps.mergeWindowMs) {
+      // Leading edge: nothing pushed within the window, so this change goes on the next turn (which
+      // still merges the changes of this turn, e.g. one replicated batch).
+      topic.timer = IMMEDIATE;
+      this.deps.timers.setImmediate(() => {
+        if (topic.timer === IMMEDIATE && this.topics.get(topicKey(topic.ref)) === topic) flush();
+      });
+    } else {
+      topic.timer = this.deps.timers.setTimeout(flush, this.deps.mergeWindowMs - sinceLast);
+    }
   }
 
   private flush(topic: Topic): void {
@@ -150,7 +186,9 @@ export class PushHub {
       const first = group.values().next();
       if (first.done === true) continue;
       try {
-        views.set(fk, this.deps.registry.query(topic.ref, first.value.filter));
+        const view = this.deps.registry.query(topic.ref, first.value.filter);
+        this.deps.history?.remember(view);
+        views.set(fk, view);
       } catch (e) {
         this.deps.logger.error({ err: e, service: topic.ref.service }, 'push: cannot view service');
         continue;

@@ -4,8 +4,14 @@
  * bounded latest-wins sink, and its cleanup when the stream's AbortSignal fires (the client
  * cancelled, the connection died, the server is closing). A transport adapts one of its streams to
  * `StreamOutput` and hands over an AbortSignal tied to the stream's end; it never keeps a map of
- * its own. Messages are encoded by the injected `encode` (one encoding per view, shared by every
- * stream that gets it).
+ * its own. Each subscription renders what it is sent through its `Renderer` (the transport's
+ * encode-once frames): a snapshot first, then snapshots or, in delta mode, the change from the view
+ * it last wrote. A view is rendered when it is written, not when it is offered, so a slow subscriber
+ * whose pending view was replaced gets one delta from what it holds to the newest view.
+ *
+ * Resume: a subscription that names the revision and checksum of the view its client holds starts
+ * from that view instead of a snapshot: an empty delta when the current view has the same checksum,
+ * the delta from the remembered view (ViewHistory) when the server still knows it, else a snapshot.
  */
 import type { Logger } from '../common/logger.js';
 import type { Clock } from '../core/clock.js';
@@ -13,6 +19,21 @@ import type { ServiceFilter, ServiceRef, ServiceView } from '../core/model.js';
 import { LatestWinsSink } from './latest-wins-sink.js';
 import type { PushHub } from './push-hub.js';
 import { SnapshotTarget } from './snapshot-target.js';
+import type { ViewHistory } from './view-history.js';
+
+/** How one subscription's messages are made. */
+export interface Renderer<M> {
+  /** A full snapshot: the first message (unless resumed), and every message without `delta`. */
+  snapshot(view: ServiceView): M;
+  /** Present in delta mode: the change from the view last written to `to`. */
+  delta?(from: ServiceView, to: ServiceView): M;
+}
+
+/** The view a client says it holds, to resume from (delta mode only). */
+export interface ResumePoint {
+  readonly revision: number;
+  readonly checksum: string;
+}
 
 /** Where a stream's messages go. `write` calls `done` once the message is flushed (or failed). */
 export interface StreamOutput<M> {
@@ -21,9 +42,10 @@ export interface StreamOutput<M> {
   end(): void;
 }
 
-export interface SubscriberStreamsDeps<M> {
+export interface SubscriberStreamsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
-  readonly encode: (view: ServiceView) => M;
+  /** The views subscribers were recently sent (the hub remembers them), to resume from. */
+  readonly history: Pick<ViewHistory, 'find'>;
   readonly clock: Clock;
   /** A refusal is logged at most once a minute, so a client retrying in a loop cannot flood the log. */
   readonly logger: Logger;
@@ -45,10 +67,12 @@ export interface SubscriberStreamStats {
   readonly skipped: number;
   /** Streams refused at a limit since start. */
   readonly refused: number;
+  /** Subscriptions that resumed: with nothing to send, with a delta, or with a snapshot (view not known). */
+  readonly resumed: { readonly unchanged: number; readonly delta: number; readonly snapshot: number };
 }
 
 interface Open<M> {
-  readonly sink: LatestWinsSink<M>;
+  readonly sink: LatestWinsSink<ServiceView>;
   readonly output: StreamOutput<M>;
 }
 
@@ -57,27 +81,46 @@ export class SubscriberStreams<M> {
   private readonly perConnection = new Map<string, number>();
   private refusedCount = 0;
   private refusedLoggedAtMs = Number.NEGATIVE_INFINITY;
+  private readonly resumed = { unchanged: 0, delta: 0, snapshot: 0 };
 
-  constructor(private readonly deps: SubscriberStreamsDeps<M>) {}
+  constructor(private readonly deps: SubscriberStreamsDeps) {}
 
   /**
    * Opens a stream of `address` through `filter` for the client connection `connection`: the
    * current view is written at once, then every change it sees. Returns a refusal when a limit is
    * reached; throws the registry's error for a bad address. The stream is closed and forgotten when
-   * `signal` aborts (already aborted: nothing is opened).
+   * `signal` aborts (already aborted: nothing is opened). `resume` needs a renderer with `delta`.
    */
-  subscribe(address: Partial<ServiceRef>, filter: ServiceFilter, connection: string, output: StreamOutput<M>, signal: AbortSignal): Refusal | undefined {
+  subscribe(
+    address: Partial<ServiceRef>,
+    filter: ServiceFilter,
+    connection: string,
+    output: StreamOutput<M>,
+    signal: AbortSignal,
+    render: Renderer<M>,
+    resume?: ResumePoint,
+  ): Refusal | undefined {
     const refusal = this.refusal(connection);
     if (refusal !== undefined) {
       this.refused(refusal);
       return refusal;
     }
     if (signal.aborted) return undefined;
-    const sink = new LatestWinsSink<M>((m, done) => {
+    /** The view the client holds: the last one written (or the one it resumed from). */
+    let held: ServiceView | undefined;
+    const delta = render.delta === undefined ? undefined : (from: ServiceView, to: ServiceView): M => (render.delta as NonNullable<Renderer<M>['delta']>)(from, to);
+    const sink = new LatestWinsSink<ServiceView>((view, done) => {
+      const m = held === undefined || delta === undefined ? render.snapshot(view) : delta(held, view);
+      held = view;
       output.write(m, done);
     }, this.deps.maxPushesInFlight);
+    let first = true;
     const target = new SnapshotTarget(filter, (view) => {
-      sink.offer(this.deps.encode(view));
+      if (first) {
+        first = false;
+        if (resume !== undefined && delta !== undefined) held = this.resumeBase(view, resume);
+      }
+      sink.offer(view);
     });
     const unsubscribe = this.deps.hub.subscribe(address, target); // throws for a bad address: nothing kept
     const entry: Open<M> = { sink, output };
@@ -105,7 +148,20 @@ export class SubscriberStreams<M> {
       maxBacklog = Math.max(maxBacklog, sink.backlog);
       skipped += sink.skipped;
     }
-    return { streams: this.open.size, maxBacklog, skipped, refused: this.refusedCount };
+    return { streams: this.open.size, maxBacklog, skipped, refused: this.refusedCount, resumed: { ...this.resumed } };
+  }
+
+  /** The view a resuming client holds, when the server can tell: undefined = send a snapshot. */
+  private resumeBase(current: ServiceView, resume: ResumePoint): ServiceView | undefined {
+    if (current.checksum === resume.checksum) {
+      this.resumed.unchanged++;
+      // The same hosts under the client's revision: the delta to `current` is empty.
+      return { ...current, revision: resume.revision };
+    }
+    const known = this.deps.history.find(current, resume.revision, resume.checksum);
+    if (known === undefined) this.resumed.snapshot++;
+    else this.resumed.delta++;
+    return known;
   }
 
   /** Ends every open stream (the server is closing); their transports abort them in turn. */
@@ -120,7 +176,13 @@ export class SubscriberStreams<M> {
     this.refusedLoggedAtMs = now;
     const { maxStreams, maxStreamsPerConnection } = this.deps;
     this.deps.logger.warn(
-      { limit: refusal.limit, streams: this.open.size, maxSubscribeStreams: maxStreams, maxSubscribeStreamsPerConnection: maxStreamsPerConnection, refusedSinceStart: this.refusedCount },
+      {
+        limit: refusal.limit,
+        streams: this.open.size,
+        maxSubscribeStreams: maxStreams,
+        maxSubscribeStreamsPerConnection: maxStreamsPerConnection,
+        refusedSinceStart: this.refusedCount,
+      },
       'Subscribe refused: stream limit reached',
     );
   }

@@ -137,3 +137,35 @@ export function guardService(definition: ServiceDefinition, impl: UntypedService
   }
   return out;
 }
+
+/**
+ * The caller of a long-lived client stream (Watch, KeepAlive): authenticated when it opens and again
+ * after every reload of the auth file, each result handed to `update` until `ended` aborts; each
+ * message is then decided against the latest principal (`access.decide`). With auth off `update`
+ * runs once, synchronously, with no principal.
+ */
+export function followCaller(
+  access: AccessControl,
+  md: Metadata,
+  ended: AbortSignal,
+  update: (who: { ok: true; principal: Principal | undefined } | { ok: false; message: string }) => void,
+): void {
+  if (!access.enabled) {
+    update({ ok: true, principal: undefined });
+    return;
+  }
+  const creds = credentialsOf(md);
+  const check = (): void => {
+    access.authenticate(creds).then(
+      (who) => {
+        if (!ended.aborted) update(who);
+      },
+      (e: unknown) => {
+        if (!ended.aborted) update({ ok: false, message: `cannot check credentials: ${e instanceof Error ? e.message : String(e)}` });
+      },
+    );
+  };
+  check();
+  const off = access.onReload(check);
+  ended.addEventListener('abort', off, { once: true });
+}

@@ -126,14 +126,14 @@ export function registerRequestToInput(req: RegisterRequest): RegisterInput {
 // ------------------------------------------------------------------ encode-once snapshot frames
 
 /** Wire type 2 (length-delimited) tag of a field. */
-function lengthDelimitedTag(field: number): number {
+export function lengthDelimitedTag(field: number): number {
   return (field << 3) | 2;
 }
 
 const SERVICE_INFO_HOSTS_TAG = lengthDelimitedTag(5); // ServiceInfo.hosts
 const RESPONSE_SERVICE_INFO_TAG = lengthDelimitedTag(1); // GetServiceResponse/SubscribeResponse.service_info
 
-function varintLength(n: number): number {
+export function varintLength(n: number): number {
   let len = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);
@@ -142,7 +142,7 @@ function varintLength(n: number): number {
   return len;
 }
 
-function writeVarint(buf: Buffer, offset: number, n: number): number {
+export function writeVarint(buf: Buffer, offset: number, n: number): number {
   while (n >= 0x80) {
     buf[offset++] = (n & 0x7f) | 0x80;
     n = Math.floor(n / 128);

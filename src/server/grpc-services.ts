@@ -50,6 +50,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
       access,
       streams: core.streams,
       frames: core.frames,
+      streamFrames: core.streamFrames,
       ...(udp === undefined
         ? {}
         : {

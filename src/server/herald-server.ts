@@ -196,12 +196,29 @@ export class HeraldServer {
    * Push state: open Subscribe streams, watched services, the largest backlog of any stream
    * (unflushed plus pending messages; bounded by maxPushesInFlight + 1), snapshots skipped
    * because a newer one replaced them before a slow subscriber caught up, and Subscribe calls
-   * refused at maxSubscribeStreams or maxSubscribeStreamsPerConnection.
+   * refused at maxSubscribeStreams or maxSubscribeStreamsPerConnection, and how resuming
+   * subscriptions started (nothing new, a delta, a snapshot).
    */
-  stats(): { subscribers: number; watchedServices: number; streams: number; maxStreamBacklog: number; skippedPushes: number; refusedSubscribes: number } {
+  stats(): {
+    subscribers: number;
+    watchedServices: number;
+    streams: number;
+    maxStreamBacklog: number;
+    skippedPushes: number;
+    refusedSubscribes: number;
+    resumed: { unchanged: number; delta: number; snapshot: number };
+  } {
     const hub = this.core.hub.stats();
     const s = this.core.streams.stats();
-    return { subscribers: hub.subscribers, watchedServices: hub.services, streams: s.streams, maxStreamBacklog: s.maxBacklog, skippedPushes: s.skipped, refusedSubscribes: s.refused };
+    return {
+      subscribers: hub.subscribers,
+      watchedServices: hub.services,
+      streams: s.streams,
+      maxStreamBacklog: s.maxBacklog,
+      skippedPushes: s.skipped,
+      refusedSubscribes: s.refused,
+      resumed: s.resumed,
+    };
   }
 
   /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */

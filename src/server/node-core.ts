@@ -13,11 +13,13 @@ import { createSecureRandom } from '../common/secure-random.js';
 import type { Timers } from '../common/timers.js';
 import { PushHub } from '../push/push-hub.js';
 import { SubscriberStreams } from '../push/subscriber-streams.js';
+import { ViewHistory } from '../push/view-history.js';
 import { UdpPusher } from '../push/udp-pusher.js';
 import { BeatCheckLoop } from './beat-check-loop.js';
 import type { ServerConfig } from './config.js';
 import { EvictionLoop } from './eviction-loop.js';
 import { SnapshotFrames } from './grpc-codec.js';
+import { StreamFrames } from './stream-frames.js';
 import type { NodeStatus } from './node-status.js';
 import { PauseDetector } from './pause-detector.js';
 
@@ -37,6 +39,10 @@ export class NodeCore {
   readonly streams: SubscriberStreams<Buffer>;
   /** Encode-once snapshot frames shared by pulls and pushes. */
   readonly frames = new SnapshotFrames();
+  /** Delta frames of Subscribe (with deltas) and Watch, over the snapshot frames. */
+  readonly streamFrames = new StreamFrames(this.frames);
+  /** The views recently sent to subscribers, so a reconnecting one can resume with a delta. */
+  readonly history: ViewHistory;
   /** Nacos ServiceInfo JSON per view, shared by the Nacos API and UDP push. */
   readonly nacosJson = new NacosJsonCache();
   /** The UDP pusher, when UDP push is on. */
@@ -54,10 +60,11 @@ export class NodeCore {
     const configured = c.registry.cacheMillis ?? DEFAULT_REGISTRY_OPTIONS.cacheMillis;
     this.cacheMillis = c.udpPush ? Math.min(configured, Math.floor(c.udpTargetExpiryMs / 2)) : configured;
     this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis: this.cacheMillis } });
-    this.hub = new PushHub({ registry: this.registry, timers, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger });
+    this.history = new ViewHistory(clock);
+    this.hub = new PushHub({ registry: this.registry, timers, clock, history: this.history, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger });
     this.streams = new SubscriberStreams<Buffer>({
       hub: this.hub,
-      encode: (view) => this.frames.frame(view),
+      history: this.history,
       clock,
       logger,
       maxPushesInFlight: c.maxPushesInFlight,

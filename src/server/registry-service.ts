@@ -1,14 +1,9 @@
 /**
  * herald.v1.RegistryService handlers: decode with the codec, call the registry (or open a
  * subscriber stream, which push owns), encode, and map errors through the one table. No registry
- * rules live here.
+ * rules live here. Watch and KeepAlive, the two client streams, have their own files.
  */
-import {
-  status as GrpcStatus,
-  type handleServerStreamingCall,
-  type handleUnaryCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { AccessControl } from '../auth/access-control.js';
 import type { Permission } from '../auth/permissions.js';
 import { RegistryError } from '../core/errors.js';
@@ -41,17 +36,13 @@ import type {
   UpdateServiceRequest,
   UpdateServiceResponse,
 } from '../gen/herald/v1/registry_service.js';
-import {
-  changeToWire,
-  instanceToWire,
-  registerRequestToInput,
-  serviceInfoToWire,
-  summaryToWire,
-  type SnapshotFrames,
-} from './grpc-codec.js';
+import { changeToWire, instanceToWire, registerRequestToInput, serviceInfoToWire, summaryToWire, type SnapshotFrames } from './grpc-codec.js';
 import { statusFromWire } from '../common/wire-status.js';
 import { grpcError, toGrpcError } from './grpc-errors.js';
 import { admitted, credentialsOf, namespaceOf, refusal } from './grpc-auth.js';
+import { keepAliveHandler } from './keep-alive-call.js';
+import type { StreamFrames } from './stream-frames.js';
+import { watchHandler } from './watch-call.js';
 
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
 export type PullListener = (view: ServiceView, peer: string, udpPort: number) => void;
@@ -68,6 +59,8 @@ export interface RegistryServiceDeps {
   readonly streams: SubscriberStreams<Buffer>;
   /** The server's encode-once snapshot frames (pulls share them with pushes). */
   readonly frames: SnapshotFrames;
+  /** The frames of delta streams (Subscribe with deltas, Watch). */
+  readonly streamFrames: StreamFrames;
   readonly logger: Logger;
   /** The access decision every call is admitted by. */
   readonly access: AccessControl;
@@ -109,6 +102,15 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
   /** Adapts a Subscribe call to a subscriber stream: its writes, its end, and an AbortSignal for its end. */
   const open = (call: Parameters<handleServerStreamingCall<SubscribeRequest, Buffer>>[0], ended: AbortController): void => {
     const req = call.request;
+    if (req.resumeRevision !== 0 && !req.deltas) {
+      call.emit('error', grpcError(GrpcStatus.INVALID_ARGUMENT, 'resume_revision requires deltas'));
+      return;
+    }
+    if (req.resumeRevision !== 0 && req.resumeChecksum === '') {
+      call.emit('error', grpcError(GrpcStatus.INVALID_ARGUMENT, 'resume_checksum is required with resume_revision'));
+      return;
+    }
+    const { frames, streamFrames } = deps;
     try {
       const refused = deps.streams.subscribe(
         req,
@@ -120,6 +122,8 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
           end: () => call.emit('error', SHUTTING_DOWN),
         },
         ended.signal,
+        req.deltas ? { snapshot: (view) => frames.frame(view), delta: (from, to) => streamFrames.subscribeDelta(from, to) } : { snapshot: (view) => frames.frame(view) },
+        req.resumeRevision === 0 ? undefined : { revision: req.resumeRevision, checksum: req.resumeChecksum },
       );
       if (refused !== undefined) {
         call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, refused.message));
@@ -211,6 +215,8 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       return { changes: r.changes.map(changeToWire), reconcileHash: r.reconcileHash, retentionMs: r.retentionMs };
     }),
     subscribe,
+    watch: watchHandler({ streams: deps.streams, frames: deps.streamFrames, access: deps.access, logger: deps.logger }),
+    keepAlive: keepAliveHandler({ registry, access: deps.access, logger: deps.logger }),
   };
   return handlers;
 }

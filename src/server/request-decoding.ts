@@ -127,7 +127,7 @@ function guardDefinition<D extends ServiceDefinition>(definition: D): D {
 }
 
 function guardHandler(m: MethodDefinitionLike, handler: UntypedHandleCall): UntypedHandleCall {
-  if (m.requestStream) return handler; // client streams decode per message; none here take int64 bodies yet
+  if (m.requestStream) return handler; // client streams get each message as it comes: their handlers answer UndecodableRequest
   if (m.responseStream) {
     return ((call: ServerWritableStream<unknown, unknown>) => {
       if (call.request instanceof UndecodableRequest) {

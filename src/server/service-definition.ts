@@ -1,10 +1,10 @@
 /**
  * The grpc-js definition of herald.v1.RegistryService, from the generated one, except that
- * GetService and Subscribe also accept an already-encoded frame (see grpc-codec.ts snapshotFrame)
- * and send it as is: one encoding per snapshot, shared by every pull and push.
+ * GetService, Subscribe and Watch also accept an already-encoded frame (grpc-codec.ts SnapshotFrames,
+ * stream-frames.ts) and send it as is: one encoding per snapshot or delta, shared by every pull and push.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { GetServiceResponse, RegistryServiceService, SubscribeResponse } from '../gen/herald/v1/registry_service.js';
+import { GetServiceResponse, RegistryServiceService, SubscribeResponse, WatchResponse } from '../gen/herald/v1/registry_service.js';
 
 function passthrough<T>(encode: (m: T) => { finish(): Uint8Array }): (value: Buffer | T) => Buffer {
   return (value) => (Buffer.isBuffer(value) ? value : Buffer.from(encode(value).finish()));
@@ -19,5 +19,9 @@ export const registryServiceDefinition = {
   subscribe: {
     ...RegistryServiceService.subscribe,
     responseSerialize: passthrough((m: SubscribeResponse) => SubscribeResponse.encode(m)),
+  },
+  watch: {
+    ...RegistryServiceService.watch,
+    responseSerialize: passthrough((m: WatchResponse) => WatchResponse.encode(m)),
   },
 } satisfies ServiceDefinition;

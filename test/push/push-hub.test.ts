@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { PushHub, type PushTarget } from '../../src/push/push-hub.js';
 import { nodeTimers, type Timers } from '../../src/common/timers.js';
+import { systemClock } from '../../src/core/clock.js';
 import type { ServiceFilter, ServiceView } from '../../src/core/model.js';
 import { inst, makeRegistry } from '../core/helpers.js';
 import { ManualTimers } from '../support/manual-timers.js';
@@ -27,7 +28,8 @@ async function untilDelivered(targets: readonly Recorder[], check: () => boolean
 
 function hub(mergeWindowMs: number, fanOutSliceSize = 1_000, timers: Timers = nodeTimers) {
   const { registry } = makeRegistry();
-  const h = new PushHub({ registry, timers, mergeWindowMs, fanOutSliceSize, logger: silentLogger });
+  const clock = timers instanceof ManualTimers ? timers.clock : systemClock;
+  const h = new PushHub({ registry, timers, clock, mergeWindowMs, fanOutSliceSize, logger: silentLogger });
   onCleanup(() => {
     h.close();
   });
@@ -35,17 +37,31 @@ function hub(mergeWindowMs: number, fanOutSliceSize = 1_000, timers: Timers = no
 }
 
 describe('PushHub', () => {
-  it('delivers the current view on subscription, then one view per merge window', () => {
+  it('delivers the current view on subscription; a lone change at once (leading edge), what follows within the window as one trailing push', () => {
     const timers = new ManualTimers();
     const { registry, hub: h } = hub(30, 1_000, timers);
     const t = new Recorder();
     h.subscribe({ service: 'a' }, t);
     expect(t.views.map((v) => v.hosts.length)).toEqual([0]);
-    for (let i = 0; i < 5; i++) registry.register({ service: 'a', instance: inst({ instanceId: `i-${i}` }) });
-    timers.advance(29);
-    expect(t.views).toHaveLength(1); // the window is still open
+    // Changes of one turn (one replicated batch, say) go out together on the next turn, waiting for no window.
+    for (let i = 0; i < 3; i++) registry.register({ service: 'a', instance: inst({ instanceId: `i-${i}` }) });
+    expect(t.views).toHaveLength(1);
+    timers.advance(0);
+    expect(t.views.map((v) => v.hosts.length)).toEqual([0, 3]);
+    // Within the window after that push: merged, and pushed when the window closes.
+    timers.advance(10);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-3' }) });
+    timers.advance(10);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-4' }) });
+    timers.advance(9);
+    expect(t.views).toHaveLength(2); // the window (0..30) is still open
     timers.advance(1);
-    expect(t.views.map((v) => v.hosts.length)).toEqual([0, 5]);
+    expect(t.views.map((v) => v.hosts.length)).toEqual([0, 3, 5]);
+    // Quiet for a window: the next lone change is pushed at once again.
+    timers.advance(30);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-5' }) });
+    timers.advance(0);
+    expect(t.views.map((v) => v.hosts.length)).toEqual([0, 3, 5, 6]);
   });
 
   it('views each distinct filter once and shares the object', () => {
@@ -114,9 +130,9 @@ const turn = (): Promise<void> =>
 
 describe('PushHub under overload', () => {
   it('a change during a walk carries it on from where it is with the newer view, then around: nothing stale after, no one starved', async () => {
-    const { registry } = makeRegistry();
+    const { registry, clock } = makeRegistry(); // the clock stands still: every change after the first is inside the window
     const timers = new HandTimers();
-    const h = new PushHub({ registry, timers, mergeWindowMs: 5, fanOutSliceSize: 10, logger: silentLogger });
+    const h = new PushHub({ registry, timers, clock, mergeWindowMs: 5, fanOutSliceSize: 10, logger: silentLogger });
     onCleanup(() => {
       h.close();
     });
@@ -132,7 +148,7 @@ describe('PushHub under overload', () => {
       return t;
     });
     registry.register({ service: 'a', instance: inst({ instanceId: 'x' }) });
-    timers.fire(); // flush 1: the first slice (0..9) goes out now
+    await turn(); // flush 1 on the leading edge: the first slice (0..9)
     await turn(); // the second slice (10..19)
     registry.register({ service: 'a', instance: inst({ instanceId: 'y' }) });
     timers.fire(); // flush 2 while the walk is at 20

@@ -111,7 +111,7 @@ describe('UdpPusher: what it sends', () => {
     const clients = await Promise.all([0, 1, 2, 3, 4].map(() => Receiver.open()));
     for (const c of clients) h.pusher.touch(ORDERS, '127.0.0.1', c.port, '', {});
     h.register('orders', 'i-1');
-    h.timers.advance(0); // the merge window: the hub delivers to all five, the pusher queues them
+    timers.turn(); // the merge window's leading edge: the hub delivers to all five, the pusher queues them
     await settle();
     expect(h.pusher.stats().sent).toBe(0);
     const sentAfterEachTurn: number[] = [];
@@ -153,7 +153,7 @@ describe('UdpPusher: the views a target is given', () => {
     const at = (revision: number, checksum: string): ServiceView => ({ ...base, revision, lastRefTime: revision, checksum });
     const fake = fakeSource(at(10, 'a'));
     const timers = new ManualTimers(clock);
-    const hub = new PushHub({ registry: fake.source, timers, mergeWindowMs: 0, fanOutSliceSize: 100, logger: silentLogger });
+    const hub = new PushHub({ registry: fake.source, timers, clock, mergeWindowMs: 0, fanOutSliceSize: 100, logger: silentLogger });
     const pusher = new UdpPusher({
       hub,
       clock,

@@ -38,7 +38,7 @@ export async function setup(options: Partial<UdpPushOptions> = {}, timers?: Manu
   const { registry, clock } = makeRegistry();
   const t = timers ?? new ManualTimers(clock);
   if (t.clock !== clock) t.clock.set(clock.nowMs());
-  const hub = new PushHub({ registry, timers: t, mergeWindowMs: 0, fanOutSliceSize: 1_000, logger: silentLogger });
+  const hub = new PushHub({ registry, timers: t, clock: t.clock, mergeWindowMs: 0, fanOutSliceSize: 1_000, logger: silentLogger });
   const encoded: { revision: number; clusters: string }[] = [];
   const pusher = new UdpPusher({
     hub,

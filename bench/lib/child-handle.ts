@@ -35,6 +35,14 @@ type All<C> = C & BuiltinCommands;
 
 const live = new Set<ChildProcess>();
 
+/** Tracks a process spawned without the IPC protocol (another registry's server) so killAllChildren ends it too. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => {
+    live.delete(child);
+  });
+}
+
 /** SIGKILLs every child still running (watchdog and signal path only). */
 export function killAllChildren(): void {
   for (const child of live) child.kill('SIGKILL');

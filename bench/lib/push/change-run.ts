@@ -1,7 +1,8 @@
 /**
- * One run of a push benchmark (push-latency, udp-push-latency, cluster's cross-node part): the
- * server nodes of the run, a driver (RegistryTransport, on its own connection) that changes one
- * service on one node, and load processes that time the pushes. In order:
+ * One run of a push benchmark (push-latency, udp-push-latency, cluster's cross-node part,
+ * versus-etcd): the server nodes of the run, a driver (a RegistryTransport on its own connection,
+ * or the ChangeWriter given) that changes one service on one node, and load processes that time
+ * the pushes. In order:
  *
  *   const run = await ChangeRun.start({ nodes, writeTo, service, hosts, ratePerSecond, window });
  *   const loads = await run.openLoads({ ... });   // spawn, split the subscribers, open
@@ -14,26 +15,33 @@
  * measures each load process's clock offset instead of assuming it is ~0.
  */
 import type { SecurityOptions } from '../../../src/client/connection-security.js';
-import type { RegistryTransport } from '../../../src/client/registry-transport.js';
 import { separateTransport } from '../bench-client.js';
 import { ChildHandle } from '../child-handle.js';
-import { measurePhase } from '../machine-load.js';
+import { measurePhase, type UsageSource } from '../machine-load.js';
 import type { ProcessUsage, UsageDelta } from '../process-usage.js';
-import type { ServerProcess } from '../server-process.js';
 import { summarize } from '../stats.js';
 import { wallNowMs } from '../wall-clock.js';
 import { derivedInstanceId } from '../workload.js';
-import { driveChanges, prepareService, TAGGED_INDEX, type ChangeWindow, type DriveResult } from './changes.js';
+import { driveChanges, TAGGED_INDEX, transportWriter, type ChangeWindow, type ChangeWriter, type DriveResult } from './changes.js';
 import type { PushLoadCommands, PushLoadConfig } from './load-protocol.js';
 import type { TallyResult } from './subscriber-tally.js';
 
 export const SUBSCRIBER_MAIN = new URL('./subscriber-main.ts', import.meta.url);
 
+/** A server process of a run (a ServerProcess, a HeraldServeProcess, another registry): where clients connect, its CPU, its stop. */
+export interface RunNode extends UsageSource {
+  /** `host:port` of its gRPC API. */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
 export interface ChangeRunOptions {
   /** Every server process of the run; the run stops them on close. */
-  readonly nodes: readonly ServerProcess[];
+  readonly nodes: readonly RunNode[];
   /** The node the driver changes the service on. */
-  readonly writeTo: ServerProcess;
+  readonly writeTo: RunNode;
+  /** The driver's client; default a RegistryTransport to `writeTo` on its own connection (closed by the run either way). */
+  readonly writer?: ChangeWriter;
   readonly service: string;
   readonly hosts: number;
   readonly ratePerSecond: number;
@@ -52,7 +60,7 @@ export interface LoadGroup<Config extends PushLoadConfig> {
   /** Extra Node flags of every process (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[];
   /** The node they subscribe at. */
-  readonly at: ServerProcess;
+  readonly at: RunNode;
   /** The rest of each process's configuration (client kind, …). */
   readonly extra: Omit<Config, keyof PushLoadConfig>;
   readonly openBatch: number;
@@ -87,14 +95,14 @@ export class ChangeRun {
 
   private constructor(
     private readonly o: ChangeRunOptions,
-    readonly driver: RegistryTransport,
+    readonly driver: ChangeWriter,
   ) {}
 
   /** Opens the driver and registers the service on `writeTo`; on failure stops the nodes. */
   static async start(o: ChangeRunOptions): Promise<ChangeRun> {
-    const run = new ChangeRun(o, separateTransport(o.writeTo.address, undefined, o.security));
+    const run = new ChangeRun(o, o.writer ?? transportWriter(separateTransport(o.writeTo.address, undefined, o.security)));
     try {
-      await prepareService(run.driver, o.service, o.hosts);
+      await run.driver.prepare(o.service, o.hosts);
       return run;
     } catch (e) {
       await run.close();
@@ -183,6 +191,6 @@ export class ChangeRun {
   }
 
   private drive(fromSeq: number, toSeq: number): Promise<DriveResult> {
-    return driveChanges({ transport: this.driver, service: this.o.service, ratePerSecond: this.o.ratePerSecond, fromSeq, toSeq });
+    return driveChanges({ writer: this.driver, service: this.o.service, ratePerSecond: this.o.ratePerSecond, fromSeq, toSeq });
   }
 }

@@ -3,6 +3,9 @@
  * its first (tagged) instance at a fixed rate, each time with metadata `bench.seq` (1, 2, 3, …)
  * and `bench.issued` (the driver's wall clock in ms, with microseconds, when it issued the
  * Register call), so whoever receives the service can tell which change it holds and time it.
+ * The driver writes through a ChangeWriter: herald's RegistryTransport by default
+ * (`transportWriter`); another benchmark may write the same tag through another client or to
+ * another registry (bench/versus-etcd writes it into an etcd value).
  *
  * The driver runs open loop: a change is issued on schedule whether or not earlier Register calls
  * have been answered; the schedule is absolute, so a late timer does not slow the rate down
@@ -77,6 +80,28 @@ export async function prepareService(transport: RegistryTransport, service: stri
   await Promise.all(Array.from({ length: hosts - 1 }, (_, i) => transport.register(registration(service, TAGGED_INDEX + 1 + i))));
 }
 
+/** The driver's client: what writes the service and its tagged changes. */
+export interface ChangeWriter {
+  /** Creates the service: `hosts` instances, the tagged one (TAGGED_INDEX) carrying change 0. */
+  prepare(service: string, hosts: number): Promise<void>;
+  /** Writes change `tag.seq` stamped `tag.issuedAtMs` into the tagged instance; resolves once acknowledged. */
+  issue(service: string, tag: ChangeTag): Promise<void>;
+  close(): void;
+}
+
+/** A writer that re-registers the tagged instance through a RegistryTransport (the push benchmarks' driver). */
+export function transportWriter(transport: RegistryTransport): ChangeWriter {
+  return {
+    prepare: (service, hosts) => prepareService(transport, service, hosts),
+    issue: async (service, tag) => {
+      await transport.register(registration(service, TAGGED_INDEX, tagMetadata(tag)));
+    },
+    close: () => {
+      transport.close();
+    },
+  };
+}
+
 /** Which change numbers are the warm-up and which are measured. */
 export interface ChangeWindow {
   readonly warmupChanges: number;
@@ -94,7 +119,7 @@ export function changeWindow(warmupS: number, measureS: number, ratePerSecond: n
 }
 
 export interface DriveOptions {
-  readonly transport: RegistryTransport;
+  readonly writer: ChangeWriter;
   readonly service: string;
   readonly ratePerSecond: number;
   /** Change numbers issued: fromSeq..toSeq inclusive. */
@@ -115,13 +140,13 @@ export interface DriveResult {
 }
 
 /** Issues one tagged change, stamped `issuedAtMs` (default now); resolves with its acknowledgement time in ms. */
-export async function issueChange(transport: RegistryTransport, service: string, seq: number, issuedAtMs = wallNowMs()): Promise<number> {
-  await transport.register(registration(service, TAGGED_INDEX, tagMetadata({ seq, issuedAtMs })));
+export async function issueChange(writer: ChangeWriter, service: string, seq: number, issuedAtMs = wallNowMs()): Promise<number> {
+  await writer.issue(service, { seq, issuedAtMs });
   return wallNowMs() - issuedAtMs;
 }
 
 export async function driveChanges(options: DriveOptions): Promise<DriveResult> {
-  const { transport, service, ratePerSecond, fromSeq, toSeq } = options;
+  const { writer, service, ratePerSecond, fromSeq, toSeq } = options;
   const periodMs = 1000 / ratePerSecond;
   const lateness: number[] = [];
   const acks: number[] = [];
@@ -138,7 +163,7 @@ export async function driveChanges(options: DriveOptions): Promise<DriveResult> 
     const issuedAtMs = wallNowMs();
     issued[seq - fromSeq] = issuedAtMs;
     inFlight.push(
-      issueChange(transport, service, seq, issuedAtMs).then(
+      issueChange(writer, service, seq, issuedAtMs).then(
         (ackMs) => {
           acks.push(ackMs);
         },

@@ -1,6 +1,6 @@
 /**
  * A subscriber load process: many subscribers to one service, each on its own connection, of one
- * of two kinds:
+ * of three kinds:
  *
  * - `transport`: the project's RegistryTransport (grpc-js + full ServiceInfo decode + RxJS), i.e.
  *   what an application pays per push of a snapshot;
@@ -10,23 +10,15 @@
  *   bytes and only the change tag is read out of it, so the load generator costs less CPU and
  *   more of the machine is left to the server under test.
  *
- * Every snapshot is timestamped on arrival and tallied (subscriber-tally.ts). Started by the push
- * benchmarks (ChangeRun), never by hand.
+ * Every snapshot is timestamped on arrival and tallied (subscriber-load.ts, subscriber-tally.ts).
+ * Started by the push benchmarks (ChangeRun), never by hand.
  */
 import { RegistryServiceService, SubscribeRequest } from '../../../src/gen/herald/v1/registry_service.js';
 import { separateTransport } from '../bench-client.js';
-import { serveCommands } from '../command-loop.js';
 import { LightGrpcConnection } from '../light-grpc-connection.js';
-import { wallNowMs } from '../wall-clock.js';
-import { readTag, readTagFromMessage, type ChangeTag } from './changes.js';
-import { openInBatches, type SubscriberCommands, type SubscriberLoadConfig, type SubscriberLoadResult } from './load-protocol.js';
-import { SubscriberTally } from './subscriber-tally.js';
-
-interface SubscriberEvents {
-  /** A snapshot arrived (its tag, if it has one). */
-  readonly onSnapshot: (tag: ChangeTag | undefined) => void;
-  readonly onError: (error: Error) => void;
-}
+import { readTag, readTagFromMessage } from './changes.js';
+import type { SubscriberLoadConfig } from './load-protocol.js';
+import { serveSubscriberLoad, type SubscriberEvents } from './subscriber-load.js';
 
 /** Opens one subscriber; returns its close function. */
 function openTransport(config: SubscriberLoadConfig, events: SubscriberEvents): () => void {
@@ -68,53 +60,4 @@ function openLight(config: SubscriberLoadConfig, events: SubscriberEvents): () =
   };
 }
 
-interface Load {
-  readonly config: SubscriberLoadConfig;
-  readonly tally: SubscriberTally;
-  readonly closers: (() => void)[];
-  streamErrors: number;
-  firstError: string | undefined;
-}
-
-let load: Load | undefined;
-
-/** Opens subscriber `sub`; resolves once it holds its first snapshot. */
-function subscribeOne(l: Load, sub: number): Promise<void> {
-  const open = l.config.kind === 'light' ? openLight : openTransport;
-  return new Promise((resolve, reject) => {
-    let first = true;
-    const close = open(l.config, {
-      onSnapshot: (tag) => {
-        const now = wallNowMs();
-        if (tag !== undefined) l.tally.observe(sub, tag.seq, tag.issuedAtMs, now);
-        if (first) {
-          first = false;
-          resolve();
-        }
-      },
-      onError: (e) => {
-        l.streamErrors++;
-        l.firstError ??= e.message;
-        if (first) reject(e);
-      },
-    });
-    l.closers.push(close);
-  });
-}
-
-serveCommands<SubscriberCommands>({
-  open: async (config) => {
-    if (load !== undefined) throw new Error('already open');
-    const l: Load = { config, tally: new SubscriberTally(config.subscribers, config.firstMeasured, config.lastMeasured), closers: [], streamErrors: 0, firstError: undefined };
-    load = l;
-    return { openMs: await openInBatches(config.subscribers, config.openBatch, (sub) => subscribeOne(l, sub)) };
-  },
-  collect: async ({ untilSeq, timeoutMs }): Promise<SubscriberLoadResult> => {
-    const l = load;
-    if (l === undefined) throw new Error('not open');
-    await l.tally.caughtUp(untilSeq, timeoutMs);
-    const tally = l.tally.finish();
-    for (const close of l.closers) close();
-    return { ...tally, streamErrors: l.streamErrors, firstError: l.firstError };
-  },
-});
+serveSubscriberLoad<SubscriberLoadConfig>((config, events) => (config.kind === 'light' ? openLight(config, events) : openTransport(config, events)));

@@ -25,6 +25,7 @@ import { etcdVersion, ETCD_BIN, requireEtcd } from './versus-etcd/etcd-process.j
 import { LEASE_TTL_S } from './versus-etcd/instances.js';
 import { phasesFor, ROWS, type Figures, type Phase, type RowName } from './versus-etcd/phases.js';
 import { HERALD_PUSH } from './versus-etcd/subscribers.js';
+import { HERALD_VIEWS } from './versus-etcd/herald-client.js';
 import { etcdSystem, heraldSystem, type System } from './versus-etcd/systems.js';
 import { heraldVariantProblems } from './versus-etcd/variants.js';
 
@@ -54,6 +55,11 @@ per-round ratio) and its targets, and writes bench/results/versus-etcd.json. her
     runs: int('rounds (each runs every phase on herald and on etcd)', 3, 1),
     heraldPush: choice('how herald subscribers follow a service: snapshot (Subscribe), delta (Subscribe with deltas), watch (Watch stream)', HERALD_PUSH, 'delta'),
     heraldRenew: choice('how herald clients renew: unary (Renew) or stream (KeepAlive)', ['unary', 'stream'] as const, 'stream'),
+    heraldView: choice(
+      "how much of each instance herald's followers and GetService receive: basic (InstanceView BASIC: no lease; the fields the etcd side's JSON holds) or full (with the lease)",
+      HERALD_VIEWS,
+      'basic',
+    ),
     pushScenarios: scenarios('push rows: SUBSCRIBERS@CHANGES-PER-SECOND, comma-separated', '100@10,1000@10', 'subscribers'),
     freshnessScenario: scenarios('freshness row: SUBSCRIBERS@CHANGES-PER-SECOND', '1000@100', 'subscribers'),
     warmupS: num('seconds of changes before the measured ones', 2, 1),
@@ -87,11 +93,19 @@ requireEtcd();
 /** herald serve flags: background passes (eviction, heartbeat check, self-preservation) out of the measurements. */
 const SERVE_ARGS = ['--self-preservation', 'off', '--eviction-interval-ms', '3600000', '--heartbeat-check-interval-ms', '3600000'];
 
-const herald = heraldSystem({ push: settings.heraldPush, renew: settings.heraldRenew, serveArgs: SERVE_ARGS, profileDir: await profileDir(profile) });
+const herald = heraldSystem({ push: settings.heraldPush, renew: settings.heraldRenew, view: settings.heraldView, serveArgs: SERVE_ARGS, profileDir: await profileDir(profile) });
 const etcd = etcdSystem;
 
 const phases = phasesFor(settings.rows, {
-  push: { warmupS: settings.warmupS, measureS: settings.measureS, loadProcs: settings.loadProcs, hosts: settings.hosts, heraldPush: settings.heraldPush, cores },
+  push: {
+    warmupS: settings.warmupS,
+    measureS: settings.measureS,
+    loadProcs: settings.loadProcs,
+    hosts: settings.hosts,
+    heraldPush: settings.heraldPush,
+    heraldView: settings.heraldView,
+    cores,
+  },
   pushScenarios: settings.pushScenarios,
   freshnessScenario,
   unary: {
@@ -130,6 +144,7 @@ const machine = printHeader('herald against etcd (ordinary clients, same run)', 
   order: 'each phase herald then etcd (etcd first in even rounds); rounds interleaved',
   heraldPush: settings.heraldPush,
   heraldRenew: settings.heraldRenew,
+  heraldView: settings.heraldView,
   heraldServe: `bin/herald.js serve ${SERVE_ARGS.join(' ')}`,
   etcd: `${ETCD_BIN} ${version}, one member, default settings, data dir in ${os.tmpdir()}`,
   clients: '@grpc/grpc-js + @grpc/proto-loader {longs: String, enums: String, defaults: true, oneofs: true}, each subscriber on its own connection',
@@ -182,7 +197,7 @@ const load = range(runs, (r) => r.otherCpuPercent);
 const loadText = `other processes used ${median(runs.map((r) => r.otherCpuPercent)).toFixed(0)} % of a core (median; ${load[0].toFixed(0)}–${load[1].toFixed(0)} %) during the measured phases`;
 
 printTable(
-  `Medians of ${settings.runs} round(s); herald/etcd = median over rounds of the ratio in the same round (herald: --herald-push ${settings.heraldPush} --herald-renew ${settings.heraldRenew}; ${loadText}):`,
+  `Medians of ${settings.runs} round(s); herald/etcd = median over rounds of the ratio in the same round (herald: --herald-push ${settings.heraldPush} --herald-renew ${settings.heraldRenew} --herald-view ${settings.heraldView}; ${loadText}):`,
   ['', 'herald', 'etcd', 'herald/etcd'],
   lines.map((l) => [l.label, l.herald, l.etcd, l.ratio]),
 );

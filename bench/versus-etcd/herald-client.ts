@@ -109,6 +109,13 @@ const methods = {
   watch: proto.method<object, WatchResponse>(SERVICE, 'Watch'),
 };
 
+/** How much of each instance herald's followers and GetService receive (InstanceView). */
+export type HeraldView = 'full' | 'basic';
+
+export const HERALD_VIEWS: readonly HeraldView[] = ['basic', 'full'];
+
+const VIEW_ENUM: Readonly<Record<HeraldView, string>> = { full: 'INSTANCE_VIEW_FULL', basic: 'INSTANCE_VIEW_BASIC' };
+
 export class HeraldClient {
   private readonly channel: Client;
   private keepAlives: KeyedStream<KeepAliveRequest, KeepAliveResponse> | undefined;
@@ -117,6 +124,8 @@ export class HeraldClient {
   constructor(
     address: string,
     private readonly renewMode: RenewMode = 'unary',
+    /** InstanceView of snapshots and deltas: full (with the lease) or basic (without). */
+    private readonly view: HeraldView = 'full',
   ) {
     this.channel = openChannel(address);
   }
@@ -141,20 +150,20 @@ export class HeraldClient {
   }
 
   async getService(service: string): Promise<ServiceInfo> {
-    const r = await unary(this.channel, methods.getService, { service });
+    const r = await unary(this.channel, methods.getService, { service, view: VIEW_ENUM[this.view] });
     if (r.serviceInfo === null) throw new Error('GetService answered no service_info');
     return r.serviceInfo;
   }
 
   /** Subscribe to `service`; with `deltas`, every message after the first is a ServiceDelta. */
   subscribe(service: string, deltas: boolean): ClientReadableStream<SubscribeResponse> {
-    return serverStream(this.channel, methods.subscribe, { service, deltas });
+    return serverStream(this.channel, methods.subscribe, { service, deltas, view: VIEW_ENUM[this.view] });
   }
 
   /** A Watch stream following `service` as watch 1. */
   watch(service: string): HeraldWatchCall {
     const call = bidiStream(this.channel, methods.watch);
-    call.write({ add: { watchId: '1', service } });
+    call.write({ add: { watchId: '1', service, view: VIEW_ENUM[this.view] } });
     return call;
   }
 

@@ -13,6 +13,7 @@ import { freshness, receiptTotals } from '../lib/push/receipts.js';
 import { totalCpuPercent } from '../lib/process-usage.js';
 import { percent } from '../lib/stats.js';
 import type { HeraldPush, VersusSubscriberConfig } from './subscribers.js';
+import type { HeraldView } from './herald-client.js';
 import type { System } from './systems.js';
 
 const SUBSCRIBER_MAIN = new URL('./subscriber-main.ts', import.meta.url);
@@ -27,6 +28,7 @@ export interface PushSettings {
   readonly loadProcs: number;
   readonly hosts: number;
   readonly heraldPush: HeraldPush;
+  readonly heraldView: HeraldView;
   readonly cores: number;
 }
 
@@ -74,7 +76,7 @@ export async function pushRow(system: System, s: PushSettings): Promise<PushFigu
       script: SUBSCRIBER_MAIN,
       name: (p) => `${system.name} subscribers ${p}`,
       at: server,
-      extra: { system: system.name, heraldPush: s.heraldPush },
+      extra: { system: system.name, heraldPush: s.heraldPush, heraldView: s.heraldView },
       openBatch: 50,
     });
     const maxClockOffsetMs = await changes.maxClockOffsetMs();

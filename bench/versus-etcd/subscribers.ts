@@ -15,7 +15,7 @@ import type { PushLoadConfig } from '../lib/push/load-protocol.js';
 import type { SubscriberEvents } from '../lib/push/subscriber-load.js';
 import { EtcdClient, type WatchResponse } from './etcd-client.js';
 import { EtcdServiceView } from './etcd-registry.js';
-import { HeraldClient, type ServiceDelta, type ServiceInfo, type WatchResponse as HeraldWatchResponse } from './herald-client.js';
+import { HeraldClient, type HeraldView, type ServiceDelta, type ServiceInfo, type WatchResponse as HeraldWatchResponse } from './herald-client.js';
 import { HeraldServiceView } from './herald-view.js';
 import { servicePrefix } from './instances.js';
 
@@ -27,6 +27,7 @@ export const HERALD_PUSH: readonly HeraldPush[] = ['snapshot', 'delta', 'watch']
 export interface VersusSubscriberConfig extends PushLoadConfig {
   readonly system: 'herald' | 'etcd';
   readonly heraldPush: HeraldPush;
+  readonly heraldView: HeraldView;
 }
 
 const UNIMPLEMENTED = 12;
@@ -55,7 +56,7 @@ function applyMessage(view: HeraldServiceView, push: HeraldPush, first: boolean,
 }
 
 export function openHeraldSubscriber(config: VersusSubscriberConfig, events: SubscriberEvents): () => void {
-  const client = new HeraldClient(config.address);
+  const client = new HeraldClient(config.address, 'unary', config.heraldView);
   const view = new HeraldServiceView();
   const push = config.heraldPush;
   let first = true;

@@ -9,7 +9,7 @@ import { TAGGED_INDEX, tagMetadata, type ChangeWriter } from '../lib/push/change
 import { EtcdClient } from './etcd-client.js';
 import { EtcdProcess } from './etcd-process.js';
 import { etcdWriter, EtcdServiceView, registerEtcdInstance } from './etcd-registry.js';
-import { HeraldClient, type RenewMode } from './herald-client.js';
+import { HeraldClient, type HeraldView, type RenewMode } from './herald-client.js';
 import { servicePrefix } from './instances.js';
 import type { HeraldPush } from './subscribers.js';
 
@@ -62,6 +62,7 @@ export interface System {
 export interface HeraldOptions {
   readonly push: HeraldPush;
   readonly renew: RenewMode;
+  readonly view: HeraldView;
   /** `herald serve` flags beyond --host, --port and --http-port. */
   readonly serveArgs: readonly string[];
   /** node --cpu-prof into this directory. */
@@ -101,7 +102,7 @@ export function heraldSystem(o: HeraldOptions): System {
       };
     },
     client: (address) => {
-      const c = new HeraldClient(address, o.renew);
+      const c = new HeraldClient(address, o.renew, o.view);
       return {
         register: async (service, index) => ({ service, id: (await c.register(service, index)).instanceId }),
         renew: (lease) => c.renew(lease.service, lease.id),

@@ -70,6 +70,7 @@ async function checkPush(herald: System, address: string, push: HeraldPush): Pro
         openBatch: 1,
         system: 'herald',
         heraldPush: push,
+        heraldView: 'full',
       },
       {
         onSnapshot: (tag) => {

@@ -8,7 +8,7 @@
  */
 import { Metadata, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
-import type { ServiceInfo } from '../gen/herald/v1/model.js';
+import { InstanceView, type ServiceInfo } from '../gen/herald/v1/model.js';
 import type { WatchRequest, WatchResponse } from '../gen/herald/v1/registry_service.js';
 import { DeltaFollower } from './delta-follower.js';
 
@@ -19,6 +19,8 @@ export interface FollowRequest {
   readonly service: string;
   readonly clusters: readonly string[];
   readonly healthyOnly: boolean;
+  /** How much of each instance to receive; unset = FULL. */
+  readonly view?: InstanceView;
 }
 
 interface Watch {
@@ -35,7 +37,7 @@ export function statusError(code: number, details: string): ServiceError {
 }
 
 function keyOf(r: FollowRequest): string {
-  return JSON.stringify([r.namespace, r.group, r.service, [...r.clusters].sort(), r.healthyOnly]);
+  return JSON.stringify([r.namespace, r.group, r.service, [...r.clusters].sort(), r.healthyOnly, r.view ?? 0]);
 }
 
 export interface WatchMuxStats {
@@ -93,6 +95,7 @@ export class WatchMux {
         healthyOnly: req.healthyOnly,
         resumeRevision: resumeFrom?.revision ?? 0,
         resumeChecksum: resumeFrom?.checksum ?? '',
+        view: req.view ?? InstanceView.INSTANCE_VIEW_UNSPECIFIED,
       },
     });
     return id;

@@ -21,12 +21,15 @@ const ACTION_TO_WIRE: Record<ActionType, WireAction> = {
   DELETED: WireAction.ACTION_TYPE_DELETED,
 };
 
-/** An instance as the wire reports it. `lastRenewalMs` is 0 in snapshots (renewals do not change them). */
 /**
- * An instance on the wire. `detail` 'full' adds the registrant (Register and GetInstance answers,
- * peer copies); snapshots and pushes leave it out.
+ * How much of an instance goes on the wire: 'full' adds the registrant (Register and GetInstance
+ * answers, peer copies); 'public' is what snapshots and pushes carry; 'basic' is that without the
+ * lease (InstanceView BASIC).
  */
-export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0, detail: 'public' | 'full' = 'public'): WireInstance {
+export type InstanceDetail = 'full' | 'public' | 'basic';
+
+/** An instance on the wire. `lastRenewalMs` is 0 in snapshots (renewals do not change them). */
+export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0, detail: InstanceDetail = 'public'): WireInstance {
   return {
     registrant: detail === 'full' ? r.registrant : '',
     instanceId: r.instanceId,
@@ -42,25 +45,28 @@ export function instanceToWire(r: InstanceRecord, lastRenewalMs = 0, detail: 'pu
     overriddenStatus: statusToWire(r.overriddenStatus),
     lastDirtyTimestamp: r.lastDirtyTimestamp,
     lastUpdatedTimestamp: r.lastUpdatedTimestamp,
-    lease: {
-      durationMs: r.leaseDurationMs,
-      renewalIntervalMs: r.renewalIntervalMs,
-      registrationTimestamp: r.registrationTimestamp,
-      lastRenewalTimestamp: lastRenewalMs,
-      serviceUpTimestamp: r.serviceUpTimestamp,
-      evictionTimestamp: r.evictionTimestamp,
-      unhealthyAfterMs: r.unhealthyAfterMs,
-    },
+    lease:
+      detail === 'basic'
+        ? undefined
+        : {
+            durationMs: r.leaseDurationMs,
+            renewalIntervalMs: r.renewalIntervalMs,
+            registrationTimestamp: r.registrationTimestamp,
+            lastRenewalTimestamp: lastRenewalMs,
+            serviceUpTimestamp: r.serviceUpTimestamp,
+            evictionTimestamp: r.evictionTimestamp,
+            unhealthyAfterMs: r.unhealthyAfterMs,
+          },
   };
 }
 
-export function serviceInfoToWire(v: ServiceView): WireServiceInfo {
+export function serviceInfoToWire(v: ServiceView, detail: InstanceDetail = 'public'): WireServiceInfo {
   return {
     namespace: v.namespace,
     group: v.group,
     name: v.name,
     clusters: [...v.clusters],
-    hosts: v.hosts.map((h) => instanceToWire(h)),
+    hosts: v.hosts.map((h) => instanceToWire(h, 0, detail)),
     lastRefTime: v.lastRefTime,
     checksum: v.checksum,
     revision: v.revision,
@@ -176,6 +182,9 @@ export class SnapshotFrames {
   private readonly hosts = new WeakMap<InstanceRecord, Buffer>();
   private readonly frames = new WeakMap<ServiceView, Buffer>();
 
+  /** `detail`: 'public' (InstanceView FULL) or 'basic' (without the lease). */
+  constructor(readonly detail: 'public' | 'basic' = 'public') {}
+
   frame(view: ServiceView): Buffer {
     let frame = this.frames.get(view);
     if (frame === undefined) {
@@ -200,7 +209,7 @@ export class SnapshotFrames {
   private host(r: InstanceRecord): Buffer {
     let f = this.hosts.get(r);
     if (f === undefined) {
-      f = field(SERVICE_INFO_HOSTS_TAG, WireInstance.encode(instanceToWire(r)).finish());
+      f = field(SERVICE_INFO_HOSTS_TAG, WireInstance.encode(instanceToWire(r, 0, this.detail)).finish());
       this.hosts.set(r, f);
     }
     return f;

@@ -49,8 +49,8 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
       logger,
       access,
       streams: core.streams,
-      frames: core.frames,
-      streamFrames: core.streamFrames,
+      frames: { full: core.frames, basic: core.basicFrames },
+      streamFrames: { full: core.streamFrames, basic: core.basicStreamFrames },
       ...(udp === undefined
         ? {}
         : {

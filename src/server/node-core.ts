@@ -41,6 +41,9 @@ export class NodeCore {
   readonly frames = new SnapshotFrames();
   /** Delta frames of Subscribe (with deltas) and Watch, over the snapshot frames. */
   readonly streamFrames = new StreamFrames(this.frames);
+  /** The same, with instances in the basic view (no lease). */
+  readonly basicFrames = new SnapshotFrames('basic');
+  readonly basicStreamFrames = new StreamFrames(this.basicFrames);
   /** The views recently sent to subscribers, so a reconnecting one can resume with a delta. */
   readonly history: ViewHistory;
   /** Nacos ServiceInfo JSON per view, shared by the Nacos API and UDP push. */

@@ -7,6 +7,7 @@ import { status as GrpcStatus, type handleServerStreamingCall, type handleUnaryC
 import type { AccessControl } from '../auth/access-control.js';
 import type { Permission } from '../auth/permissions.js';
 import { RegistryError } from '../core/errors.js';
+import { InstanceView } from '../gen/herald/v1/model.js';
 import type { Actor } from '../core/model.js';
 import type { Registry } from '../core/registry.js';
 import type { ServiceView } from '../core/model.js';
@@ -57,14 +58,27 @@ export interface RegistryServiceDeps {
   readonly registry: GrpcRegistry;
   /** The server's subscriber streams (push owns them; this handler only adapts a gRPC stream). */
   readonly streams: SubscriberStreams<Buffer>;
-  /** The server's encode-once snapshot frames (pulls share them with pushes). */
-  readonly frames: SnapshotFrames;
-  /** The frames of delta streams (Subscribe with deltas, Watch). */
-  readonly streamFrames: StreamFrames;
+  /** The server's encode-once snapshot frames per instance view (pulls share them with pushes). */
+  readonly frames: PerView<SnapshotFrames>;
+  /** The frames of delta streams (Subscribe with deltas, Watch) per instance view. */
+  readonly streamFrames: PerView<StreamFrames>;
   readonly logger: Logger;
   /** The access decision every call is admitted by. */
   readonly access: AccessControl;
   readonly onPull?: PullListener;
+}
+
+/** One of a thing per InstanceView. */
+export interface PerView<T> {
+  readonly full: T;
+  readonly basic: T;
+}
+
+/** The view a request asks for (`field` names it in the error); unset is FULL. */
+export function viewOf(view: number, field: string): keyof PerView<unknown> {
+  if (view === (InstanceView.INSTANCE_VIEW_BASIC as number)) return 'basic';
+  if (view === (InstanceView.INSTANCE_VIEW_FULL as number) || view === (InstanceView.INSTANCE_VIEW_UNSPECIFIED as number)) return 'full';
+  throw RegistryError.invalid([{ field, description: `${field} must be INSTANCE_VIEW_FULL or INSTANCE_VIEW_BASIC (got ${view})` }]);
 }
 
 /** What a handler knows of its call besides the request. */
@@ -110,8 +124,10 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       call.emit('error', grpcError(GrpcStatus.INVALID_ARGUMENT, 'resume_checksum is required with resume_revision'));
       return;
     }
-    const { frames, streamFrames } = deps;
     try {
+      const view = viewOf(req.view, 'view');
+      const frames = deps.frames[view];
+      const streamFrames = deps.streamFrames[view];
       const refused = deps.streams.subscribe(
         req,
         { clusters: req.clusters, healthyOnly: req.healthyOnly },
@@ -198,9 +214,10 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
       if (req.udpPort > 65_535) {
         throw RegistryError.invalid([{ field: 'udp_port', description: `udp_port must be between 0 and 65535 (got ${req.udpPort})` }]);
       }
+      const frames = deps.frames[viewOf(req.view, 'view')];
       const view = registry.query(req, { clusters: req.clusters, healthyOnly: req.healthyOnly });
       if (req.udpPort !== 0) deps.onPull?.(view, peer, req.udpPort);
-      return deps.frames.frame(view);
+      return frames.frame(view);
     }),
     listServices: unary(deps, 'ListServices', 'read', (req: ListServicesRequest): ListServicesResponse => {
       const page = registry.listServices(req);
@@ -208,7 +225,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
     }),
     fetchRegistry: unary(deps, 'FetchRegistry', 'read', (req: FetchRegistryRequest): FetchRegistryResponse => {
       const r = registry.fetchRegistry(req.namespace);
-      return { services: r.services.map(serviceInfoToWire), reconcileHash: r.reconcileHash };
+      return { services: r.services.map((v) => serviceInfoToWire(v)), reconcileHash: r.reconcileHash };
     }),
     fetchDelta: unary(deps, 'FetchDelta', 'read', (req: FetchDeltaRequest): FetchDeltaResponse => {
       const r = registry.fetchDelta(req.namespace);

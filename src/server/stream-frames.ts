@@ -22,8 +22,8 @@ interface DeltaBytes {
   subscribe?: Buffer;
 }
 
-/** The bytes of a ServiceDelta message from `from` to `to`. */
-export function encodeDelta(from: ServiceView, to: ServiceView): Buffer {
+/** The bytes of a ServiceDelta message from `from` to `to`, its instances in `detail`. */
+export function encodeDelta(from: ServiceView, to: ServiceView, detail: 'public' | 'basic' = 'public'): Buffer {
   const d = viewDelta(from, to);
   return Buffer.from(
     WireServiceDelta.encode({
@@ -33,7 +33,7 @@ export function encodeDelta(from: ServiceView, to: ServiceView): Buffer {
       clusters: [...to.clusters],
       fromRevision: from.revision,
       revision: to.revision,
-      upserted: d.upserted.map((h) => instanceToWire(h)),
+      upserted: d.upserted.map((h) => instanceToWire(h, 0, detail)),
       removed: [...d.removed],
       checksum: to.checksum,
       lastRefTime: to.lastRefTime,
@@ -70,6 +70,7 @@ function snapshotBody(frame: Buffer): Buffer {
 export class StreamFrames {
   private readonly deltas = new WeakMap<ServiceView, WeakMap<ServiceView, DeltaBytes>>();
 
+  /** Snapshots (and deltas) in the detail of `snapshots`. */
   constructor(private readonly snapshots: SnapshotFrames) {}
 
   /** A SubscribeResponse carrying the delta from `from` to `to`. */
@@ -107,7 +108,7 @@ export class StreamFrames {
     }
     let d = byTo.get(to);
     if (d === undefined) {
-      d = { body: encodeDelta(from, to) };
+      d = { body: encodeDelta(from, to, this.snapshots.detail) };
       byTo.set(to, d);
     }
     return d;

@@ -15,10 +15,11 @@ import { followCaller, namespaceOf } from './grpc-auth.js';
 import { grpcError, toGrpcError } from './grpc-errors.js';
 import { UndecodableRequest } from './request-decoding.js';
 import type { StreamFrames } from './stream-frames.js';
+import { viewOf, type PerView } from './registry-service.js';
 
 export interface WatchCallDeps {
   readonly streams: SubscriberStreams<Buffer>;
-  readonly frames: StreamFrames;
+  readonly frames: PerView<StreamFrames>;
   readonly access: AccessControl;
   readonly logger: Logger;
 }
@@ -108,7 +109,14 @@ class WatchSession {
       this.refuse(id, refused.code, refused.message);
       return;
     }
-    const { frames } = this.deps;
+    let frames: StreamFrames;
+    try {
+      frames = this.deps.frames[viewOf(a.view, 'add.view')];
+    } catch (e) {
+      const err = toGrpcError(e, this.deps.logger, 'Watch');
+      this.refuse(id, err.code ?? GrpcStatus.INTERNAL, err.details ?? 'internal error');
+      return;
+    }
     const w: OpenWatch = { namespace, ended: new AbortController() };
     this.watches.set(id, w);
     try {
@@ -150,7 +158,7 @@ class WatchSession {
 
   /** Writes the canceled response of watch `id`. */
   private refuse(id: number, code: number, message: string): void {
-    if (!this.ended.aborted) this.call.write(this.deps.frames.watchCanceled(id, code, message));
+    if (!this.ended.aborted) this.call.write(this.deps.frames.full.watchCanceled(id, code, message));
   }
 }
 

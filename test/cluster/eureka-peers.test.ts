@@ -150,7 +150,7 @@ describe('Eureka peers (--eureka-peers)', () => {
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 409, responseEntity: newer } : { statusCode: 200 });
     await c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', lastDirtyTimestamp: 0 });
     await untilRegistry(a, () => a.registry.query({ service: 'orders' }).hosts[0]?.port === 9090, 'adopted copy');
-    expect((await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0 })).serviceInfo?.hosts[0]?.port).toBe(9090);
+    expect((await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0, view: 0 })).serviceInfo?.hosts[0]?.port).toBe(9090);
 
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 404 } : { statusCode: 200 });
     const registersBefore = items(fake).filter((i) => i.action === 'Register').length;

@@ -6,7 +6,7 @@ import { credentials, Metadata, status as GrpcStatus, type ClientDuplexStream, t
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DeltaFollower } from '../../src/client/delta-follower.js';
-import type { ServiceInfo } from '../../src/gen/herald/v1/model.js';
+import { InstanceView, type ServiceInfo } from '../../src/gen/herald/v1/model.js';
 import {
   GetServiceRequest,
   type GetServiceResponse,
@@ -139,6 +139,34 @@ describe('Subscribe with deltas', () => {
     expect(server.stats().streams).toBe(0);
   });
 
+  it('the basic view leaves the lease out of snapshots and deltas, with the same checksum; an unknown view is refused naming the field', async () => {
+    const server = await startServer();
+    const c = stub(server.port);
+    await unary(c.register.bind(c), reg('orders', 'a'));
+    const get = (view: InstanceView) => unary<GetServiceRequest, GetServiceResponse>(c.getService.bind(c), GetServiceRequest.fromPartial({ service: 'orders', view }));
+    const full = (await get(InstanceView.INSTANCE_VIEW_FULL)).serviceInfo as ServiceInfo;
+    const basic = (await get(InstanceView.INSTANCE_VIEW_BASIC)).serviceInfo as ServiceInfo;
+    expect(full.hosts[0]?.lease?.durationMs).toBe(90_000);
+    expect(basic.hosts[0]?.lease).toBeUndefined();
+    expect(basic.hosts.map((h) => ({ ...h, lease: undefined }))).toEqual(full.hosts.map((h) => ({ ...h, lease: undefined })));
+    expect(basic.checksum).toBe(full.checksum);
+
+    const s = subscribe(c, { service: 'orders', deltas: true, view: InstanceView.INSTANCE_VIEW_BASIC });
+    await s.messages.until(() => true, 'the snapshot');
+    await unary(c.register.bind(c), reg('orders', 'b'));
+    const delta = await s.messages.until((m) => m.raw.delta !== undefined, 'the delta');
+    expect(delta.raw.delta?.upserted.map((h) => [h.instanceId, h.lease])).toEqual([['b', undefined]]);
+
+    await expect(get(7 as InstanceView)).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, details: 'view must be INSTANCE_VIEW_FULL or INSTANCE_VIEW_BASIC (got 7)' });
+    const w = watch(c);
+    w.add(1, 'orders', { view: 7 as InstanceView });
+    expect(await w.responses.until((r) => r.watchId === 1, 'the refusal')).toMatchObject({
+      canceled: true,
+      errorCode: GrpcStatus.INVALID_ARGUMENT,
+      errorMessage: 'add.view must be INSTANCE_VIEW_FULL or INSTANCE_VIEW_BASIC (got 7)',
+    });
+  });
+
   it('pushes a lone change without waiting for the merge window', async () => {
     // A window far longer than the wait limit: only the leading edge can deliver in time.
     const server = await startServer({ mergeWindowMs: 60_000 });
@@ -172,7 +200,7 @@ function watch(c: RegistryServiceClient) {
     call.cancel();
   });
   const add = (watchId: number, service: string, extra: Partial<NonNullable<WatchRequest['add']>> = {}): void => {
-    call.write({ add: { watchId, namespace: '', group: '', service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '', ...extra } });
+    call.write({ add: { watchId, namespace: '', group: '', service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '', view: 0, ...extra } });
   };
   return { call, responses: record(responses), states, add, remove: (watchId: number) => call.write({ remove: { watchId } }) };
 }

@@ -179,7 +179,7 @@ describe('RegistryService over real sockets', () => {
       expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
       expect(err.details).toBe(message);
     }
-    const getErr = await rejected(c.getService({ namespace: '', group: '', service: '', clusters: [], healthyOnly: false, udpPort: 0 }));
+    const getErr = await rejected(c.getService({ namespace: '', group: '', service: '', clusters: [], healthyOnly: false, udpPort: 0, view: 0 }));
     expect([getErr.code, getErr.details]).toEqual([GrpcStatus.INVALID_ARGUMENT, 'service is required']);
     const after = await c.fetchDelta({ namespace: '' });
     expect(after.changes).toEqual(before.changes);

@@ -105,7 +105,7 @@ function main(): void {
           await t.cancel({ namespace: '', group: '', service: c.service, instanceId: c.id });
           return { seq: c.seq, ok: true };
         case 'list': {
-          const res = await t.getService({ namespace: '', group: '', service: c.service, clusters: [], healthyOnly: false, udpPort: 0 });
+          const res = await t.getService({ namespace: '', group: '', service: c.service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
           return { seq: c.seq, ok: true, result: Object.fromEntries((res.serviceInfo?.hosts ?? []).map((h) => [h.instanceId, h.metadata.v ?? ''])) };
         }
         case 'deletions': {

@@ -105,7 +105,7 @@ export class NetnsCluster {
 
   /** Node k's instances of `service` as id → version (metadata `v`), read from the test process. */
   async holdings(k: number, service: string): Promise<Map<string, number>> {
-    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0 });
+    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
     return new Map((res.serviceInfo?.hosts ?? []).map((h) => [h.instanceId, Number(h.metadata.v ?? NaN)]));
   }
 
@@ -115,7 +115,7 @@ export class NetnsCluster {
    * `registered` when this node first stored it.
    */
   async copies(k: number, service: string): Promise<Map<string, { version: number; dirty: number; updated: number; registered: number }>> {
-    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0 });
+    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
     return new Map(
       (res.serviceInfo?.hosts ?? []).map((h) => [
         h.instanceId,

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { InstanceStatus } from '../../src/gen/herald/v1/model.js';
+import { InstanceStatus, InstanceView } from '../../src/gen/herald/v1/model.js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { otherEurekaPeers, parseEurekaPeers } from '../../src/cluster/peer-addresses.js';
 import type { ServerConfig } from '../../src/server/config.js';
@@ -150,7 +150,7 @@ describe('Eureka peers (--eureka-peers)', () => {
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 409, responseEntity: newer } : { statusCode: 200 });
     await c.renew({ namespace: '', group: '', service: 'orders', instanceId: 'o-1', lastDirtyTimestamp: 0 });
     await untilRegistry(a, () => a.registry.query({ service: 'orders' }).hosts[0]?.port === 9090, 'adopted copy');
-    expect((await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0, view: 0 })).serviceInfo?.hosts[0]?.port).toBe(9090);
+    expect((await c.getService({ namespace: '', group: '', service: 'orders', clusters: [], healthyOnly: false, udpPort: 0, view: InstanceView.INSTANCE_VIEW_UNSPECIFIED })).serviceInfo?.hosts[0]?.port).toBe(9090);
 
     fake.answer = (i) => (i.action === 'Heartbeat' ? { statusCode: 404 } : { statusCode: 200 });
     const registersBefore = items(fake).filter((i) => i.action === 'Register').length;

@@ -157,8 +157,10 @@ describe('Subscribe with deltas', () => {
     const delta = await s.messages.until((m) => m.raw.delta !== undefined, 'the delta');
     expect(delta.raw.delta?.upserted.map((h) => [h.instanceId, h.lease])).toEqual([['b', undefined]]);
 
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- a value the contract does not define, on purpose
     await expect(get(7 as InstanceView)).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, details: 'view must be INSTANCE_VIEW_FULL or INSTANCE_VIEW_BASIC (got 7)' });
     const w = watch(c);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- a value the contract does not define, on purpose
     w.add(1, 'orders', { view: 7 as InstanceView });
     expect(await w.responses.until((r) => r.watchId === 1, 'the refusal')).toMatchObject({
       canceled: true,
@@ -200,7 +202,20 @@ function watch(c: RegistryServiceClient) {
     call.cancel();
   });
   const add = (watchId: number, service: string, extra: Partial<NonNullable<WatchRequest['add']>> = {}): void => {
-    call.write({ add: { watchId, namespace: '', group: '', service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '', view: 0, ...extra } });
+    call.write({
+      add: {
+        watchId,
+        namespace: '',
+        group: '',
+        service,
+        clusters: [],
+        healthyOnly: false,
+        resumeRevision: 0,
+        resumeChecksum: '',
+        view: InstanceView.INSTANCE_VIEW_UNSPECIFIED,
+        ...extra,
+      },
+    });
   };
   return { call, responses: record(responses), states, add, remove: (watchId: number) => call.write({ remove: { watchId } }) };
 }

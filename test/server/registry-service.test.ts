@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { ActionType, InstanceStatus } from '../../src/gen/herald/v1/model.js';
+import { ActionType, InstanceStatus, InstanceView } from '../../src/gen/herald/v1/model.js';
 import { RegisterRequest, SubscribeRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { reconcileHash, serviceChecksum } from '../../src/core/checksum.js';
 import { statusNameFromWire } from '../../src/common/wire-status.js';
@@ -179,7 +179,7 @@ describe('RegistryService over real sockets', () => {
       expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
       expect(err.details).toBe(message);
     }
-    const getErr = await rejected(c.getService({ namespace: '', group: '', service: '', clusters: [], healthyOnly: false, udpPort: 0, view: 0 }));
+    const getErr = await rejected(c.getService({ namespace: '', group: '', service: '', clusters: [], healthyOnly: false, udpPort: 0, view: InstanceView.INSTANCE_VIEW_UNSPECIFIED }));
     expect([getErr.code, getErr.details]).toEqual([GrpcStatus.INVALID_ARGUMENT, 'service is required']);
     const after = await c.fetchDelta({ namespace: '' });
     expect(after.changes).toEqual(before.changes);

@@ -20,7 +20,7 @@
 import { createInterface } from 'node:readline';
 import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
-import { ActionType } from '../../src/gen/herald/v1/model.js';
+import { ActionType, InstanceView } from '../../src/gen/herald/v1/model.js';
 import { ClusterServiceClient, type GetClusterStatusResponse } from '../../src/gen/herald/v1/peer_service.js';
 import { NETNS_CLUSTER_SECRET } from './netns-node.js';
 
@@ -105,7 +105,7 @@ function main(): void {
           await t.cancel({ namespace: '', group: '', service: c.service, instanceId: c.id });
           return { seq: c.seq, ok: true };
         case 'list': {
-          const res = await t.getService({ namespace: '', group: '', service: c.service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
+          const res = await t.getService({ namespace: '', group: '', service: c.service, clusters: [], healthyOnly: false, udpPort: 0, view: InstanceView.INSTANCE_VIEW_UNSPECIFIED });
           return { seq: c.seq, ok: true, result: Object.fromEntries((res.serviceInfo?.hosts ?? []).map((h) => [h.instanceId, h.metadata.v ?? ''])) };
         }
         case 'deletions': {

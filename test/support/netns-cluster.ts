@@ -11,7 +11,7 @@
  *   await c.close();
  */
 import { RegistryTransport } from '../../src/client/registry-transport.js';
-import { ActionType } from '../../src/gen/herald/v1/model.js';
+import { ActionType, InstanceView } from '../../src/gen/herald/v1/model.js';
 import { PartitionNetwork } from './netns.js';
 import { NetnsClient } from './netns-client.js';
 import { NetnsNode, type LogLine } from './netns-node.js';
@@ -105,7 +105,7 @@ export class NetnsCluster {
 
   /** Node k's instances of `service` as id → version (metadata `v`), read from the test process. */
   async holdings(k: number, service: string): Promise<Map<string, number>> {
-    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
+    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: InstanceView.INSTANCE_VIEW_UNSPECIFIED });
     return new Map((res.serviceInfo?.hosts ?? []).map((h) => [h.instanceId, Number(h.metadata.v ?? NaN)]));
   }
 
@@ -115,7 +115,7 @@ export class NetnsCluster {
    * `registered` when this node first stored it.
    */
   async copies(k: number, service: string): Promise<Map<string, { version: number; dirty: number; updated: number; registered: number }>> {
-    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: 0 });
+    const res = await this.transport(k).getService({ namespace: '', group: '', service, clusters: [], healthyOnly: false, udpPort: 0, view: InstanceView.INSTANCE_VIEW_UNSPECIFIED });
     return new Map(
       (res.serviceInfo?.hosts ?? []).map((h) => [
         h.instanceId,

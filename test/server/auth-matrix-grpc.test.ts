@@ -8,7 +8,7 @@
 import { status as GrpcStatus, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../src/auth/permissions.js';
-import { InstanceStatus, type ServiceInfo } from '../../src/gen/herald/v1/model.js';
+import { InstanceStatus, InstanceView, type ServiceInfo } from '../../src/gen/herald/v1/model.js';
 import {
   CancelRequest,
   DeleteStatusOverrideRequest,
@@ -287,7 +287,7 @@ const ROWS: readonly Row[] = [
       firstAnswer(
         n,
         () => n.grpc.registry.watch(md) as ClientDuplexStream<unknown, WatchResponse>,
-        { add: { watchId: 1, ...service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '' } },
+        { add: { watchId: 1, ...service, clusters: [], healthyOnly: false, resumeRevision: 0, resumeChecksum: '', view: InstanceView.INSTANCE_VIEW_UNSPECIFIED } },
         (r: WatchResponse) => (r.canceled ? { code: asStatus(r.errorCode), details: r.errorMessage } : GRPC_OK),
       ),
     (_n, v) => {

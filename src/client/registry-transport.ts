@@ -5,13 +5,13 @@
  * (watch-mux.ts) and renewals over one KeepAlive stream (keep-alive-stream.ts). No retries or
  * caching here; the SDK layers those on top.
  */
-import { Metadata, type CallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { Observable } from 'rxjs';
+import { Metadata, status as GrpcStatus, type CallOptions, type ClientOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { catchError, Observable, throwError } from 'rxjs';
 import { CallCredentials, channelCredentialsOf, type SecurityOptions } from './connection-security.js';
 import { DeltaFollower } from './delta-follower.js';
 import { KeepAliveStream } from './keep-alive-stream.js';
 import { WatchMux, type FollowRequest } from './watch-mux.js';
-import type { ServiceInfo } from '../gen/herald/v1/model.js';
+import { InstanceView, type ServiceInfo } from '../gen/herald/v1/model.js';
 import {
   RegistryServiceClient,
   type CancelRequest,
@@ -39,6 +39,10 @@ import {
   type UpdateServiceRequest,
   type UpdateServiceResponse,
 } from '../gen/herald/v1/registry_service.js';
+
+function isUnimplemented(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === GrpcStatus.UNIMPLEMENTED;
+}
 
 type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => ClientUnaryCall;
 
@@ -91,6 +95,9 @@ export class RegistryTransport {
   private readonly callCredentials: CallCredentials | undefined;
   private watchMux: WatchMux | undefined;
   private keepAliveStream: KeepAliveStream | undefined;
+  /** The server answered Watch or KeepAlive with UNIMPLEMENTED (it predates them). */
+  private watchUnsupported = false;
+  private keepAliveUnsupported = false;
 
   constructor(
     readonly address: string,
@@ -217,16 +224,49 @@ export class RegistryTransport {
     });
   }
 
-  /** Follows a service over this server's shared Watch stream (one stream for every followed service). */
+  /**
+   * Follows a service over this server's shared Watch stream (one stream for every followed
+   * service). A server older than Watch (UNIMPLEMENTED) is followed with Subscribe instead, with
+   * deltas if it has them, from then on.
+   */
   follow(req: FollowRequest): Observable<ServiceInfo> {
+    const bySubscribe = (): Observable<ServiceInfo> =>
+      this.subscribeDeltas({
+        namespace: req.namespace,
+        group: req.group,
+        service: req.service,
+        clusters: [...req.clusters],
+        healthyOnly: req.healthyOnly,
+        deltas: true,
+        resumeRevision: 0,
+        resumeChecksum: '',
+        view: req.view ?? InstanceView.INSTANCE_VIEW_UNSPECIFIED,
+      });
+    if (this.watchUnsupported) return bySubscribe();
     this.watchMux ??= new WatchMux(() => this.client.watch());
-    return this.watchMux.follow(req);
+    return this.watchMux.follow(req).pipe(
+      catchError((e: unknown) => {
+        if (!isUnimplemented(e)) return throwError(() => e);
+        this.watchUnsupported = true;
+        return bySubscribe();
+      }),
+    );
   }
 
-  /** Renews over this server's shared KeepAlive stream; rejects like `renew` (NOT_FOUND: register again). */
-  keepAlive(req: RenewRequest): Promise<RenewResponse> {
+  /**
+   * Renews over this server's shared KeepAlive stream; rejects like `renew` (NOT_FOUND: register
+   * again). A server older than KeepAlive (UNIMPLEMENTED) is renewed with unary Renew from then on.
+   */
+  async keepAlive(req: RenewRequest): Promise<RenewResponse> {
+    if (this.keepAliveUnsupported) return this.renew(req);
     this.keepAliveStream ??= new KeepAliveStream(() => this.client.keepAlive(), this.deadlineMs);
-    return this.keepAliveStream.renew(req);
+    try {
+      return await this.keepAliveStream.renew(req);
+    } catch (e) {
+      if (!isUnimplemented(e)) throw e;
+      this.keepAliveUnsupported = true;
+      return this.renew(req);
+    }
   }
 
   /** The Watch stream's counters (zeros before the first follow). */

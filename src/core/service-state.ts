@@ -42,8 +42,9 @@ export class ServiceState {
     this.revision = revision;
     this.lastRefTime = nowMs;
     this.snapshot = undefined;
-    this.views.clear();
-    this.memos.clear();
+    // Map#clear allocates a new table even for an empty map: only clear what holds something.
+    if (this.views.size > 0) this.views.clear();
+    if (this.memos.size > 0) this.memos.clear();
     this.emptySince = this.instances.size === 0 ? (this.emptySince ?? nowMs) : undefined;
   }
 

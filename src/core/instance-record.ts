@@ -4,6 +4,7 @@
  * and the registration that reproduces a record. Pure.
  */
 import { RegistryError } from './errors.js';
+import type { Interner } from './interner.js';
 import { serviceKey, type Actor, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
 import type { RegistryOptions } from './options.js';
 import type { ServiceState } from './service-state.js';
@@ -51,16 +52,19 @@ export interface InstanceDecision {
   readonly registrant: string;
 }
 
-/** The owner's data of a validated registration. */
-export function dataOf(reg: Registration): InstanceData {
+/**
+ * The owner's data of a validated registration, with its cluster name and metadata interned (what
+ * many records repeat is held once; see interner.ts).
+ */
+export function dataOf(reg: Registration, interner: Interner): InstanceData {
   return {
     ip: reg.ip,
     port: reg.port,
     weight: reg.weight,
     enabled: reg.enabled,
     ephemeral: reg.ephemeral,
-    cluster: reg.cluster,
-    metadata: reg.metadata,
+    cluster: interner.string(reg.cluster),
+    metadata: interner.metadata(reg.metadata),
     registeredStatus: reg.status,
     reportedHealthy: reg.healthy,
     unhealthyAfterMs: reg.unhealthyAfterMs,

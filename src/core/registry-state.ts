@@ -26,6 +26,7 @@ import { RenewMeter } from './renew-meter.js';
 import { selfPreservationState, type SelfPreservationState } from './self-preservation.js';
 import { ServiceState, type ViewContext } from './service-state.js';
 import { ChecksumCache } from './checksum.js';
+import { Interner } from './interner.js';
 import { changeRecord } from './instance-record.js';
 import { TombstoneStore, type Tombstone } from './tombstones.js';
 import { VersionClock } from './version-clock.js';
@@ -89,6 +90,8 @@ export class RegistryState {
   readonly versions = new VersionClock();
   readonly tombstones: TombstoneStore;
   readonly pauses = new PauseLedger();
+  /** Strings and metadata maps that many records repeat, held once. */
+  readonly interner = new Interner();
   /** What snapshots and views are built with (defaults, and the checksum cache this registry owns). */
   readonly views: ViewContext;
   private lastRevision = 0;

@@ -83,7 +83,7 @@ function replicaRecord(
   checkRoom(s.service(ref), ref, found === undefined, s.options);
   const record = buildRecord(
     ref.instanceId,
-    dataOf(reg),
+    dataOf(reg, s.interner),
     { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant },
     found?.entry.record,
     now,

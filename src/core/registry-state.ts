@@ -198,7 +198,7 @@ export class RegistryState {
   /** Records an instance change: new revision, queue entry, notification. */
   private commit(ns: NamespaceState, svc: ServiceState, action: ActionType, record: InstanceRecord, now: number): void {
     const revision = this.bump(ns, svc, now, false);
-    ns.changes.add({ action, namespace: ns.name, group: svc.group, service: svc.name, record, changedAt: now, revision });
+    ns.changes.add(svc, action, record, now, revision);
     this.notify(svc, revision);
   }
 

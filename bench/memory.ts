@@ -7,12 +7,13 @@
  *
  * Sampling (--gc):
  *   - none (default): nothing is forced. After each phase the benchmark waits for the heap to
- *     settle: until V8 has run at least one full (mark-compact) collection of its own since the
- *     phase ended (the memory reducer does it on an idle heap), and heapUsed and RSS have stayed
- *     within 1 % over the last SETTLE_SAMPLES samples, taken every SETTLE_INTERVAL_MS, at most
- *     --settle-max-s. The samples are cheap (no /proc/self/smaps read, which allocates megabytes
- *     and would keep V8 from seeing an idle heap). The first sample after the load ("at load end")
- *     is reported too: what the server holds before V8 has collected.
+ *     settle: until V8's memory reducer has run (on a heap that has gone idle, V8 starts a few
+ *     memory-reducing full collections of its own, which also compact it; about a minute after the
+ *     load on this machine), no full collection has run for SETTLE_SAMPLES samples, and heapUsed
+ *     and RSS have stayed within 1 % over them (samples every SETTLE_INTERVAL_MS; at most
+ *     --settle-max-s, else the run says NOT SETTLED). The samples are cheap (no /proc/self/smaps
+ *     read, which allocates megabytes and would keep V8 from seeing an idle heap). The first sample
+ *     after the load ("at load end") is reported too: what the server holds before V8 has collected.
  *   - forced: the server runs with --expose-gc and collects 4 times before every sample: live
  *     objects only, a server-side detail (diagnosis), not what a server shows.
  *
@@ -58,7 +59,7 @@ const { flags } = parseFlags(
 herald serve (run \`npm run build\` first) holding --instances instances over --services services,
 minus the same server empty, in three variants (3-minute change queue, every service read once,
 change queue expired). With --gc none (the default) nothing is forced: each sample waits until V8
-has collected by itself and the heap is steady (at most --settle-max-s); --gc forced collects 4 times
+has collected by itself (its memory reducer) and the heap is steady (at most --settle-max-s); --gc forced collects 4 times
 before each sample (node --expose-gc; live objects only, a diagnosis). Prints every run and the
 medians with the target, and writes bench/results/memory[-<label>].json.`,
     quick: 'one run of fewer instances',
@@ -114,8 +115,9 @@ interface Settled {
   readonly sample: ServeMemorySample;
   readonly waitedMs: number;
   readonly settled: boolean;
-  /** Full collections V8 ran by itself while waiting. */
+  /** Full collections V8 ran by itself while waiting, and how many of them were memory-reducing. */
   readonly majorGcs: number;
+  readonly reducingGcs: number;
 }
 
 interface Measurement {
@@ -173,11 +175,12 @@ function measurement(
   };
 }
 
+/** No full collection over the last SETTLE_SAMPLES samples, and heapUsed and RSS within SETTLE_TOLERANCE. */
 function steady(samples: readonly ServeMemorySample[]): boolean {
   if (samples.length < SETTLE_SAMPLES) return false;
   const last = samples.slice(-SETTLE_SAMPLES);
   const within = (values: number[]): boolean => Math.max(...values) - Math.min(...values) <= SETTLE_TOLERANCE * Math.max(...values);
-  return within(last.map((s) => s.heapUsedBytes)) && within(last.map((s) => s.rssBytes));
+  return within(last.map((s) => s.heapUsedBytes)) && within(last.map((s) => s.rssBytes)) && within(last.map((s) => s.gcCounts.major));
 }
 
 /**
@@ -185,7 +188,7 @@ function steady(samples: readonly ServeMemorySample[]): boolean {
  * `start` is a sample taken when the phase ended: collections counted from it.
  */
 async function settle(server: HeraldServeProcess, start: ServeMemorySample): Promise<Settled> {
-  if (settings.gc === 'forced') return { sample: await server.memory(GC_ROUNDS), waitedMs: 0, settled: true, majorGcs: 0 };
+  if (settings.gc === 'forced') return { sample: await server.memory(GC_ROUNDS), waitedMs: 0, settled: true, majorGcs: 0, reducingGcs: 0 };
   const t0 = Date.now();
   const samples: ServeMemorySample[] = [start];
   let settled = false;
@@ -193,13 +196,19 @@ async function settle(server: HeraldServeProcess, start: ServeMemorySample): Pro
     await sleep(SETTLE_INTERVAL_MS);
     const s = await server.memory(0, { resident: false });
     samples.push(s);
-    if (s.gcCounts.major > start.gcCounts.major && steady(samples)) {
+    if (s.gcCounts.reducing > start.gcCounts.reducing && steady(samples)) {
       settled = true;
       break;
     }
   }
   const sample = await server.memory(0);
-  return { sample, waitedMs: Date.now() - t0, settled, majorGcs: sample.gcCounts.major - start.gcCounts.major };
+  return {
+    sample,
+    waitedMs: Date.now() - t0,
+    settled,
+    majorGcs: sample.gcCounts.major - start.gcCounts.major,
+    reducingGcs: sample.gcCounts.reducing - start.gcCounts.reducing,
+  };
 }
 
 /** What the server holds right now, without forcing anything or reading smaps. */
@@ -348,7 +357,7 @@ const machine = printHeader('herald server memory per registered instance', {
   metadataEntries: 3,
   gc:
     settings.gc === 'none'
-      ? `none (settled: a full collection by V8 itself, then heapUsed and RSS within ${SETTLE_TOLERANCE * 100} % over ${SETTLE_SAMPLES} samples ${SETTLE_INTERVAL_MS / 1000} s apart, at most ${flags.settleMaxS} s)`
+      ? `none (settled: V8's memory reducer has run, then no full collection and heapUsed and RSS within ${SETTLE_TOLERANCE * 100} % over ${SETTLE_SAMPLES} samples ${SETTLE_INTERVAL_MS / 1000} s apart, at most ${flags.settleMaxS} s)`
       : `forced (${GC_ROUNDS} full collections before each sample)`,
   client: `${settings.client} × ${CONNECTIONS} connections, ${IN_FLIGHT} in flight`,
   shortRetentionMs: SHORT_RETENTION_MS,
@@ -393,7 +402,11 @@ printRows('Every run (per instance = (loaded − empty) / instances; MiB for abs
   ['old space MiB', (m) => `${spaceMiB(m.empty.sample, 'old_space').toFixed(1)} → ${spaceMiB(m.loaded.sample, 'old_space').toFixed(1)}`],
   ['brk heap MiB', (m) => `${residentMiB(m.empty.sample, 'brkHeapBytes').toFixed(1)} → ${residentMiB(m.loaded.sample, 'brkHeapBytes').toFixed(1)}`],
   ['other anon MiB', (m) => `${residentMiB(m.empty.sample, 'anonymousBytes').toFixed(1)} → ${residentMiB(m.loaded.sample, 'anonymousBytes').toFixed(1)}`],
-  ['settle s (loaded)', (m) => (settings.gc === 'forced' ? '-' : `${(m.loaded.waitedMs / 1000).toFixed(0)}${m.loaded.settled ? '' : ' (not settled)'}`)],
+  [
+    'settle s, GCs (loaded)',
+    (m) =>
+      settings.gc === 'forced' ? '-' : `${(m.loaded.waitedMs / 1000).toFixed(0)}, ${m.loaded.majorGcs} (${m.loaded.reducingGcs} reducing)${m.loaded.settled ? '' : ' NOT SETTLED'}`,
+  ],
   ['other CPU %', (m) => m.otherCpuPercent],
   ['load 1m', (m) => m.loadAverage.toFixed(2)],
 ]);

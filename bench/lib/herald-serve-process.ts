@@ -21,8 +21,11 @@ export interface ServeMemorySample {
   /** RSS by mapping (/proc/self/smaps): glibc's brk heap, other anonymous memory (V8 pages among it), files. */
   readonly resident: { readonly brkHeapBytes: number; readonly anonymousBytes: number; readonly fileBytes: number } | undefined;
   readonly spaces: readonly { readonly name: string; readonly sizeBytes: number; readonly usedBytes: number }[];
-  /** Collections since start, by kind (PerformanceObserver 'gc' entries; forced ones included). */
-  readonly gcCounts: { readonly minor: number; readonly major: number; readonly incremental: number; readonly weakCallbacks: number };
+  /**
+   * Collections since start, by kind (PerformanceObserver 'gc' entries; forced ones included);
+   * `reducing`: full collections made to reduce memory (V8's memory reducer on an idle heap).
+   */
+  readonly gcCounts: { readonly minor: number; readonly major: number; readonly incremental: number; readonly weakCallbacks: number; readonly reducing: number };
 }
 
 /** The server's HTTP/2 state as the probe sees it (see serve-probe.mjs). */

@@ -156,8 +156,12 @@ const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS }
 loopDelay.enable();
 let gcMax = 0;
 let gcTotal = 0;
-/** Collections since start by kind (cumulative; the memory command reports them). */
-const gcCounts = { minor: 0, major: 0, incremental: 0, weakCallbacks: 0 };
+/**
+ * Collections since start by kind (cumulative; the memory command reports them). `reducing` counts
+ * the full collections made to reduce memory (flag "all external memory"): those V8's memory
+ * reducer starts on an idle heap, which also compact it.
+ */
+const gcCounts = { minor: 0, major: 0, incremental: 0, weakCallbacks: 0, reducing: 0 };
 const GC_KINDS = new Map([
   [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
   [perfConstants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
@@ -170,6 +174,7 @@ new PerformanceObserver((list) => {
     gcTotal += e.duration;
     const kind = GC_KINDS.get(e.detail?.kind);
     if (kind !== undefined) gcCounts[kind]++;
+    if (kind === 'major' && ((e.detail?.flags ?? 0) & perfConstants.NODE_PERFORMANCE_GC_FLAGS_ALL_EXTERNAL_MEMORY) !== 0) gcCounts.reducing++;
   }
 }).observe({ entryTypes: ['gc'] });
 

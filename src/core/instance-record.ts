@@ -53,10 +53,10 @@ export interface InstanceDecision {
 }
 
 /**
- * The owner's data of a validated registration, with its cluster name and metadata interned (what
- * many records repeat is held once; see interner.ts).
+ * The owner's data of a validated registration, with its cluster name interned and its metadata
+ * shared with an equal map recently registered in the service, if any (see interner.ts).
  */
-export function dataOf(reg: Registration, interner: Interner): InstanceData {
+export function dataOf(reg: Registration, interner: Interner, svc: ServiceState | undefined): InstanceData {
   return {
     ip: reg.ip,
     port: reg.port,
@@ -64,7 +64,7 @@ export function dataOf(reg: Registration, interner: Interner): InstanceData {
     enabled: reg.enabled,
     ephemeral: reg.ephemeral,
     cluster: interner.string(reg.cluster),
-    metadata: interner.metadata(reg.metadata),
+    metadata: svc === undefined ? reg.metadata : svc.metadataShelf.share(reg.metadata),
     registeredStatus: reg.status,
     reportedHealthy: reg.healthy,
     unhealthyAfterMs: reg.unhealthyAfterMs,

@@ -1,27 +1,36 @@
 /**
- * Interning of what many records repeat: cluster names, registrants, metadata values, and whole
- * metadata maps (the instances of a service usually carry the same few entries). A registration
- * decoded from the wire brings its own copy of every string; interned, 100,000 instances with the
- * same three metadata entries share one frozen map instead of holding 100,000 maps and 300,000
- * strings. Interning never changes a value, only which copy is kept, so it is invisible to callers.
+ * Sharing what many records repeat. A registration decoded from the wire brings its own copy of
+ * every string and map; shared, 100,000 instances of 100 services with the same three metadata
+ * entries hold 100 frozen maps instead of 100,000 maps and 300,000 strings. Sharing never changes
+ * a value, only which equal copy is kept, so it is invisible to callers. Pure.
  *
- * Memory is bounded: each table holds at most INTERN_TABLE_SIZE entries; when one is full it is
- * emptied and starts again (the values records hold stay valid, later registrations build up the
- * table anew). Strings longer than MAX_INTERNED_LENGTH are kept as they are. Pure, one per registry.
+ * - Strings with few distinct values across the registry (cluster names) go through one bounded
+ *   table (`Interner`): at most INTERN_TABLE_SIZE entries; a full table is emptied and starts
+ *   again (the strings records hold stay valid).
+ * - Metadata maps are shared within a service (`MetadataShelf`, one per service): a registration
+ *   takes an equal map among the last few registered there, or leaves its own. Nothing global
+ *   grows, and metadata unique to each registration (a per-instance value, a sequence number)
+ *   costs one comparison per shelved map, not a table that fills up and is thrown away.
  */
+import type { InstanceRecord } from './model.js';
 
-/** Entries per table (strings, metadata maps) before it is emptied and starts again. */
+type Metadata = InstanceRecord['metadata'];
+
+/** Entries in the string table before it is emptied and starts again. */
 export const INTERN_TABLE_SIZE = 4096;
 
 /** Longer strings are not interned: unlikely to repeat, and costly to keep in the table. */
 export const MAX_INTERNED_LENGTH = 128;
 
-/** The frozen empty metadata map every record without metadata shares. */
-export const EMPTY_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+/** Metadata maps a service keeps for later registrations to share (the most recent ones). */
+export const SHELVED_METADATA_PER_SERVICE = 4;
 
+/** The frozen empty metadata map every record without metadata shares. */
+export const EMPTY_METADATA: Metadata = Object.freeze({});
+
+/** One registry's table of strings with few distinct values. */
 export class Interner {
   private strings = new Map<string, string>();
-  private maps = new Map<string, Readonly<Record<string, string>>>();
 
   /** The table's copy of `s` (the first seen), or `s` itself when it is too long to intern. */
   string(s: string): string {
@@ -32,28 +41,39 @@ export class Interner {
     this.strings.set(s, s);
     return s;
   }
+}
+
+/** True when two metadata maps have the same entries, in any order. Allocates nothing. */
+export function sameEntries(a: Metadata, b: Metadata): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) n--;
+  return n === 0;
+}
+
+/** The metadata maps recently registered in one service, for later registrations to share. */
+export class MetadataShelf {
+  private readonly maps: Metadata[] = [];
 
   /**
-   * A frozen map with the same entries as `m`, in the same order: the one already held for them,
-   * or a new one whose values are interned. `m` is not changed.
+   * A frozen map with the same entries as `m` (a frozen map itself): one already on the shelf
+   * (its entries in the order they were first registered), or `m`, which then takes the place
+   * of the least recently shelved.
    */
-  metadata(m: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
-    const keys = Object.keys(m);
-    if (keys.length === 0) return EMPTY_METADATA;
-    // Length-prefixed, so no two different maps have the same key whatever their characters.
-    let key = '';
-    for (const k of keys) {
-      const v = m[k] ?? '';
-      key += `${k.length}:${k}${v.length}:${v}`;
+  share(m: Metadata): Metadata {
+    let empty = true;
+    for (const _ in m) {
+      empty = false;
+      break;
     }
-    if (key.length > MAX_INTERNED_LENGTH * 4) return m;
-    const held = this.maps.get(key);
-    if (held !== undefined) return held;
-    const copy: Record<string, string> = {};
-    for (const k of keys) copy[k] = this.string(m[k] ?? '');
-    const frozen = Object.freeze(copy);
-    if (this.maps.size >= INTERN_TABLE_SIZE) this.maps = new Map();
-    this.maps.set(key, frozen);
-    return frozen;
+    if (empty) return EMPTY_METADATA;
+    for (const held of this.maps) if (sameEntries(held, m)) return held;
+    if (this.maps.length >= SHELVED_METADATA_PER_SERVICE) this.maps.pop();
+    this.maps.unshift(m);
+    return m;
   }
 }

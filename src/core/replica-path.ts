@@ -83,7 +83,7 @@ function replicaRecord(
   checkRoom(s.service(ref), ref, found === undefined, s.options);
   const record = buildRecord(
     ref.instanceId,
-    dataOf(reg, s.interner),
+    dataOf(reg, s.interner, found?.svc ?? s.service(ref)),
     { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant },
     found?.entry.record,
     now,

@@ -53,7 +53,7 @@ export function register(s: RegistryState, input: RegisterInput, ctx: WriteConte
   const old = found?.entry.record;
   if (old !== undefined) checkRegistrant(old, ref, ctx.actor);
   const keptExisting = old !== undefined && old.lastDirtyTimestamp > reg.lastDirtyTimestamp;
-  const data = keptExisting ? old : dataOf(reg, s.interner);
+  const data = keptExisting ? old : dataOf(reg, s.interner, found?.svc ?? s.service(ref));
   const overriddenStatus = old?.overriddenStatus ?? reg.overriddenStatus;
   const replication = ctx.replication === true;
   const { status } = resolveStatus({ reported: data.registeredStatus, overridden: overriddenStatus, existing: old?.status, replication });

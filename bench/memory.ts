@@ -38,6 +38,7 @@ import { runClosedLoop } from './lib/closed-loop.js';
 import { bool, choice, int, parseFlags, text } from './lib/flags.js';
 import { HeraldServeProcess, type ServeMemorySample } from './lib/herald-serve-process.js';
 import { machineBusyPercent, sampleMachineCpu, waitForQuiet } from './lib/machine-load.js';
+import { sampleUsage, usageDelta, type ProcessUsage } from './lib/process-usage.js';
 import { printChecks, printHeader, printRows, printTable, writeResults, type TargetCheck } from './lib/report.js';
 import { medians } from './lib/runs.js';
 import { sleep } from './lib/wall-clock.js';
@@ -140,7 +141,10 @@ interface Measurement {
    * one-off growth of a server that has just handled its first burst of traffic (NaN where not sampled).
    */
   readonly marginalRssPerInstanceBytes: number;
-  /** Other processes' CPU while the instances registered, % of one core; the 1-minute load average at the start. */
+  /**
+   * CPU of processes other than the server and this one (its clients) while the instances
+   * registered, % of one core; the 1-minute load average at the start.
+   */
   readonly otherCpuPercent: number;
   readonly loadAverage: number;
 }
@@ -262,20 +266,26 @@ async function withLoadedServer<T>(args: readonly string[], sampleHalf: boolean,
     const empty = await settle(server, await now(server));
     const halfway = Math.floor(settings.instances / 2);
     const cpu0 = sampleMachineCpu();
+    const self0 = sampleUsage();
     const usage0 = await server.usage();
     await registerRange(pool, 0, halfway);
     let half: Settled | undefined;
     if (sampleHalf) half = await settle(server, await now(server));
     const usageMid = await server.usage();
+    const selfMid = sampleUsage();
     const cpuMid = sampleMachineCpu();
     await registerRange(pool, halfway, settings.instances);
     const atLoadEnd = await now(server);
     const usage1 = await server.usage();
+    const self1 = sampleUsage();
     const cpu1 = sampleMachineCpu();
     const cores = os.availableParallelism();
-    // Machine CPU over the registration phases minus the server's (this process's load is small but counted as other).
-    const serverCpu = (a: typeof usage0, b: typeof usage0): number => ((b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1000 / (b.atMs - a.atMs)) * 100;
-    const other = half === undefined ? machineBusyPercent(cpu0, cpu1, cores) - serverCpu(usage0, usage1) : machineBusyPercent(cpuMid, cpu1, cores) - serverCpu(usageMid, usage1);
+    // Machine CPU while the (last) instances registered, minus the server's and this process's (the clients).
+    const ours = (a: ProcessUsage, b: ProcessUsage, sa: ProcessUsage, sb: ProcessUsage): number => usageDelta(a, b).cpuPercent + usageDelta(sa, sb).cpuPercent;
+    const other =
+      half === undefined
+        ? machineBusyPercent(cpu0, cpu1, cores) - ours(usage0, usage1, self0, self1)
+        : machineBusyPercent(cpuMid, cpu1, cores) - ours(usageMid, usage1, selfMid, self1);
     const { instanceCount: instances } = await server.metrics();
     if (instances !== settings.instances) throw new Error(`expected ${settings.instances} instances, server has ${instances}`);
     return await then({ server, pool, empty, half, atLoadEnd, otherCpuPercent: Math.max(0, other), loadAverage });

@@ -10,6 +10,7 @@
  *   npx tsx bench/heap-summary.ts <snapshot> --retainers ArrayBuffer   # who holds them (one edge up)
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { intFlag } from './lib/flags.js';
 import { printTable } from './lib/report.js';
@@ -152,13 +153,21 @@ function main(): void {
   if (first === undefined) throw new Error('usage: heap-summary.ts <snapshot> [<later snapshot>] [--per n] [--top n] [--retainers <group>]');
   if (values.retainers !== undefined) {
     const rows = [...retainers(first, values.retainers).entries()].sort(([, x], [, y]) => y.count - x.count).slice(0, top);
-    printTable(`${first}: what refers to "${values.retainers}" (one edge up, weak edges left out):`, ['retainer .edge', 'count', 'bytes held'], rows.map(([k, t]) => [k, t.count, t.bytes]));
+    printTable(
+      `${first}: what refers to "${values.retainers}" (one edge up, weak edges left out):`,
+      ['retainer .edge', 'count', 'bytes held'],
+      rows.map(([k, t]) => [k, t.count, t.bytes]),
+    );
     return;
   }
   const a = tallies(first);
   if (second === undefined) {
     const rows = [...a.byKey.entries()].sort(([, x], [, y]) => y.bytes - x.bytes).slice(0, top);
-    printTable(`${first}: ${a.total.count.toLocaleString('en-US')} objects, ${(a.total.bytes / 2 ** 20).toFixed(1)} MiB (self sizes), largest groups:`, ['group', 'count', 'bytes'], rows.map(([k, t]) => [k, t.count, t.bytes]));
+    printTable(
+      `${first}: ${a.total.count.toLocaleString('en-US')} objects, ${(a.total.bytes / 2 ** 20).toFixed(1)} MiB (self sizes), largest groups:`,
+      ['group', 'count', 'bytes'],
+      rows.map(([k, t]) => [k, t.count, t.bytes]),
+    );
     return;
   }
   const b = tallies(second);
@@ -181,4 +190,5 @@ function main(): void {
   );
 }
 
-main();
+// Run as a command, not when imported (bench/memory.ts uses `tallies`).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

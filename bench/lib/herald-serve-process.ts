@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ChildHandle } from './child-handle.js';
 import type { ProcessUsage } from './process-usage.js';
 
@@ -21,6 +21,11 @@ export interface ServeMemorySample {
   /** RSS by mapping (/proc/self/smaps): glibc's brk heap, other anonymous memory (V8 pages among it), files. */
   readonly resident: { readonly brkHeapBytes: number; readonly anonymousBytes: number; readonly fileBytes: number } | undefined;
   readonly spaces: readonly { readonly name: string; readonly sizeBytes: number; readonly usedBytes: number }[];
+  /**
+   * Collections since start, by kind (PerformanceObserver 'gc' entries; forced ones included);
+   * `reducing`: full collections made to reduce memory (V8's memory reducer on an idle heap).
+   */
+  readonly gcCounts: { readonly minor: number; readonly major: number; readonly incremental: number; readonly weakCallbacks: number; readonly reducing: number };
 }
 
 /** The server's HTTP/2 state as the probe sees it (see serve-probe.mjs). */
@@ -48,7 +53,7 @@ export interface Http2Sample {
 }
 
 interface ProbeCommands {
-  memory: { arg: { gcRounds: number }; result: ServeMemorySample };
+  memory: { arg: { gcRounds: number; resident?: boolean }; result: ServeMemorySample };
   http2: { arg: undefined; result: Http2Sample };
   heapSnapshot: { arg: { file: string }; result: string };
 }
@@ -69,6 +74,11 @@ export interface HeraldServeOptions {
   readonly nodeArgs?: readonly string[];
   /** What-if, diagnosis only: grpc-js writes header and message apart instead of copying (see serve-probe.mjs). */
   readonly noFrameCopy?: boolean;
+  /**
+   * Another build's bin/herald.js (its dist/ next to it), e.g. an older commit's to compare with in
+   * one sitting; default this repository's.
+   */
+  readonly bin?: string;
 }
 
 const bin = new URL('../../bin/herald.js', import.meta.url);
@@ -86,12 +96,14 @@ export class HeraldServeProcess {
   ) {}
 
   static async start(options: HeraldServeOptions = {}): Promise<HeraldServeProcess> {
-    if (!existsSync(fileURLToPath(dist))) throw new Error('dist/ is missing: run `npm run build` first (the server runs the compiled code)');
+    const script = options.bin === undefined ? bin : pathToFileURL(options.bin);
+    const main = options.bin === undefined ? dist : new URL('../dist/cli/main.js', script);
+    if (!existsSync(fileURLToPath(main))) throw new Error(`${fileURLToPath(main)} is missing: run \`npm run build\` first (the server runs the compiled code)`);
     const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', ...(options.args ?? [])];
     const nodeArgs = [...(options.exposeGc === true ? ['--expose-gc'] : []), ...(options.nodeArgs ?? []), '--import', probe.href];
     const child = await ChildHandle.spawn<ProbeCommands>({
       name: 'herald serve',
-      script: bin,
+      script,
       args,
       tsx: false,
       nodeArgs,
@@ -140,9 +152,13 @@ export class HeraldServeProcess {
     return this.child.request('usage', undefined);
   }
 
-  /** Memory after `gcRounds` forced collections (0 = as it is; > 0 needs exposeGc, diagnosis only). */
-  memory(gcRounds = 0): Promise<ServeMemorySample> {
-    return this.child.request('memory', { gcRounds });
+  /**
+   * Memory after `gcRounds` forced collections (0 = as it is; > 0 needs exposeGc, diagnosis only).
+   * `resident: false` leaves out the RSS by mapping (`resident` undefined): reading
+   * /proc/self/smaps allocates megabytes in the server, too much for frequent samples of an idle one.
+   */
+  memory(gcRounds = 0, options: { resident?: boolean } = {}): Promise<ServeMemorySample> {
+    return this.child.request('memory', { gcRounds, ...(options.resident === undefined ? {} : { resident: options.resident }) });
   }
 
   http2(): Promise<Http2Sample> {

@@ -6,8 +6,12 @@
  *
  * Commands:
  *   usage          CPU, event-loop use and RSS (the ProcessUsage of lib/process-usage.ts)
- *   memory         process.memoryUsage() and V8 heap spaces, after `gcRounds` forced collections
- *                  (needs --expose-gc when gcRounds > 0: diagnosis only, a real server never does it)
+ *   memory         process.memoryUsage(), V8 heap spaces and the collections V8 has run since
+ *                  start (by kind), after `gcRounds` forced collections
+ *                  (needs --expose-gc when gcRounds > 0: diagnosis only, a real server never does it);
+ *                  with `resident: false` without the RSS by mapping, whose reading of
+ *                  /proc/self/smaps allocates megabytes (enough, sampled every second, to keep V8's
+ *                  memory reducer from ever seeing an idle heap)
  *   http2          the HTTP/2 server's open sessions and streams, what they hold unflushed, and how
  *                  many stream and session objects were created, closed and garbage-collected
  *   heapSnapshot   v8.writeHeapSnapshot(file)
@@ -27,7 +31,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 
 // ------------------------------------------------------------------ HTTP/2 accounting
@@ -152,10 +156,25 @@ const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS }
 loopDelay.enable();
 let gcMax = 0;
 let gcTotal = 0;
+/**
+ * Collections since start by kind (cumulative; the memory command reports them). `reducing` counts
+ * the full collections made to reduce memory (flag "all external memory"): those V8's memory
+ * reducer starts on an idle heap, which also compact it.
+ */
+const gcCounts = { minor: 0, major: 0, incremental: 0, weakCallbacks: 0, reducing: 0 };
+const GC_KINDS = new Map([
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB, 'weakCallbacks'],
+]);
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcMax = Math.max(gcMax, e.duration);
     gcTotal += e.duration;
+    const kind = GC_KINDS.get(e.detail?.kind);
+    if (kind !== undefined) gcCounts[kind]++;
+    if (kind === 'major' && ((e.detail?.flags ?? 0) & perfConstants.NODE_PERFORMANCE_GC_FLAGS_ALL_EXTERNAL_MEMORY) !== 0) gcCounts.reducing++;
   }
 }).observe({ entryTypes: ['gc'] });
 
@@ -209,7 +228,7 @@ function residentByKind() {
   return out;
 }
 
-async function memory({ gcRounds }) {
+async function memory({ gcRounds, resident = true }) {
   if (gcRounds > 0) {
     const gc = globalThis.gc;
     if (gc === undefined) throw new Error('forced collections need node --expose-gc');
@@ -228,8 +247,9 @@ async function memory({ gcRounds }) {
     externalBytes: m.external,
     arrayBuffersBytes: m.arrayBuffers,
     mallocedBytes: h.malloced_memory,
-    resident: residentByKind(),
+    resident: resident ? residentByKind() : undefined,
     spaces: v8.getHeapSpaceStatistics().map((s) => ({ name: s.space_name, sizeBytes: s.space_size, usedBytes: s.space_used_size })),
+    gcCounts: { ...gcCounts },
   };
 }
 

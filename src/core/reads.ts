@@ -153,7 +153,9 @@ export function fetchDelta(s: RegistryState, namespace: string | undefined): { c
 export function replicaOf(s: RegistryState, address: ServiceAddress): { entries: ReplicaEntry[]; tombstones: Tombstone[] } {
   const ref = normalizeServiceRef(address, s.options);
   const entries: ReplicaEntry[] = [];
-  for (const e of s.service(ref)?.instances.values() ?? []) entries.push({ ...ref, record: e.record, lastRenewalMs: e.lastRenewalMs });
+  for (const e of s.service(ref)?.instances.values() ?? []) {
+    entries.push({ namespace: ref.namespace, group: ref.group, service: ref.service, record: e.record, lastRenewalMs: e.lastRenewalMs });
+  }
   return { entries, tombstones: s.tombstones.ofService(ref) };
 }
 

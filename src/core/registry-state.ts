@@ -7,7 +7,18 @@
  */
 import type { Clock } from './clock.js';
 import { expectedRenewsPerMinute } from './lease.js';
-import { isUsable, serviceKey, type ActionType, type Actor, type InstanceEntry, type InstanceRecord, type InstanceRef, type ServiceRef, type ServiceSummary, type ServiceView } from './model.js';
+import {
+  isUsable,
+  serviceKey,
+  type ActionType,
+  type Actor,
+  type InstanceEntry,
+  type InstanceRecord,
+  type InstanceRef,
+  type ServiceRef,
+  type ServiceSummary,
+  type ServiceView,
+} from './model.js';
 import { NamespaceState } from './namespace-state.js';
 import type { RegistryOptions } from './options.js';
 import { PauseLedger } from './pause-ledger.js';
@@ -15,6 +26,8 @@ import { RenewMeter } from './renew-meter.js';
 import { selfPreservationState, type SelfPreservationState } from './self-preservation.js';
 import { ServiceState, type ViewContext } from './service-state.js';
 import { ChecksumCache } from './checksum.js';
+import { Interner } from './interner.js';
+import { changeRecord } from './instance-record.js';
 import { TombstoneStore, type Tombstone } from './tombstones.js';
 import { VersionClock } from './version-clock.js';
 
@@ -51,7 +64,13 @@ export type WriteEvent =
       readonly lastDirtyTimestamp: number | undefined;
       readonly replication: boolean;
     }
-  | { readonly kind: 'delete-override'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly status: InstanceRecord['status'] | undefined; readonly replication: boolean };
+  | {
+      readonly kind: 'delete-override';
+      readonly ref: InstanceRef;
+      readonly record: InstanceRecord;
+      readonly status: InstanceRecord['status'] | undefined;
+      readonly replication: boolean;
+    };
 
 /** Must not throw. */
 export type WriteListener = (event: WriteEvent) => void;
@@ -71,6 +90,8 @@ export class RegistryState {
   readonly versions = new VersionClock();
   readonly tombstones: TombstoneStore;
   readonly pauses = new PauseLedger();
+  /** Strings and metadata maps that many records repeat, held once. */
+  readonly interner = new Interner();
   /** What snapshots and views are built with (defaults, and the checksum cache this registry owns). */
   readonly views: ViewContext;
   private lastRevision = 0;
@@ -149,7 +170,7 @@ export class RegistryState {
     svc.instances.delete(rec.instanceId);
     this.instanceCount--;
     this.trackLease(rec, -1);
-    const removed: InstanceRecord = Object.freeze({ ...rec, evictionTimestamp: now, lastUpdatedTimestamp: now });
+    const removed = changeRecord(rec, { evictionTimestamp: now, lastUpdatedTimestamp: now });
     this.commit(ns, svc, 'DELETED', removed, now);
     return removed;
   }
@@ -165,7 +186,7 @@ export class RegistryState {
     this.meter.record(now);
     const rec = entry.record;
     const healthy = rec.reportedHealthy;
-    if (status !== rec.status || healthy !== rec.healthy) this.replace(found, Object.freeze({ ...rec, status, healthy, lastUpdatedTimestamp: now }), now);
+    if (status !== rec.status || healthy !== rec.healthy) this.replace(found, changeRecord(rec, { status, healthy, lastUpdatedTimestamp: now }), now);
   }
 
   /** Replaces a record in place (status, health) and commits the change. */
@@ -177,7 +198,7 @@ export class RegistryState {
   /** Records an instance change: new revision, queue entry, notification. */
   private commit(ns: NamespaceState, svc: ServiceState, action: ActionType, record: InstanceRecord, now: number): void {
     const revision = this.bump(ns, svc, now, false);
-    ns.changes.add({ action, namespace: ns.name, group: svc.group, service: svc.name, record, changedAt: now, revision });
+    ns.changes.add(svc, action, record, now, revision);
     this.notify(svc, revision);
   }
 

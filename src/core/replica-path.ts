@@ -6,11 +6,11 @@
  * replicated writes (never replicated again).
  */
 import { RegistryError } from './errors.js';
-import { buildRecord, checkRoom, registrationOf, sameVisible, type InstanceAddress, type InstanceState } from './instance-record.js';
+import { buildRecord, changeRecord, checkRoom, dataOf, registrationOf, sameVisible, type InstanceAddress, type InstanceState } from './instance-record.js';
 import type { InstanceEntry, InstanceRecord, InstanceRef, InstanceStatus } from './model.js';
 import type { Found, RegistryState } from './registry-state.js';
 import { decideHeartbeat, decideReplica, decideTombstone } from './replica-rules.js';
-import type { Tombstone } from './tombstones.js';
+import { makeTombstone, type Tombstone } from './tombstones.js';
 import { normalizeInstanceRef, normalizeRegistration, normalizeStatus } from './validate.js';
 import { isVersionAhead } from './version-clock.js';
 
@@ -69,14 +69,25 @@ function checkPeerVersion(s: RegistryState, version: number, now: number): void 
 }
 
 /** A peer's instance state as a record of this node (validated like a registration), with what is held now. */
-function replicaRecord(s: RegistryState, address: InstanceAddress, state: InstanceState, now: number, version: number): { ref: InstanceRef; record: InstanceRecord; found: Found | undefined } {
+function replicaRecord(
+  s: RegistryState,
+  address: InstanceAddress,
+  state: InstanceState,
+  now: number,
+  version: number,
+): { ref: InstanceRef; record: InstanceRecord; found: Found | undefined } {
   const reg = normalizeRegistration(registrationOf(address, state), s.options, now);
   const status = normalizeStatus('instance.status', state.status, true) as InstanceStatus;
   const { ref } = reg;
   const found = s.find(ref);
   checkRoom(s.service(ref), ref, found === undefined, s.options);
-  const data = { ...reg, registeredStatus: reg.status, reportedHealthy: reg.healthy };
-  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant }, found?.entry.record, now);
+  const record = buildRecord(
+    ref.instanceId,
+    dataOf(reg, s.interner, found?.svc ?? s.service(ref)),
+    { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant },
+    found?.entry.record,
+    now,
+  );
   return { ref, record, found };
 }
 
@@ -92,7 +103,7 @@ export function adopt(s: RegistryState, address: InstanceAddress, state: Instanc
     found.entry.lastRenewalMs = now;
     return found.entry.record;
   }
-  const versioned = Object.freeze({ ...record, version: s.versions.next(now) });
+  const versioned = changeRecord(record, { version: s.versions.next(now) });
   s.tombstones.delete(ref);
   s.store(ref, found?.entry, versioned, now);
   return versioned;
@@ -105,7 +116,8 @@ export function applyReplica(s: RegistryState, address: InstanceAddress, state: 
   const tombstone = s.tombstones.get(ref);
   s.versions.observe(state.version);
   const renewedAt = lastRenewalMs > 0 ? Math.min(now, lastRenewalMs) : now;
-  switch (decideReplica(found?.entry.record, tombstone, { ...record, lastRenewalMs: renewedAt }, now)) {
+  const incoming = { version: record.version, ephemeral: record.ephemeral, leaseDurationMs: record.leaseDurationMs, lastRenewalMs: renewedAt };
+  switch (decideReplica(found?.entry.record, tombstone, incoming, now)) {
     case 'deleted':
       return { kind: 'deleted', tombstone: tombstone as Tombstone };
     case 'newer-here':
@@ -139,8 +151,11 @@ export function applyTombstone(s: RegistryState, input: TombstoneInput): Tombsto
   if (decision === 'known') return { kind: 'known' };
   const deletedAt = Math.min(now, input.deletedAt > 0 ? input.deletedAt : now);
   const o = s.options;
-  const expiresAt = Math.min(Math.max(input.expiresAt, s.tombstoneExpiry(found?.entry.record, deletedAt)), now + Math.max(o.tombstoneRetentionMs, o.persistentTombstoneRetentionMs));
-  const tombstone: Tombstone = Object.freeze({ ...ref, version: input.version, deletedAt, expiresAt });
+  const expiresAt = Math.min(
+    Math.max(input.expiresAt, s.tombstoneExpiry(found?.entry.record, deletedAt)),
+    now + Math.max(o.tombstoneRetentionMs, o.persistentTombstoneRetentionMs),
+  );
+  const tombstone = makeTombstone(ref, input.version, deletedAt, expiresAt);
   if (found !== undefined) s.remove(found, now);
   s.tombstones.put(tombstone);
   if (found === undefined) return { kind: 'recorded' };

@@ -3,6 +3,7 @@
  * derived from them, built lazily and kept until the next revision.
  */
 import type { InstanceEntry, InstanceRecord, ServiceFilter, ServiceSnapshot, ServiceView } from './model.js';
+import { MetadataShelf } from './interner.js';
 import { buildView, filterKey } from './service-view.js';
 
 /** What building a snapshot or view needs from the registry: its defaults and its checksum cache. */
@@ -26,6 +27,8 @@ export class ServiceState {
   explicit = false;
   /** When the service last became empty; undefined while it has instances. */
   emptySince: number | undefined;
+  /** Metadata maps recently registered here, for later registrations to share. */
+  readonly metadataShelf = new MetadataShelf();
 
   private snapshot: ServiceSnapshot | undefined;
   private readonly views = new Map<string, ServiceView>();
@@ -42,8 +45,9 @@ export class ServiceState {
     this.revision = revision;
     this.lastRefTime = nowMs;
     this.snapshot = undefined;
-    this.views.clear();
-    this.memos.clear();
+    // Map#clear allocates a new table even for an empty map: only clear what holds something.
+    if (this.views.size > 0) this.views.clear();
+    if (this.memos.size > 0) this.memos.clear();
     this.emptySince = this.instances.size === 0 ? (this.emptySince ?? nowMs) : undefined;
   }
 

@@ -36,6 +36,18 @@ export function buildView(snapshot: ServiceSnapshot, filter: ServiceFilter, chec
     if (t > 0 && hosts.length > 0 && usable.length / hosts.length < t) reachProtectionThreshold = true;
     else hosts = usable;
   }
-  const { hosts: _all, ...rest } = snapshot;
-  return { ...rest, clusters, healthyOnly, hosts, checksum: checksum(hosts), reachProtectionThreshold };
+  return {
+    namespace: snapshot.namespace,
+    group: snapshot.group,
+    name: snapshot.name,
+    revision: snapshot.revision,
+    lastRefTime: snapshot.lastRefTime,
+    protectThreshold: snapshot.protectThreshold,
+    cacheMillis: snapshot.cacheMillis,
+    clusters,
+    healthyOnly,
+    hosts,
+    checksum: checksum(hosts),
+    reachProtectionThreshold,
+  };
 }

@@ -4,16 +4,7 @@
  * together, and nothing is changed when there is any.
  */
 import { RegistryError, type FieldViolation } from './errors.js';
-import {
-  DEFAULT_CLUSTER,
-  DEFAULT_GROUP,
-  DEFAULT_NAMESPACE,
-  deriveInstanceId,
-  isInstanceStatus,
-  type InstanceRef,
-  type InstanceStatus,
-  type ServiceRef,
-} from './model.js';
+import { DEFAULT_CLUSTER, DEFAULT_GROUP, DEFAULT_NAMESPACE, deriveInstanceId, isInstanceStatus, type InstanceRef, type InstanceStatus, type ServiceRef } from './model.js';
 import type { RegistryOptions } from './options.js';
 
 /** An instance as a registrant describes it; anything may be missing or wrong. */
@@ -189,10 +180,7 @@ function checkTimestamp(c: Checker, field: string, value: number | undefined, fa
     return fallback;
   }
   if (value > nowMs + maxSkewMs) {
-    c.add(
-      field,
-      `${field} ${value} is ${value - nowMs} ms ahead of the server's clock; at most ${maxSkewMs} ms of clock skew is accepted (check the caller's clock)`,
-    );
+    c.add(field, `${field} ${value} is ${value - nowMs} ms ahead of the server's clock; at most ${maxSkewMs} ms of clock skew is accepted (check the caller's clock)`);
     return fallback;
   }
   return value;
@@ -203,10 +191,7 @@ function checkLease(c: Checker, i: InstanceInput, o: RegistryOptions): { leaseDu
   const d = i.leaseDurationMs;
   if (d !== undefined && d !== 0) {
     if (!Number.isSafeInteger(d) || d < o.minLeaseDurationMs || d > o.maxLeaseDurationMs) {
-      c.add(
-        'instance.lease.duration_ms',
-        `instance.lease.duration_ms must be between ${o.minLeaseDurationMs} and ${o.maxLeaseDurationMs} (got ${d})`,
-      );
+      c.add('instance.lease.duration_ms', `instance.lease.duration_ms must be between ${o.minLeaseDurationMs} and ${o.maxLeaseDurationMs} (got ${d})`);
     } else {
       duration = d;
     }
@@ -272,8 +257,9 @@ export function normalizeRegistration(input: RegisterInput, o: RegistryOptions, 
   const instanceId = i.instanceId !== undefined && i.instanceId !== '' ? i.instanceId : deriveInstanceId(ip, port, cluster, svc.group, svc.service);
   checkInstanceId(c, 'instance.instance_id', instanceId, o);
   c.throwIfAny();
+  // Field by field, not spread: one hidden class for all (see instance-record.ts).
   return {
-    ref: { ...svc, instanceId },
+    ref: { namespace: svc.namespace, group: svc.group, service: svc.service, instanceId },
     ip,
     port,
     weight,
@@ -286,7 +272,9 @@ export function normalizeRegistration(input: RegisterInput, o: RegistryOptions, 
     overriddenStatus: overriddenStatus === 'UNKNOWN' ? undefined : overriddenStatus,
     status,
     lastDirtyTimestamp,
-    ...lease,
+    leaseDurationMs: lease.leaseDurationMs,
+    renewalIntervalMs: lease.renewalIntervalMs,
+    unhealthyAfterMs: lease.unhealthyAfterMs,
   };
 }
 
@@ -309,7 +297,7 @@ export function normalizeInstanceRef(
   if (id === '') c.add('instance_id', 'instance_id is required');
   else checkInstanceId(c, 'instance_id', id, o);
   c.throwIfAny();
-  return { ...ref, instanceId: id };
+  return { namespace: ref.namespace, group: ref.group, service: ref.service, instanceId: id };
 }
 
 /** Validates a namespace name alone (empty = default). */

@@ -8,6 +8,7 @@
 import { RegistryError } from './errors.js';
 import {
   buildRecord,
+  changeRecord,
   checkRegistrant,
   checkRoom,
   dataOf,
@@ -22,7 +23,7 @@ import { leaseExpiresAt } from './lease.js';
 import type { InstanceRecord, InstanceStatus, ServiceSummary } from './model.js';
 import type { RegistryState, WriteContext } from './registry-state.js';
 import { resolveStatus } from './status-rules.js';
-import type { Tombstone } from './tombstones.js';
+import { makeTombstone } from './tombstones.js';
 import { normalizeInstanceRef, normalizeRegistration, normalizeServiceRef, normalizeServiceSettings, normalizeStatus, normalizeTimestamp, type RegisterInput } from './validate.js';
 
 export interface RegisterResult {
@@ -52,20 +53,24 @@ export function register(s: RegistryState, input: RegisterInput, ctx: WriteConte
   const old = found?.entry.record;
   if (old !== undefined) checkRegistrant(old, ref, ctx.actor);
   const keptExisting = old !== undefined && old.lastDirtyTimestamp > reg.lastDirtyTimestamp;
-  const data = keptExisting ? old : dataOf(reg);
+  const data = keptExisting ? old : dataOf(reg, s.interner, found?.svc ?? s.service(ref));
   const overriddenStatus = old?.overriddenStatus ?? reg.overriddenStatus;
   const replication = ctx.replication === true;
   const { status } = resolveStatus({ reported: data.registeredStatus, overridden: overriddenStatus, existing: old?.status, replication });
   // Registering renews the lease, so a heartbeat timeout no longer applies: healthy as reported.
-  const decision = { status, overriddenStatus, healthy: data.reportedHealthy, registrant: registrantAfter(old, ctx.actor) };
-  const draft = buildRecord(ref.instanceId, data, { ...decision, version: old?.version ?? 0 }, old, now);
-  if (found !== undefined && old !== undefined && sameVisible(old, draft)) {
+  const healthy = data.reportedHealthy;
+  const registrant = registrantAfter(old, ctx.actor);
+  if (
+    found !== undefined &&
+    old !== undefined &&
+    sameVisible(old, buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, version: old.version }, old, now))
+  ) {
     found.entry.lastRenewalMs = now;
     s.emit(() => ({ kind: 'register', ref, record: old, lastRenewalMs: now, replication }));
     return { record: old, created: false, changed: false, keptExisting, lastRenewalMs: now };
   }
   // A change: a new write version, above any this node has seen (a cancel's included).
-  const record = buildRecord(ref.instanceId, data, { ...decision, version: s.versions.next(now) }, old, now);
+  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, version: s.versions.next(now) }, old, now);
   s.tombstones.delete(ref);
   s.store(ref, found?.entry, record, now);
   s.emit(() => ({ kind: 'register', ref, record, lastRenewalMs: now, replication }));
@@ -107,7 +112,7 @@ export function cancel(s: RegistryState, address: InstanceAddress, ctx: WriteCon
   const now = s.clock.nowMs();
   const rec = found.entry.record;
   const removed = s.remove(found, now);
-  const tombstone: Tombstone = Object.freeze({ ...ref, version: s.versions.next(now), deletedAt: now, expiresAt: s.tombstoneExpiry(rec, now) });
+  const tombstone = makeTombstone(ref, s.versions.next(now), now, s.tombstoneExpiry(rec, now));
   s.tombstones.put(tombstone);
   s.emit(() => ({ kind: 'cancel', ref, tombstone, replication: ctx.replication === true }));
   return removed;
@@ -126,20 +131,19 @@ export function setStatus(
   if (found === undefined) throw RegistryError.notFound(`${describeInstance(ref)} is not registered`);
   const rec = found.entry.record;
   checkRegistrant(rec, ref, ctx.actor);
-  const draft: InstanceRecord = {
-    ...rec,
+  const draft = changeRecord(rec, {
     status,
     overriddenStatus: status,
     lastDirtyTimestamp: dirty ?? rec.lastDirtyTimestamp,
     serviceUpTimestamp: status === 'UP' && rec.serviceUpTimestamp === 0 ? now : rec.serviceUpTimestamp,
     lastUpdatedTimestamp: now,
-  };
+  });
   const replication = ctx.replication === true;
   if (sameVisible(rec, draft)) {
     s.emit(() => ({ kind: 'status', ref, record: rec, status, lastDirtyTimestamp: dirty, replication }));
     return rec;
   }
-  const next: InstanceRecord = Object.freeze({ ...draft, version: s.versions.next(now) });
+  const next = changeRecord(draft, { version: s.versions.next(now) });
   s.replace(found, next, now);
   s.emit(() => ({ kind: 'status', ref, record: next, status, lastDirtyTimestamp: dirty, replication }));
   return next;
@@ -159,8 +163,7 @@ export function deleteStatusOverride(s: RegistryState, address: InstanceAddress 
   }
   const now = s.clock.nowMs();
   const status = requested ?? rec.registeredStatus;
-  const next: InstanceRecord = Object.freeze({
-    ...rec,
+  const next = changeRecord(rec, {
     status,
     overriddenStatus: undefined,
     serviceUpTimestamp: status === 'UP' && rec.serviceUpTimestamp === 0 ? now : rec.serviceUpTimestamp,

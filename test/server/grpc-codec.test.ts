@@ -50,3 +50,27 @@ describe('snapshot frames (encode once per view)', () => {
     expect(hostsAfter[2]).toEqual(hostsBefore[2]);
   });
 });
+
+describe('snapshot frames across changes (host bytes taken from the previous frame)', () => {
+  it('stay equal to a full encoding through adds, removals, changes and filters', () => {
+    const frames = new SnapshotFrames();
+    const { registry, clock } = makeRegistry();
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const filters = [{}, { healthyOnly: true }, { clusters: ['east'] }];
+    for (let step = 0; step < 300; step++) {
+      clock.advance(1);
+      const id = `i-${String(rnd(40)).padStart(2, '0')}`;
+      const op = rnd(4);
+      if (op === 0 && registry.hasInstance({ service: 's', instanceId: id })) registry.cancel({ service: 's', instanceId: id });
+      else if (op === 1 && registry.hasInstance({ service: 's', instanceId: id })) registry.setStatus({ service: 's', instanceId: id, status: rnd(2) === 0 ? 'DOWN' : 'UP' });
+      else registry.register({ service: 's', instance: inst({ instanceId: id, port: 1 + rnd(3), cluster: rnd(2) === 0 ? 'east' : 'west', metadata: { k: `v${rnd(3)}` } }) });
+      const filter = filters[rnd(filters.length)] ?? {};
+      const view = registry.query({ service: 's' }, filter);
+      expect(GetServiceResponse.decode(frames.frame(view)).serviceInfo).toEqual(serviceInfoToWire(view));
+    }
+  });
+});

@@ -41,6 +41,7 @@ import { machineBusyPercent, sampleMachineCpu, waitForQuiet } from './lib/machin
 import { sampleUsage, usageDelta, type ProcessUsage } from './lib/process-usage.js';
 import { printChecks, printHeader, printRows, printTable, writeResults, type TargetCheck } from './lib/report.js';
 import { medians } from './lib/runs.js';
+import { settleHerald, SETTLE_INTERVAL_MS, SETTLE_SAMPLES, SETTLE_TOLERANCE, type HeraldSettled } from './lib/memory-settle.js';
 import { sleep } from './lib/wall-clock.js';
 import { armWatchdog } from './lib/watchdog.js';
 import { registration, serviceName, spread } from './lib/workload.js';
@@ -49,9 +50,6 @@ const SHORT_RETENTION_MS = 5_000;
 const GC_ROUNDS = 4;
 const CONNECTIONS = 4;
 const IN_FLIGHT = 64;
-const SETTLE_INTERVAL_MS = 2_000;
-const SETTLE_SAMPLES = 5;
-const SETTLE_TOLERANCE = 0.01;
 
 const { flags } = parseFlags(
   {
@@ -111,15 +109,7 @@ const settings: Settings = {
 
 type Variant = '3-min change queue' | '+ every service read once' | 'change queue expired';
 
-/** A settled sample: the memory, how long it took to settle, and whether it did within the limit. */
-interface Settled {
-  readonly sample: ServeMemorySample;
-  readonly waitedMs: number;
-  readonly settled: boolean;
-  /** Full collections V8 ran by itself while waiting, and how many of them were memory-reducing. */
-  readonly majorGcs: number;
-  readonly reducingGcs: number;
-}
+type Settled = HeraldSettled;
 
 interface Measurement {
   readonly variant: Variant;
@@ -179,40 +169,13 @@ function measurement(
   };
 }
 
-/** No full collection over the last SETTLE_SAMPLES samples, and heapUsed and RSS within SETTLE_TOLERANCE. */
-function steady(samples: readonly ServeMemorySample[]): boolean {
-  if (samples.length < SETTLE_SAMPLES) return false;
-  const last = samples.slice(-SETTLE_SAMPLES);
-  const within = (values: number[]): boolean => Math.max(...values) - Math.min(...values) <= SETTLE_TOLERANCE * Math.max(...values);
-  return within(last.map((s) => s.heapUsedBytes)) && within(last.map((s) => s.rssBytes)) && within(last.map((s) => s.gcCounts.major));
-}
-
 /**
- * The server's memory once settled (see the header), or after 4 forced collections (--gc forced).
- * `start` is a sample taken when the phase ended: collections counted from it.
+ * The server's memory once settled (bench/lib/memory-settle.ts), or after 4 forced collections
+ * (--gc forced). `start` is a sample taken when the phase ended: collections counted from it.
  */
 async function settle(server: HeraldServeProcess, start: ServeMemorySample): Promise<Settled> {
   if (settings.gc === 'forced') return { sample: await server.memory(GC_ROUNDS), waitedMs: 0, settled: true, majorGcs: 0, reducingGcs: 0 };
-  const t0 = Date.now();
-  const samples: ServeMemorySample[] = [start];
-  let settled = false;
-  while (Date.now() - t0 < settings.settleMaxMs) {
-    await sleep(SETTLE_INTERVAL_MS);
-    const s = await server.memory(0, { resident: false });
-    samples.push(s);
-    if (s.gcCounts.reducing > start.gcCounts.reducing && steady(samples)) {
-      settled = true;
-      break;
-    }
-  }
-  const sample = await server.memory(0);
-  return {
-    sample,
-    waitedMs: Date.now() - t0,
-    settled,
-    majorGcs: sample.gcCounts.major - start.gcCounts.major,
-    reducingGcs: sample.gcCounts.reducing - start.gcCounts.reducing,
-  };
+  return settleHerald(server, start, settings.settleMaxMs);
 }
 
 /** What the server holds right now, without forcing anything or reading smaps. */

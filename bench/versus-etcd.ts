@@ -74,6 +74,7 @@ per-round ratio) and its targets, and writes bench/results/versus-etcd.json. her
     renewS: num('seconds of measured renewals', 5, 2),
     instances: int('instances registered in the memory row', 100_000, 20_000),
     memoryServices: int('services they spread over', 100),
+    settleMaxS: int("memory row: longest wait for a server's memory to settle by itself, before and after the load, s", 180, 60),
     getInstances: int('instances of the service GetService reads', 1000),
     getCalls: int('measured GetService calls, one after another', 200),
     getWarmupCalls: int('GetService calls before them', 20),
@@ -117,7 +118,14 @@ const phases = phasesFor(settings.rows, {
     renewS: settings.renewS,
     cores,
   },
-  memory: { instances: settings.instances, services: settings.memoryServices, inFlight: settings.inFlight, connections: settings.connections, settleMs: 2000, cores },
+  memory: {
+    instances: settings.instances,
+    services: settings.memoryServices,
+    inFlight: settings.inFlight,
+    connections: settings.connections,
+    settleMaxMs: settings.settleMaxS * 1000,
+    cores,
+  },
   getService: { instances: settings.getInstances, calls: settings.getCalls, warmupCalls: settings.getWarmupCalls, cores },
 });
 

@@ -128,10 +128,17 @@ export function comparisonTable(c: Comparison, phases: readonly Phase[], inFligh
   if (phases.some((p) => p.kind === 'memory')) {
     const rss = (sys: 'herald' | 'etcd'): string => bytes(c.value('memory', sys, 'rssPerInstanceBytes'));
     lines.push({
-      label: `RSS per instance at ${detail('memory')}, no forced GC (herald: + heapUsed; etcd: + anonymous RSS)`,
+      label: `RSS per instance at ${detail('memory')}, no forced GC, settled (herald: + heapUsed; etcd: + anonymous RSS)`,
       herald: `${rss('herald')} (heap ${bytes(c.value('memory', 'herald', 'heapUsedPerInstanceBytes'))})`,
       etcd: `${rss('etcd')} (anon ${bytes(c.value('memory', 'etcd', 'anonPerInstanceBytes'))})`,
       ratio: r2(c.ratio('memory', 'rssPerInstanceBytes')),
+    });
+    const atLoadEnd = (sys: 'herald' | 'etcd'): string => bytes(c.value('memory', sys, 'rssAtLoadEndPerInstanceBytes'));
+    lines.push({
+      label: "RSS per instance at load end (before either runtime has collected the burst's garbage)",
+      herald: atLoadEnd('herald'),
+      etcd: atLoadEnd('etcd'),
+      ratio: r2(c.ratio('memory', 'rssAtLoadEndPerInstanceBytes')),
     });
     const value = c.value('memory', 'herald', 'rssPerInstanceBytes');
     targets.push({ metric: 'herald RSS per instance', value, text: bytes(value), kind: 'max', bound: 1024, boundText: '≤ 1,024 B' });

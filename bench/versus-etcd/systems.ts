@@ -3,7 +3,8 @@
  * how to start a fresh server, a client of the unary operations (register one ephemeral instance,
  * renew it, read a service in full), the push driver's writer and the subscriber kind.
  */
-import { HeraldServeProcess } from '../lib/herald-serve-process.js';
+import { HeraldServeProcess, type ServeMemorySample } from '../lib/herald-serve-process.js';
+import { settleHerald, settleRss, type Settled } from '../lib/memory-settle.js';
 import type { RunNode } from '../lib/push/change-run.js';
 import { TAGGED_INDEX, tagMetadata, type ChangeWriter } from '../lib/push/changes.js';
 import { EtcdClient } from './etcd-client.js';
@@ -48,8 +49,13 @@ export interface ServerMemory {
 
 export interface SystemServer extends RunNode {
   readonly pid: number | undefined;
-  /** Memory as it is (no forced collection). */
+  /** Memory as it is right now (no forced collection). */
   memory(): Promise<ServerMemory>;
+  /**
+   * Memory once it has settled by itself (bench/lib/memory-settle.ts: herald after V8's memory
+   * reducer has run and the heap is steady; etcd once its RSS is steady), waiting at most `maxMs`.
+   */
+  settledMemory(maxMs: number): Promise<Settled<ServerMemory>>;
 }
 
 export interface System {
@@ -85,6 +91,14 @@ function heraldWriter(client: HeraldClient): ChangeWriter {
   };
 }
 
+function heraldMemory(m: ServeMemorySample): ServerMemory {
+  return { rssBytes: m.rssBytes, heapUsedBytes: m.heapUsedBytes, anonBytes: Number.NaN, fileBytes: Number.NaN };
+}
+
+function etcdMemory(p: EtcdProcess): ServerMemory {
+  return { ...p.memory(), heapUsedBytes: Number.NaN };
+}
+
 export function heraldSystem(o: HeraldOptions): System {
   return {
     name: 'herald',
@@ -95,9 +109,10 @@ export function heraldSystem(o: HeraldOptions): System {
         pid: p.pid,
         usage: () => p.usage(),
         stop: () => p.stop(),
-        memory: async () => {
-          const m = await p.memory(0);
-          return { rssBytes: m.rssBytes, heapUsedBytes: m.heapUsedBytes, anonBytes: Number.NaN, fileBytes: Number.NaN };
+        memory: async () => heraldMemory(await p.memory(0, { resident: false })),
+        settledMemory: async (maxMs) => {
+          const s = await settleHerald(p, await p.memory(0, { resident: false }), maxMs);
+          return { ...s, sample: heraldMemory(s.sample) };
         },
       };
     },
@@ -125,7 +140,8 @@ export const etcdSystem: System = {
       pid: p.pid,
       usage: () => p.usage(),
       stop: () => p.stop(),
-      memory: () => Promise.resolve({ ...p.memory(), heapUsedBytes: Number.NaN }),
+      memory: () => Promise.resolve(etcdMemory(p)),
+      settledMemory: (maxMs) => settleRss(() => Promise.resolve(etcdMemory(p)), maxMs),
     };
   },
   client: (address) => {

@@ -3,6 +3,7 @@
  * it: `hash-password` (an scrypt hash of a password read from stdin), `token` (a new static token,
  * shown once, and the digest to store), and `login` (an access token from a server, for scripts).
  */
+import { exitCodeOf } from './exit-codes.js';
 import { Command, Option } from 'commander';
 import { hashPassword, newToken } from '../auth/credentials.js';
 import { AuthServiceClient, type LoginResponse } from '../gen/herald/v1/auth_service.js';
@@ -14,7 +15,9 @@ import { firstAnswer, reason, securityFrom, serverOption, withSecurityOptions, t
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function login(address: string, flags: SecurityFlags): Promise<LoginResponse> {
@@ -58,7 +61,7 @@ export function authCommand(): Command {
       try {
         r = (await firstAnswer(flags.server, (a) => login(a, flags))).value;
       } catch (e) {
-        cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
+        cmd.error(`herald: ${reason(e)}`, { exitCode: exitCodeOf(e) });
       }
       process.stdout.write(flags.json === true ? `${JSON.stringify(r)}\n` : `${r.accessToken}\n`);
     });

@@ -9,10 +9,7 @@ export const DEFAULT_SERVER = '127.0.0.1:7070';
 
 /** `--server`: one address, or several (comma-separated) tried in turn. */
 export function serverOption(): Option {
-  return new Option('--server <host:port,...>', 'herald server(s) to talk to, tried in turn')
-    .env('HERALD_SERVER')
-    .default([DEFAULT_SERVER], DEFAULT_SERVER)
-    .argParser(addresses);
+  return new Option('--server <host:port,...>', 'herald server(s) to talk to, tried in turn').env('HERALD_SERVER').default([DEFAULT_SERVER], DEFAULT_SERVER).argParser(addresses);
 }
 
 export function namespaceOption(): Option {
@@ -99,12 +96,12 @@ export function securityFrom(f: SecurityFlags): SecurityOptions | undefined {
   return Object.keys(out).length === 0 ? undefined : resolveSecurity(out);
 }
 
-/** securityFrom, or the command ends with exit 1 naming the problem (a missing TLS file is not worth retrying). */
+/** securityFrom, or the command ends with exit 2 naming the problem (a missing TLS file is a usage error, not worth retrying). */
 export function securityOrExit(f: SecurityFlags, cmd: Command): SecurityOptions | undefined {
   try {
     return securityFrom(f);
   } catch (e) {
-    cmd.error(`herald: ${e instanceof Error ? e.message : String(e)}`, { exitCode: 1 });
+    cmd.error(`herald: ${e instanceof Error ? e.message : String(e)}`, { exitCode: 2 });
   }
 }
 

@@ -5,8 +5,11 @@ import { ClusterServiceClient, PeerState, type GetClusterStatusResponse } from '
 import type { SecurityOptions } from '../client/connection-security.js';
 import { clusterSecretOption, firstAnswer, operatorChannel, reason, securityOrExit, serverOption, withSecurityOptions, type SecurityFlags } from './client-options.js';
 
-type OperatorFlags = SecurityFlags & { clusterSecret?: string };
+import { exitCodeOf, EXIT_CODES_HELP } from './exit-codes.js';
 import { table } from './format.js';
+import { json, outputOf, withOutputOptions, type OutputFormat } from './output.js';
+
+type OperatorFlags = SecurityFlags & { clusterSecret?: string };
 
 const STATE: Record<PeerState, string> = {
   [PeerState.PEER_STATE_UNSPECIFIED]: 'unknown',
@@ -28,29 +31,30 @@ function status(address: string, security: SecurityOptions | undefined, clusterS
 }
 
 export function clusterCommand(): Command {
-  return withSecurityOptions(new Command('cluster'))
-    .description("show a node's peers: state, replication queue, last success, failures")
-    .option('--json', 'print JSON instead of a table')
+  return withOutputOptions(withSecurityOptions(new Command('cluster')))
+    .description("show a node's peers: state (up, down; unknown until first tried), replication queue, last success, failures")
     .addOption(serverOption())
     .addOption(clusterSecretOption())
-    .action(async (flags: OperatorFlags & { json?: boolean; server: string[] }, cmd: Command) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (flags: OperatorFlags & { json?: boolean; output?: OutputFormat; server: string[] }, cmd: Command) => {
       // The first node that answers shows its view (its node id says which one it is).
       let s: GetClusterStatusResponse;
       const security = securityOrExit(flags, cmd);
       try {
         s = (await firstAnswer(flags.server, (a) => status(a, security, flags.clusterSecret))).value;
       } catch (e) {
-        cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
+        cmd.error(`herald: ${reason(e)}`, { exitCode: exitCodeOf(e) });
       }
-      if (flags.json === true) {
-        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      const output = outputOf(flags);
+      if (output === 'json') {
+        process.stdout.write(json(s));
         return;
       }
       process.stdout.write(`node ${s.nodeId}  ${s.synced ? 'synced' : 'syncing'}  ${s.peers.length} peer(s)\n`);
       if (s.peers.length === 0) return;
       process.stdout.write(
         table(
-          ['PEER', 'NODE', 'STATE', 'QUEUE', 'LAST SUCCESS', 'FAILURES', 'REPLICATED', 'DROPPED', 'LAST ERROR'],
+          ['PEER', 'NODE', 'STATE', 'QUEUE', 'LAST SUCCESS', 'FAILURES', ...(output === 'wide' ? ['REPLICATED', 'DROPPED'] : []), 'LAST ERROR'],
           s.peers.map((p) => [
             p.address,
             p.nodeId === '' ? '-' : p.nodeId,
@@ -58,8 +62,7 @@ export function clusterCommand(): Command {
             String(p.queueDepth),
             p.lastSuccessAt === 0 ? 'never' : new Date(p.lastSuccessAt).toISOString(),
             String(p.failures),
-            String(p.replicatedTasks),
-            String(p.droppedTasks),
+            ...(output === 'wide' ? [String(p.replicatedTasks), String(p.droppedTasks)] : []),
             p.lastError,
           ]),
         ),

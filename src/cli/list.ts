@@ -1,84 +1,47 @@
-/** `herald list`: services of a namespace, or the instances of one service, as a table or JSON. */
+/** `herald list`: the services of a namespace, or (given a service) its instances as `herald get` shows them. */
 import { Command } from 'commander';
-import { RegistryTransport } from '../client/registry-transport.js';
-import { snapshotFromWire } from '../client/codec.js';
-import { ListServicesRequest, GetServiceRequest } from '../gen/herald/v1/registry_service.js';
-import type { ServiceSummary } from '../gen/herald/v1/model.js';
-import { firstAnswer, groupOption, namespaceOption, reason, type SecurityFlags, securityOrExit, serverOption, withSecurityOptions } from './client-options.js';
-import { endpoint, metadataText, table } from './format.js';
-
-interface ListFlags extends SecurityFlags {
-  service?: string;
-  namespace?: string;
-  group?: string;
-  json?: boolean;
-  server: string[];
-}
-
-async function allServices(t: RegistryTransport, namespace: string, group: string): Promise<ServiceSummary[]> {
-  const out: ServiceSummary[] = [];
-  let pageToken = '';
-  do {
-    const page = await t.listServices(ListServicesRequest.fromPartial({ namespace, group, pageSize: 1000, pageToken }));
-    out.push(...page.services);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== '');
-  return out;
-}
-
-/** What `herald list` prints, read from one server. */
-async function listing(t: RegistryTransport, flags: ListFlags): Promise<string> {
-  if (flags.service === undefined) {
-    const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
-    if (flags.json === true) return `${JSON.stringify(services, null, 2)}\n`;
-    if (services.length === 0) return 'no services\n';
-    return table(
-      ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS', 'REVISION'],
-      services.map((s) => [s.group, s.name, String(s.instanceCount), String(s.healthyInstanceCount), s.clusters.join(','), String(s.revision)]),
-    );
-  }
-  const res = await t.getService(GetServiceRequest.fromPartial({ namespace: flags.namespace ?? '', group: flags.group ?? '', service: flags.service }));
-  const snap = res.serviceInfo === undefined ? undefined : snapshotFromWire(res.serviceInfo);
-  if (flags.json === true) return `${JSON.stringify(snap, null, 2)}\n`;
-  if (snap === undefined || snap.hosts.length === 0) return `no instances of ${flags.group ?? 'DEFAULT_GROUP'}@@${flags.service}\n`;
-  return table(
-    ['INSTANCE', 'ENDPOINT', 'STATUS', 'HEALTHY', 'ENABLED', 'WEIGHT', 'CLUSTER', 'METADATA'],
-    snap.hosts.map((h) => [
-      h.instanceId,
-      endpoint(h.ip, h.port),
-      h.overriddenStatus === undefined ? h.status : `${h.status} (override)`,
-      h.healthy ? 'yes' : 'no',
-      h.enabled ? 'yes' : 'no',
-      String(h.weight),
-      h.cluster,
-      metadataText(h.metadata),
-    ]),
-  );
-}
+import { groupOption, namespaceOption, serverOption, withSecurityOptions } from './client-options.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import { table } from './format.js';
+import { allServices, findSnapshot, printRead, renderSnapshot, type ReadFlags } from './get.js';
+import { json, outputOf, withOutputOptions } from './output.js';
+import { serviceOf, serviceOption } from './service-name.js';
 
 export function listCommand(): Command {
-  return withSecurityOptions(new Command('list'))
-    .description('list services, or the instances of one service')
-    .option('--service <name>', 'show the instances of this service')
+  return withOutputOptions(withSecurityOptions(new Command('list')))
+    .description('list the services of a namespace, or the instances of one service')
+    .argument('[service]', 'show the instances of this service (as herald get does)')
+    .addOption(serviceOption())
     .addOption(namespaceOption())
     .addOption(groupOption())
-    .option('--json', 'print JSON instead of a table')
     .addOption(serverOption())
-    .action(async (flags: ListFlags, cmd: Command) => {
-      // An admin read: the first server that can be reached answers.
-      const security = securityOrExit(flags, cmd);
-      try {
-        const { value } = await firstAnswer(flags.server, async (server) => {
-          const t = new RegistryTransport(server, security === undefined ? {} : { security });
-          try {
-            return await listing(t, flags);
-          } finally {
-            t.close();
-          }
-        });
-        process.stdout.write(value);
-      } catch (e) {
-        cmd.error(`herald: ${reason(e)}`, { exitCode: 1 });
-      }
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (argument: string | undefined, flags: ReadFlags, cmd: Command) => {
+      const service = serviceOf(argument, flags.service, cmd);
+      const output = outputOf(flags);
+      await printRead(flags, cmd, async (t) => {
+        if (service !== undefined) {
+          const { snapshot, note } = await findSnapshot(t, flags.namespace ?? '', flags.group ?? '', service);
+          return { text: renderSnapshot(snapshot, output), note };
+        }
+        const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
+        if (output === 'json') return { text: json(services) };
+        if (services.length === 0) return { text: 'no services\n' };
+        const wide = output === 'wide';
+        return {
+          text: table(
+            ['GROUP', 'SERVICE', 'INSTANCES', 'HEALTHY', 'CLUSTERS', 'REVISION', ...(wide ? ['PROTECT THRESHOLD', 'NAMESPACE'] : [])],
+            services.map((s) => [
+              s.group,
+              s.name,
+              String(s.instanceCount),
+              String(s.healthyInstanceCount),
+              s.clusters.join(','),
+              String(s.revision),
+              ...(wide ? [String(s.protectThreshold), s.namespace] : []),
+            ]),
+          ),
+        };
+      });
     });
 }

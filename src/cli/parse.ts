@@ -41,7 +41,10 @@ function isAddress(value: string): boolean {
 
 /** One or more `host:port` (or `[v6]:port`), comma-separated. */
 export function addresses(value: string): string[] {
-  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (list.length === 0 || !list.every(isAddress)) throw new InvalidArgumentError('must be host:port, or several separated by commas');
   return list;
 }

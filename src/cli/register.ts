@@ -5,10 +5,12 @@ import { INSTANCE_STATUSES, type InstanceStatus } from '../core/model.js';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, type InstanceSpec, type RegistrationState } from '../client/index.js';
 import { groupOption, namespaceOption, type SecurityFlags, securityOrExit, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { decimal, integer, metadataEntry, oneOf } from './parse.js';
+import { requiredService, serviceOption } from './service-name.js';
 
 interface RegisterFlags extends SecurityFlags {
-  service: string;
+  service?: string;
   ip: string;
   port: number;
   namespace?: string;
@@ -42,10 +44,9 @@ function describeState(s: RegistrationState, spec: InstanceSpec): string {
 
 export function registerCommand(): Command {
   return withSecurityOptions(new Command('register'))
-    .description(
-      'register an instance and keep its lease renewed until Ctrl-C, then cancel it; retries while the server is unreachable, exits 1 if it refuses the registration',
-    )
-    .requiredOption('--service <name>', 'service name')
+    .description('register an instance and keep its lease renewed until Ctrl-C, then cancel it; retries while the server is unreachable, exits 4 if it refuses the registration')
+    .argument('[service]', 'the service (or --service)')
+    .addOption(serviceOption())
     .requiredOption('--ip <address>', 'IP address or host name clients connect to')
     .requiredOption('--port <port>', 'port clients connect to', integer(1, 65_535))
     .addOption(namespaceOption())
@@ -60,9 +61,10 @@ export function registerCommand(): Command {
     .option('--persistent', 'register a persistent (non-ephemeral) instance that stays until cancelled')
     .option('--json', 'print each state change as a JSON line')
     .addOption(serverOption())
-    .action(async (flags: RegisterFlags, cmd: Command) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (argument: string | undefined, flags: RegisterFlags, cmd: Command) => {
       const spec: InstanceSpec = {
-        service: flags.service,
+        service: requiredService(argument, flags.service, cmd),
         ip: flags.ip,
         port: flags.port,
         ...(flags.group === undefined ? {} : { group: flags.group }),
@@ -98,7 +100,7 @@ export function registerCommand(): Command {
       const outcome = await Promise.race([untilSignal().then(() => undefined), rejected]);
       // close() cancels the lease, bounded by the call timeout: a dead server cannot block Ctrl-C.
       await client.close();
-      if (outcome !== undefined) cmd.error(`herald: the server refused the registration: ${outcome.reason}`, { exitCode: 1 });
+      if (outcome !== undefined) cmd.error(`herald: the server refused the registration: ${outcome.reason}`, { exitCode: EXIT.refused });
       process.exitCode = 0;
     });
 }

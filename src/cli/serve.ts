@@ -5,6 +5,7 @@ import { setLogger, setLogVerbosity, logVerbosity } from '@grpc/grpc-js';
 import { resolveRegistryOptions } from '../core/options.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { HeraldServer } from '../server/herald-server.js';
+import { ListenError } from '../server/listen-error.js';
 import { validateServerConfig } from '../server/config.js';
 import { commanderOption, inFlagTerms, SERVE_OPTIONS, settingsFrom } from './serve-options.js';
 
@@ -14,7 +15,10 @@ function routeGrpcLogs(logger: Logger): void {
   setLogVerbosity(logVerbosity.ERROR);
   setLogger({
     error: (...args: unknown[]) => {
-      grpcLog.warn({}, format(...args));
+      const text = format(...args);
+      // grpc-js's own line about a failed bind: the ListenError that follows says it plainly.
+      if (/^No address added out of total/.test(text)) grpcLog.debug({}, text);
+      else grpcLog.warn({}, text);
     },
     info: (...args: unknown[]) => {
       grpcLog.debug({}, format(...args));
@@ -56,7 +60,9 @@ export function serveCommand(): Command {
     try {
       server = await HeraldServer.start({ config: settings.config, logger });
     } catch (e) {
-      logger.error({ err: e }, 'cannot start');
+      // A port that is taken (or not ours) is said in one line; anything else is logged in full too.
+      if (e instanceof ListenError) logger.debug({ err: e }, 'cannot start');
+      else logger.error({ err: e }, 'cannot start');
       process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exitCode = 1;
       process.off('SIGINT', onSignal);

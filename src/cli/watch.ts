@@ -2,21 +2,25 @@
  * `herald watch`: prints every push of one service the moment it arrives, with what changed (like
  * `etcdctl watch`), through the SDK's watch$; says when the server is lost and found again.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { skip } from 'rxjs';
 import { createLogger } from '../common/logger.js';
 import { createRegistryClient, healthyInstances, type HostDiff, type ServiceInstance, type ServiceSnapshot } from '../client/index.js';
 import { diffHosts, isEmptyDiff } from '../client/diff.js';
 import { groupOption, namespaceOption, type SecurityFlags, securityOrExit, serverOption, untilSignal, withSecurityOptions } from './client-options.js';
 import { endpoint, metadataText } from './format.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 import { list } from './parse.js';
+import { requiredService, serviceOption } from './service-name.js';
 
 interface WatchFlags extends SecurityFlags {
+  service?: string;
   namespace?: string;
   group?: string;
   cluster?: string[];
   healthyOnly?: boolean;
   json?: boolean;
+  output?: 'text' | 'json';
   server: string[];
 }
 
@@ -39,14 +43,18 @@ function render(snap: ServiceSnapshot, hosts: readonly ServiceInstance[], diff: 
 export function watchCommand(): Command {
   return withSecurityOptions(new Command('watch'))
     .description('print every push of a service as it arrives, with what changed')
-    .argument('<service>', 'service name')
+    .argument('[service]', 'the service (or --service)')
+    .addOption(serviceOption())
     .addOption(namespaceOption())
     .addOption(groupOption())
     .option('--cluster <cluster>', 'only these clusters (repeat or comma-separate)', list)
     .option('--healthy-only', 'only usable instances (healthy, enabled, UP)')
-    .option('--json', 'print each push as a JSON line')
+    .option('--json', 'print each push as a JSON line (same as -o json)')
+    .addOption(new Option('-o, --output <format>', 'text, or json (a JSON line per push)').choices(['text', 'json']).default('text'))
     .addOption(serverOption())
-    .action(async (service: string, flags: WatchFlags, cmd: Command) => {
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (argument: string | undefined, flags: WatchFlags, cmd: Command) => {
+      const service = requiredService(argument, flags.service, cmd);
       const security = securityOrExit(flags, cmd);
       const client = createRegistryClient({
         ...(security === undefined ? {} : { security }),
@@ -64,23 +72,21 @@ export function watchCommand(): Command {
         else process.stderr.write(`connected to ${c.server}\n`);
       });
       let previous: readonly ServiceInstance[] | undefined;
-      const sub = client
-        .watch$(service, { ...(flags.group === undefined ? {} : { group: flags.group }), clusters: flags.cluster ?? [] })
-        .subscribe((event) => {
-          const hosts = flags.healthyOnly === true ? healthyInstances(event.snapshot).instances : event.snapshot.hosts;
-          const first = previous === undefined;
-          const diff = diffHosts(previous ?? [], hosts);
-          previous = hosts;
-          if (!first && isEmptyDiff(diff)) return;
-          if (flags.json === true) {
-            const ids = (hs: readonly ServiceInstance[]) => hs.map((h) => h.instanceId);
-            process.stdout.write(
-              `${JSON.stringify({ time: new Date().toISOString(), initial: first, added: ids(diff.added), modified: ids(diff.modified), removed: ids(diff.removed), snapshot: event.snapshot })}\n`,
-            );
-          } else {
-            process.stdout.write(render(event.snapshot, hosts, diff, first));
-          }
-        });
+      const sub = client.watch$(service, { ...(flags.group === undefined ? {} : { group: flags.group }), clusters: flags.cluster ?? [] }).subscribe((event) => {
+        const hosts = flags.healthyOnly === true ? healthyInstances(event.snapshot).instances : event.snapshot.hosts;
+        const first = previous === undefined;
+        const diff = diffHosts(previous ?? [], hosts);
+        previous = hosts;
+        if (!first && isEmptyDiff(diff)) return;
+        if (flags.json === true || flags.output === 'json') {
+          const ids = (hs: readonly ServiceInstance[]) => hs.map((h) => h.instanceId);
+          process.stdout.write(
+            `${JSON.stringify({ time: new Date().toISOString(), initial: first, added: ids(diff.added), modified: ids(diff.modified), removed: ids(diff.removed), snapshot: event.snapshot })}\n`,
+          );
+        } else {
+          process.stdout.write(render(event.snapshot, hosts, diff, first));
+        }
+      });
       await untilSignal();
       sub.unsubscribe();
       connection.unsubscribe();

@@ -105,6 +105,22 @@ export class BatchingDispatcher<T> {
     this.schedule(0);
   }
 
+  /**
+   * Another call to the peer (start-up sync, anti-entropy) reached it or not: its state says so
+   * too, so a peer that nothing has been replicated to yet shows up or down rather than unknown.
+   * Reached while down: a retry waiting out its back-off goes now.
+   */
+  observed(reached: boolean, error?: string): void {
+    if (this.closed) return;
+    if (reached) {
+      this.retryNow();
+      this.setState('up');
+      return;
+    }
+    if (error !== undefined) this.counters.lastError = error;
+    this.setState('down', error);
+  }
+
   /** Drops everything waiting and stops. Idempotent. */
   close(): void {
     this.closed = true;

@@ -137,6 +137,10 @@ export class Cluster {
         ? { peer: undefined, instances: 0, services: 0, tombstones: 0 }
         : await syncFromPeers(this.deps.registry, links, this.nodeId, this.deps.config.syncTimeoutMs, this.deps.clock, this.deps.logger);
     this.syncedFlag = true;
+    for (const p of this.activePeers()) {
+      if (p.address === report.peer) p.dispatcher.observed(true);
+      else if (report.peer === undefined) p.dispatcher.observed(false, 'not reachable during the start-up sync');
+    }
     if (report.peer === undefined) {
       if (links.length === 0) this.deps.logger.debug({}, 'no peers configured: standalone');
       else this.deps.logger.info({ peers: this.peers.map((p) => p.address) }, 'no peer reachable: starting alone');
@@ -174,11 +178,14 @@ export class Cluster {
         if (p.link.antiEntropy === false) continue;
         try {
           const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId, this.deps.logger);
+          p.dispatcher.observed(true);
           this.verifyRuns++;
           if (r.adopted + r.removed > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');
           else this.deps.logger.debug({ peer: p.address, ...r }, 'anti-entropy: nothing to repair');
         } catch (e) {
-          this.deps.logger.debug({ peer: p.address, error: e instanceof Error ? e.message : String(e) }, 'anti-entropy: peer did not answer');
+          const error = e instanceof Error ? e.message : String(e);
+          p.dispatcher.observed(false, `anti-entropy: ${error}`);
+          this.deps.logger.debug({ peer: p.address, error }, 'anti-entropy: peer did not answer');
         }
       }
     } finally {

@@ -5,6 +5,7 @@
  * port, syncs from a peer and reports SERVING; `close()` reports NOT_SERVING, ends Subscribe
  * streams with UNAVAILABLE, stops timers and releases every port.
  */
+import { listenError } from './listen-error.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { AccessControl } from '../auth/access-control.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -101,7 +102,7 @@ export class HeraldServer {
     const tls = server.tls;
     server.boundPort = await new Promise<number>((resolve, reject) => {
       server.grpc.server.bindAsync(address, grpcServerCredentials(tls), (err, port) => {
-        if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
+        if (err) reject(listenError(address, 'gRPC', '--port', err));
         else resolve(port);
       });
     }).catch((e: unknown) => {

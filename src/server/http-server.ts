@@ -3,6 +3,7 @@
  * node's TLS files, switching certificates when they are reloaded), lets each API register its
  * routes, closes.
  */
+import { listenError } from './listen-error.js';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { formatAddress } from './config.js';
@@ -57,7 +58,7 @@ export class HttpServer {
       await app.listen({ host: options.host, port: options.port });
     } catch (e) {
       await app.close();
-      throw new Error(`cannot listen on ${formatAddress(options.host, options.port)} (HTTP): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw listenError(formatAddress(options.host, options.port), 'HTTP', '--http-port', e);
     }
     const address = app.server.address();
     return new HttpServer(app, typeof address === 'object' && address !== null ? address.port : options.port);

@@ -71,7 +71,7 @@ describe.skipIf(missing !== undefined)('herald with TLS and authentication', () 
     expect((JSON.parse(listed.stdout) as { hosts: { instanceId: string }[] }).hosts.map((h) => h.instanceId)).toEqual(['10.0.0.5#8080#DEFAULT#DEFAULT_GROUP@@orders']);
     // The token cannot write (read only): refused at once.
     const readOnly = await heraldOnce(['register', ...target, '--token', token, '--service', 'orders', '--ip', '10.0.0.6', '--port', '8080']);
-    expect(readOnly.code).toBe(1);
+    expect(readOnly.code).toBe(4);
     expect(readOnly.stderr.split('\n')).toEqual(['herald: the server refused the registration: ci lacks write permission on namespace public']);
 
     // An access token from `herald auth login` works as HERALD_TOKEN.
@@ -83,17 +83,19 @@ describe.skipIf(missing !== undefined)('herald with TLS and authentication', () 
     expect(withAccessToken.code).toBe(0);
     expect(withAccessToken.stdout).toMatch(/^DEFAULT_GROUP\s+orders\s+1\s+1\s/m);
 
-    // A wrong password: one line, exit 1, for both commands.
+    // A wrong password: one line, exit 4 (refused), for both commands.
     const wrongList = await heraldOnce(['list', ...target, '--user', 'deployer'], { HERALD_PASSWORD: 'wrong' });
-    expect(wrongList.code).toBe(1);
+    expect(wrongList.code).toBe(4);
     expect(wrongList.stderr.split('\n')).toEqual([`herald: 127.0.0.1:${server.port}: login as deployer failed: invalid credentials`]);
     expect(wrongList.stdout).toBe('');
-    const wrongRegister = await heraldOnce(['register', ...target, '--user', 'deployer', '--service', 'orders', '--ip', '10.0.0.7', '--port', '8080'], { HERALD_PASSWORD: 'wrong' });
-    expect(wrongRegister.code).toBe(1);
+    const wrongRegister = await heraldOnce(['register', ...target, '--user', 'deployer', '--service', 'orders', '--ip', '10.0.0.7', '--port', '8080'], {
+      HERALD_PASSWORD: 'wrong',
+    });
+    expect(wrongRegister.code).toBe(4);
     expect(wrongRegister.stderr.split('\n')).toEqual(['herald: the server refused the registration: login as deployer failed: invalid credentials']);
     // No credentials at all: refused the same way.
     const anonymous = await heraldOnce(['list', ...target]);
-    expect(anonymous.code).toBe(1);
+    expect(anonymous.code).toBe(4);
     expect(anonymous.stderr.split('\n')).toEqual([`herald: 127.0.0.1:${server.port}: authentication required: read on namespace public needs credentials`]);
 
     // Only the first registration made it.

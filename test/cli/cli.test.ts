@@ -52,7 +52,7 @@ describe('herald serve', () => {
     ok.proc.kill('SIGTERM');
     expect(await ok.exited).toBe(0);
     const p = herald(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0'], { HERALD_MERGE_WINDOW_MS: 'x' });
-    expect(await p.exited).toBe(1);
+    expect(await p.exited).toBe(2);
     expect(p.stderr.join('\n')).toContain("option '--merge-window-ms <ms>' value 'x' from env 'HERALD_MERGE_WINDOW_MS' is invalid. must be an integer from 0 to 10000");
   });
 
@@ -74,11 +74,13 @@ describe('herald serve', () => {
     expect(noAuthFile.stderr).toContain('/nonexistent/auth.yaml: cannot read the auth file');
   });
 
-  it('says clearly when the port is taken', async () => {
+  it('says in one line when the port is taken, at the default log level too', async () => {
     const first = await serve();
-    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--http-port', '0', '--log-level', 'silent']);
+    const r = await heraldOnce(['serve', '--host', '127.0.0.1', '--port', String(first.port), '--http-port', '0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`herald: cannot listen on 127.0.0.1:${first.port}`);
+    expect(r.stderr.split('\n')).toEqual([
+      `herald: cannot listen on 127.0.0.1:${first.port} (gRPC): the address is already in use (another process listens there); pick another with --port`,
+    ]);
   });
 });
 
@@ -87,7 +89,23 @@ describe('herald register', () => {
     const server = await serve();
     const c = connect(server.port);
     const pushes = record(c.subscribe(SubscribeRequest.fromPartial({ service: 'orders' })));
-    const reg = herald(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080', '--metadata', 'zone=a', '--metadata', 'v=2', '--weight', '3']);
+    const reg = herald([
+      'register',
+      '--server',
+      `127.0.0.1:${server.port}`,
+      '--service',
+      'orders',
+      '--ip',
+      '10.0.0.5',
+      '--port',
+      '8080',
+      '--metadata',
+      'zone=a',
+      '--metadata',
+      'v=2',
+      '--weight',
+      '3',
+    ]);
     await reg.line(/^registered 10\.0\.0\.5#8080#DEFAULT#DEFAULT_GROUP@@orders/);
     const pushed = await pushes.until((v) => v.hosts.length === 1, 'instance pushed');
     expect(pushed.hosts[0]).toMatchObject({ metadata: { zone: 'a', v: '2' }, weight: 3 });
@@ -100,7 +118,22 @@ describe('herald register', () => {
   it('re-registers by itself when the server restarts and answers NOT_FOUND', async () => {
     const first = await serve();
     const port = first.port;
-    const reg = herald(['register', '--server', `127.0.0.1:${port}`, '--service', 'orders', '--ip', '10.0.0.5', '--port', '8080', '--lease-duration-ms', '3000', '--renewal-interval-ms', '200', '--json']);
+    const reg = herald([
+      'register',
+      '--server',
+      `127.0.0.1:${port}`,
+      '--service',
+      'orders',
+      '--ip',
+      '10.0.0.5',
+      '--port',
+      '8080',
+      '--lease-duration-ms',
+      '3000',
+      '--renewal-interval-ms',
+      '200',
+      '--json',
+    ]);
     await reg.line(/"kind":"registered"/);
     first.proc.kill('SIGTERM');
     await first.exited;
@@ -114,15 +147,15 @@ describe('herald register', () => {
     expect(await reg.exited).toBe(0);
   });
 
-  it('ends with a one-line reason and exit 1 when the server refuses the registration (no retries)', async () => {
+  it('ends with a one-line reason and exit 4 when the server refuses the registration (no retries)', async () => {
     const server = await serve();
     const r = await heraldOnce(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', 'not an ip!', '--port', '8080']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4);
     expect(r.stderr.split('\n')).toEqual(['herald: the server refused the registration: instance.ip "not an ip!" is not an IPv4 or IPv6 address or a host name']);
     expect(r.stdout.split('\n')).toEqual(['registering orders']);
     // --json prints the final state as a JSON line, with the code.
     const json = await heraldOnce(['register', '--server', `127.0.0.1:${server.port}`, '--service', 'orders', '--ip', 'not an ip!', '--port', '8080', '--json']);
-    expect(json.code).toBe(1);
+    expect(json.code).toBe(4);
     const final = JSON.parse(json.stdout.split('\n').at(-1) ?? '') as { kind: string; code: string; reason: string };
     expect([final.kind, final.code, final.reason]).toEqual(['rejected', 'INVALID_ARGUMENT', 'instance.ip "not an ip!" is not an IPv4 or IPv6 address or a host name']);
   });
@@ -139,12 +172,17 @@ describe('herald register', () => {
     server.proc.kill('SIGTERM');
   });
 
-  it('rejects missing and malformed flags', async () => {
+  it('rejects missing and malformed flags with exit 2 (a usage error)', async () => {
     const missing = await heraldOnce(['register', '--service', 'x', '--ip', '1.2.3.4']);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("required option '--port <port>' not specified");
     const bad = await heraldOnce(['register', '--service', 'x', '--ip', '1.2.3.4', '--port', '1', '--metadata', 'novalue']);
     expect(bad.stderr).toContain("option '--metadata <key=value>' argument 'novalue' is invalid. must be key=value");
+    expect(bad.code).toBe(2);
+    const noService = await heraldOnce(['register', '--ip', '1.2.3.4', '--port', '1']);
+    expect([noService.code, noService.stderr]).toEqual([2, 'herald: missing the service: give it as the <service> argument (or --service)']);
+    const twice = await heraldOnce(['register', 'orders', '--service', 'billing', '--ip', '1.2.3.4', '--port', '1']);
+    expect([twice.code, twice.stderr]).toEqual([2, 'herald: the service is named twice, as orders and --service billing']);
   });
 });
 
@@ -163,7 +201,7 @@ describe('herald list and watch', () => {
       ['PAY', 'billing', '1', '0', 'DEFAULT'],
     ]);
     const instances = await heraldOnce(['list', '--server', s, '--service', 'orders']);
-    expect(instances.stdout).toMatch(/^INSTANCE\s+ENDPOINT\s+STATUS/);
+    expect(instances.stdout).toMatch(/^DEFAULT_GROUP@@orders {2}revision \d+ {2}1 instance\(s\), 1 usable\nINSTANCE\s+ENDPOINT\s+STATUS/);
     expect(instances.stdout).toMatch(/o-1\s+10\.0\.0\.1:80\s+UP\s+yes\s+yes\s+1\s+DEFAULT\s+zone=a/);
     const json = JSON.parse((await heraldOnce(['list', '--server', s, '--service', 'billing', '--group', 'PAY', '--json'])).stdout) as { hosts: { healthy: boolean }[] };
     expect(json.hosts).toEqual([expect.objectContaining({ instanceId: 'b-1', healthy: false })]);
@@ -173,7 +211,7 @@ describe('herald list and watch', () => {
     const port = await deadPort();
     for (const command of ['list', 'cluster']) {
       const r = await heraldOnce([command, '--server', `127.0.0.1:${port}`]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(3);
       expect(r.stderr.split('\n')[0]).toBe(`herald: cannot reach 127.0.0.1:${port} (connection refused)`);
       expect(r.stderr).not.toMatch(RAW_GRPC_TEXT);
     }
@@ -212,7 +250,7 @@ describe('herald list and watch', () => {
     expect(cluster.stdout).toMatch(/^node \S+\s+synced\s+0 peer\(s\)/);
     // An answer that is an error is final: the next server is not asked.
     const bad = await heraldOnce(['list', '--server', `127.0.0.1:${live.port},127.0.0.1:${dead.port}`, '--service', 'bad name!']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(4);
     expect(bad.stderr).toContain(`herald: 127.0.0.1:${live.port}: service`);
   });
 

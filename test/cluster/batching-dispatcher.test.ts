@@ -112,6 +112,28 @@ describe('BatchingDispatcher', () => {
     expect(batches).toHaveLength(2);
   });
 
+  it('takes its state from other calls to the peer too, so a peer nothing was replicated to is up or down, not unknown', async () => {
+    const { d, timers, batches, states } = setup({ retryBaseMs: 5_000, retryMaxMs: 5_000 });
+    expect(d.stats().state).toBe('unknown');
+    d.observed(false, 'connection refused');
+    expect(d.stats()).toMatchObject({ state: 'down', lastError: 'connection refused', failures: 0 });
+    d.observed(true);
+    expect(d.stats().state).toBe('up');
+    expect(states).toEqual(['down', 'up']);
+    expect(batches).toEqual([]);
+    // Reached while a batch waits out its back-off: it goes now.
+    const failing = setup({ retryBaseMs: 5_000, retryMaxMs: 5_000 });
+    failing.fail(true);
+    failing.d.offer('x', 'x1');
+    await failing.timers.run(10);
+    failing.fail(false);
+    failing.d.observed(true);
+    await failing.timers.run(0);
+    expect(failing.batches).toEqual([['x1'], ['x1']]);
+    expect(failing.d.stats()).toMatchObject({ delivered: 1, state: 'up', queueDepth: 0 });
+    await timers.run(0);
+  });
+
   it('drops tasks older than their expiry instead of sending them', async () => {
     const { d, timers, batches, fail } = setup({ taskExpiryMs: 1_000, retryBaseMs: 2_000, retryMaxMs: 2_000 });
     fail(true);

@@ -114,7 +114,10 @@ describe('herald deregister and herald status set|clear', () => {
     const clear = await heraldOnce(['status', 'clear', '--service', 'orders', 'o-1', '--server', s, '-o', 'json']);
     expect(clear.code).toBe(0);
     expect(JSON.parse(clear.stdout)).toMatchObject({ instanceId: 'o-1', status: 'UP' });
-    await pushes.until((v) => v.hosts.every((h) => h.overriddenStatus === InstanceStatus.INSTANCE_STATUS_UNSPECIFIED && h.status === InstanceStatus.INSTANCE_STATUS_UP), 'override cleared');
+    await pushes.until(
+      (v) => v.hosts.every((h) => h.overriddenStatus === InstanceStatus.INSTANCE_STATUS_UNSPECIFIED && h.status === InstanceStatus.INSTANCE_STATUS_UP),
+      'override cleared',
+    );
 
     const gone = await heraldOnce(['deregister', 'orders', 'o-2', '--server', s]);
     expect([gone.code, gone.stdout]).toEqual([0, 'deregistered o-2 (10.0.0.2:80) from orders']);

@@ -22,6 +22,7 @@ import { SnapshotFrames } from './grpc-codec.js';
 import { StreamFrames } from './stream-frames.js';
 import type { NodeStatus } from './node-status.js';
 import { PauseDetector } from './pause-detector.js';
+import { NO_BARRIER, type WriteBarrier } from '../store/write-barrier.js';
 
 export interface NodeCoreDeps {
   readonly config: ServerConfig;
@@ -30,6 +31,8 @@ export interface NodeCoreDeps {
   readonly timers: Timers;
   readonly random?: () => number;
   readonly monotonicMs?: () => number;
+  /** The durable store's barrier: writes are acknowledged once durable. Default: no store. */
+  readonly barrier?: WriteBarrier;
 }
 
 export class NodeCore {
@@ -52,12 +55,15 @@ export class NodeCore {
   readonly udp: UdpPusher | undefined;
   /** cache_millis told to clients: at most half the UDP target expiry while UDP push is on. */
   readonly cacheMillis: number;
+  /** Transports acknowledge a write once what it stored is durable (NO_BARRIER without a store). */
+  readonly barrier: WriteBarrier;
   private readonly eviction: EvictionLoop;
   private readonly beatCheck: BeatCheckLoop;
   private readonly pauses: PauseDetector;
 
   constructor(private readonly deps: NodeCoreDeps) {
     const { config: c, logger, clock, timers } = deps;
+    this.barrier = deps.barrier ?? NO_BARRIER;
     // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
     // well inside the target expiry, or their pushes would stop between polls.
     const configured = c.registry.cacheMillis ?? DEFAULT_REGISTRY_OPTIONS.cacheMillis;

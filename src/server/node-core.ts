@@ -23,6 +23,8 @@ import { StreamFrames } from './stream-frames.js';
 import type { NodeStatus } from './node-status.js';
 import { PauseDetector } from './pause-detector.js';
 import { NO_BARRIER, type WriteBarrier } from '../store/write-barrier.js';
+import { HealthProber } from './probes/health-prober.js';
+import { netProbe, type Probe } from './probes/net-probes.js';
 
 export interface NodeCoreDeps {
   readonly config: ServerConfig;
@@ -33,6 +35,8 @@ export interface NodeCoreDeps {
   readonly monotonicMs?: () => number;
   /** The durable store's barrier: writes are acknowledged once durable. Default: no store. */
   readonly barrier?: WriteBarrier;
+  /** How persistent instances are probed (default: real TCP connects and HTTP GETs). */
+  readonly probe?: Probe;
 }
 
 export class NodeCore {
@@ -60,6 +64,8 @@ export class NodeCore {
   private readonly eviction: EvictionLoop;
   private readonly beatCheck: BeatCheckLoop;
   private readonly pauses: PauseDetector;
+  /** Health checks of persistent instances (they hold no lease). */
+  readonly prober: HealthProber;
 
   constructor(private readonly deps: NodeCoreDeps) {
     const { config: c, logger, clock, timers } = deps;
@@ -95,6 +101,23 @@ export class NodeCore {
     };
     this.eviction = new EvictionLoop({ registry: this.registry, clock, timers, intervalMs: c.evictionIntervalMs, logger, beforeRun });
     this.beatCheck = new BeatCheckLoop({ registry: this.registry, timers, intervalMs: c.heartbeatCheckIntervalMs, logger, beforeRun });
+    const random = deps.random ?? createSecureRandom();
+    this.prober = new HealthProber({
+      registry: this.registry,
+      clock,
+      timers,
+      logger: logger.child({ component: 'probes' }),
+      probe: deps.probe ?? netProbe,
+      concurrency: c.probeConcurrency,
+      random,
+      defaults: {
+        kind: c.probeDefault,
+        intervalMs: c.probeIntervalMs,
+        timeoutMs: c.probeTimeoutMs,
+        unhealthyThreshold: c.probeUnhealthyThreshold,
+        healthyThreshold: c.probeHealthyThreshold,
+      },
+    });
     this.udp = c.udpPush
       ? new UdpPusher({
           hub: this.hub,
@@ -119,6 +142,7 @@ export class NodeCore {
     this.pauses.start();
     this.eviction.start();
     this.beatCheck.start();
+    this.prober.start();
   }
 
   /** Stops the loops. Idempotent. */
@@ -126,6 +150,7 @@ export class NodeCore {
     this.pauses.stop();
     this.eviction.stop();
     this.beatCheck.stop();
+    this.prober.stop();
   }
 
   /** Runs one eviction pass now. */

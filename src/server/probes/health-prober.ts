@@ -84,7 +84,7 @@ export class HealthProber {
     this.schedule();
   }
 
-  /** Stops scheduling; probes in flight finish and are ignored. Idempotent. */
+  /** Stops scheduling and drops queued probes; probes in flight finish. Idempotent. */
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.deps.timers.clearTimeout(this.timer);
@@ -142,7 +142,7 @@ export class HealthProber {
   }
 
   private drain(): void {
-    while (this.inFlight < this.deps.concurrency && this.queue.length > 0 && !this.stopped) {
+    while (this.inFlight < this.deps.concurrency && this.queue.length > 0) {
       const job = this.queue.shift();
       if (job === undefined) break;
       this.run(job);
@@ -168,7 +168,7 @@ export class HealthProber {
 
   private record(job: Job, ok: boolean, started: number): void {
     const t = this.targets.get(job.key);
-    if (t === undefined || this.stopped) return;
+    if (t === undefined) return;
     t.busy = false;
     t.nextAt = Math.max(started, job.dueAt) + job.settings.intervalMs;
     if (ok) {

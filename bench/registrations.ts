@@ -7,7 +7,11 @@
  *
  *   npx tsx bench/registrations.ts --help
  *   npx tsx bench/registrations.ts --runs 1 --profile   # server CPU profile in bench/results/profiles
+ *   npx tsx bench/registrations.ts --persistent          # persistent instances, the store on (fsync per commit)
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClientPool, CLIENT_KINDS } from './lib/bench-client.js';
 import { runClosedLoop, type ClosedLoopResult } from './lib/closed-loop.js';
 import { bool, choice, int, num, parseFlags } from './lib/flags.js';
@@ -31,7 +35,11 @@ per run and their medians with the targets, and writes bench/results/registratio
     quick: 'one short run',
   },
   {
-    client: choice('load client: light (node:http2), transport (RegistryTransport, grpc-js, unary Renew) or stream (the same, renewing on KeepAlive streams)', CLIENT_KINDS, 'light'),
+    client: choice(
+      'load client: light (node:http2), transport (RegistryTransport, grpc-js, unary Renew) or stream (the same, renewing on KeepAlive streams)',
+      CLIENT_KINDS,
+      'light',
+    ),
     runs: int('runs', 3, 1),
     inFlight: int('calls in flight', 64),
     connections: int('connections the calls spread over', 4),
@@ -40,6 +48,7 @@ per run and their medians with the targets, and writes bench/results/registratio
     registerS: num('seconds of registering new instances', 5, 2),
     renewS: num('seconds of renewing them', 5, 2),
     profile: bool('CPU-profile the server (node --cpu-prof into bench/results/profiles/)'),
+    persistent: bool("register persistent instances (ephemeral=false) with the durable store on, in a temporary data directory: each registration is answered once fsync'd"),
   },
 );
 
@@ -90,8 +99,10 @@ async function measure(server: ServerProcess, cores: number, loop: () => Promise
 }
 
 async function runOnce(machine: MachineInfo, run: number): Promise<RunResult> {
+  // Persistent instances need a store (a fresh one per run, on the disk tmpdir() is on) and are not probed here.
+  const dataDir = settings.persistent ? mkdtempSync(join(tmpdir(), 'herald-bench-store-')) : undefined;
   const server = await ServerProcess.start({
-    config: quietServerConfig(),
+    config: quietServerConfig(dataDir === undefined ? {} : { dataDir, probeDefault: 'none' }),
     ...(settings.profileDir === undefined ? {} : { cpuProfileDir: settings.profileDir }),
   });
   const pool = new ClientPool(settings.client, server.address, settings.connections);
@@ -103,7 +114,8 @@ async function runOnce(machine: MachineInfo, run: number): Promise<RunResult> {
       durationMs,
       op: async (i) => {
         const { service, index } = spread(base + i, settings.services);
-        await pool.on(i).register(registration(service, index));
+        const req = registration(service, index);
+        await pool.on(i).register(settings.persistent && req.instance !== undefined ? { ...req, instance: { ...req.instance, ephemeral: false } } : req);
         registered = Math.max(registered, base + i + 1);
       },
     });
@@ -129,12 +141,14 @@ async function runOnce(machine: MachineInfo, run: number): Promise<RunResult> {
   } finally {
     pool.close();
     await server.stop();
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 armWatchdog(10 * 60_000);
 const machine = printHeader('herald registrations and renewals', {
   client: settings.client,
+  instances: settings.persistent ? 'persistent (store on, WAL, synchronous=FULL)' : 'ephemeral (nothing stored)',
   runs: settings.runs,
   inFlight: settings.inFlight,
   connections: settings.connections,
@@ -219,6 +233,12 @@ const checks: TargetCheck[] = [
   { metric: 'server CPU per renew', value: summary.renew.serverCpuPerCallUs, unit: 'µs', bound: 40, kind: 'max' },
 ];
 printChecks(checks);
-const file = await writeResults(settings.client === 'light' ? 'registrations' : `registrations-${settings.client}`, { machine, settings, summary, checks, runs });
+const file = await writeResults(`registrations${settings.client === 'light' ? '' : `-${settings.client}`}${settings.persistent ? '-persistent' : ''}`, {
+  machine,
+  settings,
+  summary,
+  checks,
+  runs,
+});
 console.log(`wrote ${file}`);
 if (settings.profileDir !== undefined) console.log(`server CPU profiles in ${settings.profileDir}`);

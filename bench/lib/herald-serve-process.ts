@@ -99,7 +99,9 @@ export class HeraldServeProcess {
     const script = options.bin === undefined ? bin : pathToFileURL(options.bin);
     const main = options.bin === undefined ? dist : new URL('../dist/cli/main.js', script);
     if (!existsSync(fileURLToPath(main))) throw new Error(`${fileURLToPath(main)} is missing: run \`npm run build\` first (the server runs the compiled code)`);
-    const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', ...(options.args ?? [])];
+    const extra = options.args ?? [];
+    // Without --data-dir, nothing is stored: ephemeral benchmarks never touch the store anyway.
+    const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', ...(extra.includes('--data-dir') ? [] : ['--data-dir', 'none']), ...extra];
     const nodeArgs = [...(options.exposeGc === true ? ['--expose-gc'] : []), ...(options.nodeArgs ?? []), '--import', probe.href];
     const child = await ChildHandle.spawn<ProbeCommands>({
       name: 'herald serve',

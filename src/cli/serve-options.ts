@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.js';
-import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
+import { DEFAULT_SERVER_CONFIG, PROBE_KINDS, type ServerConfig } from '../server/config.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { decimal, integer, oneOf, onOff } from './parse.js';
 import { parseEurekaPeers, parsePeers } from '../cluster/peer-addresses.js';
@@ -32,6 +32,9 @@ export interface ServeOption {
 }
 
 const MAX_MS = 2_147_483_647;
+
+/** Where `herald serve` keeps its store unless told otherwise (relative to the working directory). */
+export const SERVE_DEFAULT_DATA_DIR = 'data';
 
 /** A list parser whose RangeError becomes commander's error for the flag. */
 function listOf(parse: (value: string) => string[]): (value: string) => string[] {
@@ -301,6 +304,36 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('verifyIntervalMs', '--verify-interval-ms <ms>', 'HERALD_VERIFY_INTERVAL_MS', 'how often checksums are compared with each peer (anti-entropy)', integer(100, MAX_MS)),
   server('peerCallTimeoutMs', '--peer-call-timeout-ms <ms>', 'HERALD_PEER_CALL_TIMEOUT_MS', 'deadline of calls to peers', integer(100, MAX_MS)),
   {
+    flag: '--data-dir <dir>',
+    env: 'HERALD_DATA_DIR',
+    description:
+      'directory of the durable store (SQLite): persistent instances, their cancels and service settings survive restarts; "none" keeps everything in memory (see docs/durability.md)',
+    defaultText: `./${SERVE_DEFAULT_DATA_DIR}`,
+    key: 'dataDir',
+    parse: nonEmpty('--data-dir'),
+    apply: (s, v) => {
+      s.config.dataDir = v === 'none' ? undefined : (v as string);
+    },
+  },
+  server(
+    'probeDefault',
+    '--probe-default <tcp|http|none>',
+    'HERALD_PROBE_DEFAULT',
+    'how persistent instances are health-checked when their metadata or service does not say (herald.probe)',
+    oneOf(PROBE_KINDS),
+  ),
+  server('probeIntervalMs', '--probe-interval-ms <ms>', 'HERALD_PROBE_INTERVAL_MS', 'how often each persistent instance is probed', integer(100, MAX_MS)),
+  server('probeTimeoutMs', '--probe-timeout-ms <ms>', 'HERALD_PROBE_TIMEOUT_MS', 'a probe not answered within this long failed', integer(10, MAX_MS)),
+  server(
+    'probeUnhealthyThreshold',
+    '--probe-unhealthy-threshold <n>',
+    'HERALD_PROBE_UNHEALTHY_THRESHOLD',
+    'failed probes in a row that show an instance unhealthy',
+    integer(1, 1_000),
+  ),
+  server('probeHealthyThreshold', '--probe-healthy-threshold <n>', 'HERALD_PROBE_HEALTHY_THRESHOLD', 'successful probes in a row that show it healthy again', integer(1, 1_000)),
+  server('probeConcurrency', '--probe-concurrency <n>', 'HERALD_PROBE_CONCURRENCY', 'most health probes in flight at once', integer(1, 100_000)),
+  {
     flag: '--log-level <level>',
     env: 'HERALD_LOG_LEVEL',
     description: `log level (${LOG_LEVELS.join(', ')}); logs are JSON lines on stderr`,
@@ -327,7 +360,7 @@ export function commanderOption(o: ServeOption): Option {
 /** Builds settings from parsed options: unset ones keep the code's defaults. */
 export function settingsFrom(parsed: Record<string, unknown>): ServeSettings {
   const { registry: _r, ...top } = DEFAULT_SERVER_CONFIG;
-  const settings: ServeSettings = { config: { ...top, registry: {} }, logLevel: 'info' };
+  const settings: ServeSettings = { config: { ...top, dataDir: SERVE_DEFAULT_DATA_DIR, registry: {} }, logLevel: 'info' };
   for (const o of SERVE_OPTIONS) {
     const v = parsed[attributeName(o)];
     if (v !== undefined) o.apply(settings, v);

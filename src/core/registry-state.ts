@@ -75,6 +75,15 @@ export type WriteEvent =
 /** Must not throw. */
 export type WriteListener = (event: WriteEvent) => void;
 
+/** A service's settings as UpdateService left them (the service is kept even when empty). */
+export interface ServiceSettings extends ServiceRef {
+  readonly protectThreshold: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Must not throw; runs synchronously inside updateService, after the change. */
+export type SettingsListener = (settings: ServiceSettings) => void;
+
 /** An instance found with its namespace and service. */
 export interface Found {
   readonly ns: NamespaceState;
@@ -86,6 +95,7 @@ export class RegistryState {
   readonly namespaces = new Map<string, NamespaceState>();
   readonly listeners = new Set<ServiceChangeListener>();
   readonly writeListeners = new Set<WriteListener>();
+  readonly settingsListeners = new Set<SettingsListener>();
   readonly meter = new RenewMeter();
   readonly versions = new VersionClock();
   readonly tombstones: TombstoneStore;

@@ -19,7 +19,8 @@ import type { InstanceAddress, InstanceState, ServiceAddress } from './instance-
 import type { InstanceChange, InstanceRecord, InstanceRef, ServiceFilter, ServiceSummary, ServiceView } from './model.js';
 import { resolveRegistryOptions, type RegistryOptions } from './options.js';
 import * as reads from './reads.js';
-import { RegistryState, type ServiceChangeListener, type WriteContext, type WriteListener } from './registry-state.js';
+import * as probes from './probe-health.js';
+import { RegistryState, type ServiceChangeListener, type SettingsListener, type WriteContext, type WriteListener } from './registry-state.js';
 import * as replicas from './replica-path.js';
 import type { Tombstone } from './tombstones.js';
 import type { RegisterInput } from './validate.js';
@@ -29,7 +30,7 @@ export type { EvictionPlan, EvictionScope } from './expiry.js';
 export { registrationOf } from './instance-record.js';
 export type { InstanceAddress, InstanceState, ServiceAddress } from './instance-record.js';
 export type { RegistryStats, ReplicaDigestEntry, ReplicaEntry, ServicePage } from './reads.js';
-export type { ServiceChange, ServiceChangeListener, WriteContext, WriteEvent, WriteListener } from './registry-state.js';
+export type { ServiceChange, ServiceChangeListener, ServiceSettings, SettingsListener, WriteContext, WriteEvent, WriteListener } from './registry-state.js';
 export type { HeartbeatResult, ReplicaResult, TombstoneInput, TombstoneResult } from './replica-path.js';
 export type { RegisterResult, RenewResult } from './write-path.js';
 
@@ -64,6 +65,16 @@ export class Registry {
   onWrite(listener: WriteListener): () => void {
     this.s.writeListeners.add(listener);
     return () => this.s.writeListeners.delete(listener);
+  }
+
+  /**
+   * Adds a settings listener: called after every updateService that changed a service's settings
+   * (or created it), with the settings as they now are. The store is one. Returns the function
+   * that removes it.
+   */
+  onSettingsChanged(listener: SettingsListener): () => void {
+    this.s.settingsListeners.add(listener);
+    return () => this.s.settingsListeners.delete(listener);
   }
 
   // ---------------------------------------------------------------- client writes
@@ -194,6 +205,16 @@ export class Registry {
    */
   sweep(): { services: number; tombstones: number } {
     return expiry.sweep(this.s);
+  }
+
+  /**
+   * Records what a health probe found of a persistent instance (it has no lease: the server checks
+   * it): shows it healthy or unhealthy. Returns the new record, or undefined when nothing changed
+   * (unknown, ephemeral, or already shown so). A local observation like a heartbeat timeout: no
+   * write version, not announced as a write, so every node judges with its own probes.
+   */
+  markProbeResult(ref: InstanceRef, healthy: boolean): InstanceRecord | undefined {
+    return probes.markProbeResult(this.s, ref, healthy);
   }
 
   // ---------------------------------------------------------------- reads

@@ -189,6 +189,8 @@ export function updateService(
     svc.protectThreshold = threshold;
     svc.metadata = settings.metadata;
     s.bump(ns, svc, s.clock.nowMs());
+    const changed = { namespace: ref.namespace, group: ref.group, service: ref.service, protectThreshold: threshold, metadata: settings.metadata };
+    for (const l of s.settingsListeners) l(changed);
   }
   return s.summarize(svc);
 }

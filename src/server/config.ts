@@ -1,6 +1,10 @@
 /** The server's configuration: transport settings plus the registry's rules and limits. */
 import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../core/options.js';
 
+/** How a persistent instance is checked: TCP connect, HTTP GET (2xx/3xx is healthy), or not at all. */
+export const PROBE_KINDS = ['tcp', 'http', 'none'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+
 export interface ServerConfig {
   /** Interface to bind, e.g. 0.0.0.0, 127.0.0.1 or ::. */
   readonly host: string;
@@ -110,6 +114,27 @@ export interface ServerConfig {
   readonly verifyIntervalMs: number;
   /** Deadline of calls to peers. */
   readonly peerCallTimeoutMs: number;
+  /**
+   * Directory of the durable store (persistent instances, their cancels, service settings), created
+   * when missing; undefined = nothing is kept across restarts (the default of an embedded server;
+   * `herald serve` defaults to ./data).
+   */
+  readonly dataDir: string | undefined;
+  /**
+   * How persistent instances (no lease) are checked when neither they nor their service say
+   * (metadata `herald.probe`): a TCP connect, an HTTP GET, or not at all.
+   */
+  readonly probeDefault: ProbeKind;
+  /** How often each persistent instance is probed (metadata `herald.probe.interval-ms` overrides). */
+  readonly probeIntervalMs: number;
+  /** A probe that has not succeeded within this long failed (metadata `herald.probe.timeout-ms`). */
+  readonly probeTimeoutMs: number;
+  /** Failed probes in a row that show a healthy instance unhealthy (`herald.probe.unhealthy-threshold`). */
+  readonly probeUnhealthyThreshold: number;
+  /** Successful probes in a row that show an unhealthy instance healthy again (`herald.probe.healthy-threshold`). */
+  readonly probeHealthyThreshold: number;
+  /** Most probes in flight at once on this node. */
+  readonly probeConcurrency: number;
   /** Registry rules and limits; unset ones take the core's defaults. */
   readonly registry: Partial<RegistryOptions>;
 }
@@ -163,6 +188,13 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   syncTimeoutMs: 10_000,
   verifyIntervalMs: 10_000,
   peerCallTimeoutMs: 5_000,
+  dataDir: undefined,
+  probeDefault: 'tcp',
+  probeIntervalMs: 5_000,
+  probeTimeoutMs: 2_000,
+  probeUnhealthyThreshold: 2,
+  probeHealthyThreshold: 1,
+  probeConcurrency: 64,
   registry: {},
 });
 
@@ -193,7 +225,9 @@ export function validateServerConfig(c: ServerConfig): void {
   const minLease = c.registry.minLeaseDurationMs ?? 1_000;
   const tombstoneRetention = c.registry.tombstoneRetentionMs ?? DEFAULT_REGISTRY_OPTIONS.tombstoneRetentionMs;
   if (c.peers.length > 0 && tombstoneRetention <= c.replicationTaskExpiryMs + c.peerCallTimeoutMs) {
-    throw new RangeError('tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way');
+    throw new RangeError(
+      'tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way',
+    );
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new RangeError('tlsCert and tlsKey go together: give both or neither');
   if (c.tlsCa !== undefined && c.tlsCert === undefined) throw new RangeError('tlsCa (client certificates) needs tlsCert and tlsKey');
@@ -205,6 +239,7 @@ export function validateServerConfig(c: ServerConfig): void {
       );
     }
   }
+  if (c.probeTimeoutMs >= c.probeIntervalMs) throw new RangeError('probeTimeoutMs must be shorter than probeIntervalMs');
   if (c.nacosApi && c.nacosIpDeleteTimeoutMs < minLease) throw new RangeError('nacosIpDeleteTimeoutMs must be at least minLeaseDurationMs');
 }
 

@@ -48,6 +48,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
       registry: core.registry,
       logger,
       access,
+      barrier: core.barrier,
       streams: core.streams,
       frames: { full: core.frames, basic: core.basicFrames },
       streamFrames: { full: core.streamFrames, basic: core.basicStreamFrames },
@@ -74,6 +75,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
         registry: core.registry,
         nodeId,
         logger,
+        barrier: core.barrier,
         onPeerContact: (peer: string) => {
           cluster()?.peerContact(peer);
         },

@@ -1,8 +1,8 @@
 /**
- * The composition root of a herald node and its lifecycle: the in-process core (registry, push,
- * loops; node-core.ts), the gRPC server (grpc-services.ts), the HTTP APIs (http-apis.ts), the UDP
- * pusher and the cluster (cluster-node.ts). It owns everything it starts: `start()` binds every
- * port, syncs from a peer and reports SERVING; `close()` reports NOT_SERVING, ends Subscribe
+ * The composition root of a herald node and its lifecycle: the durable store (when there is a data
+ * directory; src/store), the in-process core (registry, push, loops; node-core.ts), the gRPC server (grpc-services.ts), the HTTP APIs (http-apis.ts), the UDP
+ * pusher and the cluster (cluster-node.ts). It owns everything it starts: `start()` opens the store
+ * and loads it, binds every port, syncs from a peer and reports SERVING; `close()` reports NOT_SERVING, ends Subscribe
  * streams with UNAVAILABLE, stops timers and releases every port.
  */
 import { listenError } from './listen-error.js';
@@ -24,6 +24,8 @@ import type { NacosRequestCounts } from './nacos/nacos-api.js';
 import { NodeCore } from './node-core.js';
 import type { NodeStatus } from './node-status.js';
 import { grpcServerCredentials, TlsFiles } from './tls-files.js';
+import { RegistryJournal, type RestoreReport } from '../store/registry-journal.js';
+import { SqliteStore } from '../store/sqlite-store.js';
 
 export { REGISTRY_SERVICE_NAME } from './grpc-services.js';
 
@@ -53,10 +55,16 @@ export class HeraldServer {
   private readonly logger: Logger;
   private boundPort = 0;
   private closing: Promise<void> | undefined;
+  private stopJournal: (() => void) | undefined;
+  /** What the store gave back at start (logged with "herald is serving"). */
+  private restored: RestoreReport | undefined;
 
-  private constructor(private readonly deps: HeraldServerDeps) {
-    this.config = { ...DEFAULT_SERVER_CONFIG, ...deps.config, registry: { ...DEFAULT_SERVER_CONFIG.registry, ...deps.config?.registry } };
-    validateServerConfig(this.config);
+  private constructor(
+    private readonly deps: HeraldServerDeps,
+    config: ServerConfig,
+    private readonly store: SqliteStore | undefined,
+  ) {
+    this.config = config;
     this.logger = deps.logger;
     this.clock = deps.clock ?? systemClock;
     this.timers = deps.timers ?? nodeTimers;
@@ -67,6 +75,7 @@ export class HeraldServer {
       timers: this.timers,
       ...(deps.random === undefined ? {} : { random: deps.random }),
       ...(deps.monotonicMs === undefined ? {} : { monotonicMs: deps.monotonicMs }),
+      ...(store === undefined ? {} : { barrier: store }),
     });
     this.access = new AccessControl(
       {
@@ -84,7 +93,21 @@ export class HeraldServer {
 
   /** Binds, syncs, starts eviction, and reports SERVING. Rejects (with nothing left running) if a port is taken. */
   static async start(deps: HeraldServerDeps): Promise<HeraldServer> {
-    const server = new HeraldServer(deps);
+    const config = { ...DEFAULT_SERVER_CONFIG, ...deps.config, registry: { ...DEFAULT_SERVER_CONFIG.registry, ...deps.config?.registry } };
+    validateServerConfig(config);
+    // The store first: a file that cannot be opened stops the start before anything listens.
+    const store =
+      config.dataDir === undefined
+        ? undefined
+        : await SqliteStore.open({ dir: config.dataDir, clock: deps.clock ?? systemClock, logger: deps.logger.child({ component: 'store' }) });
+    let server: HeraldServer;
+    try {
+      server = new HeraldServer(deps, config, store);
+      if (store !== undefined) server.loadStore(store);
+    } catch (e) {
+      await store?.close();
+      throw e;
+    }
     const c = server.config;
     const address = formatAddress(c.host, c.port);
     try {
@@ -97,6 +120,7 @@ export class HeraldServer {
       server.access.close();
       server.core.hub.close();
       server.grpc.server.forceShutdown();
+      await server.closeStore();
       throw e;
     }
     const tls = server.tls;
@@ -105,11 +129,12 @@ export class HeraldServer {
         if (err) reject(listenError(address, 'gRPC', '--port', err));
         else resolve(port);
       });
-    }).catch((e: unknown) => {
+    }).catch(async (e: unknown) => {
       server.access.close();
       server.tls?.close();
       server.core.hub.close();
       server.grpc.server.forceShutdown();
+      await server.closeStore();
       throw e;
     });
     try {
@@ -147,6 +172,7 @@ export class HeraldServer {
         address: formatAddress(c.host, server.boundPort),
         ...(server.http === undefined ? {} : { http: formatAddress(c.host, server.http.server.port) }),
         ...(server.core.udp === undefined ? {} : { udpPush: formatAddress(c.host, server.core.udp.port) }),
+        ...(store === undefined ? {} : { store: store.file, restored: server.restored }),
       },
       'herald is serving',
     );
@@ -157,6 +183,27 @@ export class HeraldServer {
 
   get registry(): Registry {
     return this.core.registry;
+  }
+
+  /** The durable store, when the node has a data directory. */
+  get durableStore(): SqliteStore | undefined {
+    return this.store;
+  }
+
+  /**
+   * Puts what the store holds into the registry (before the start-up sync from a peer, which
+   * merges over it by write version), then records every later persistent change in it.
+   */
+  private loadStore(store: SqliteStore): void {
+    const journal = new RegistryJournal(store, this.logger.child({ component: 'store' }));
+    const report = journal.restore(this.core.registry, store.loaded, this.clock.nowMs());
+    this.stopJournal = journal.attach(this.core.registry);
+    this.restored = report;
+  }
+
+  private async closeStore(): Promise<void> {
+    this.stopJournal?.();
+    await this.store?.close();
   }
 
   get hub(): PushHub {
@@ -263,6 +310,8 @@ export class HeraldServer {
       });
     });
     this.tls?.close();
+    // Last: every write acknowledged above is committed before the file closes.
+    await this.closeStore();
     this.logger.info({}, 'herald stopped');
   }
 }

@@ -8,6 +8,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ServerConfig } from './config.js';
+import { DurableReplies } from './durable-replies.js';
 import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-api.js';
 import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
@@ -33,7 +34,12 @@ export interface HttpApis {
 export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpApiContext, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
   const { clock, logger, access } = ctx;
   const udp = core.udp;
-  const registrars: RouteRegistrar[] = [];
+  const durable = new DurableReplies(core.barrier);
+  const registrars: RouteRegistrar[] = [
+    (app) => {
+      durable.install(app);
+    },
+  ];
   let nacosRequests: NacosRequestCounts | undefined;
   let eurekaRequests: EurekaRequestCounts | undefined;
   if (c.nacosApi) {
@@ -42,6 +48,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
         registry: core.registry,
         logger,
         access,
+        durable,
         timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
         cacheMillis: () => core.cacheMillis,
         serviceInfoJson: (view, clusters, cacheMillis) => core.nacosJson.json(view, clusters, cacheMillis),
@@ -60,6 +67,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
     registrars.push((app) => {
       eurekaRequests = registerEurekaRoutes(app, {
         registry: core.registry,
+        durable,
         clock,
         logger,
         access,
@@ -69,7 +77,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
       });
     });
   }
-  if (registrars.length === 0) return undefined;
+  if (registrars.length === 1) return undefined;
   const server = await HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes, tls: ctx.tls }, registrars);
   return { server, nacosRequests, eurekaRequests };
 }

@@ -22,6 +22,9 @@ import { SnapshotFrames } from './grpc-codec.js';
 import { StreamFrames } from './stream-frames.js';
 import type { NodeStatus } from './node-status.js';
 import { PauseDetector } from './pause-detector.js';
+import { NO_BARRIER, type WriteBarrier } from '../store/write-barrier.js';
+import { HealthProber } from './probes/health-prober.js';
+import { netProbe, type Probe } from './probes/net-probes.js';
 
 export interface NodeCoreDeps {
   readonly config: ServerConfig;
@@ -30,6 +33,10 @@ export interface NodeCoreDeps {
   readonly timers: Timers;
   readonly random?: () => number;
   readonly monotonicMs?: () => number;
+  /** The durable store's barrier: writes are acknowledged once durable. Default: no store. */
+  readonly barrier?: WriteBarrier;
+  /** How persistent instances are probed (default: real TCP connects and HTTP GETs). */
+  readonly probe?: Probe;
 }
 
 export class NodeCore {
@@ -52,12 +59,17 @@ export class NodeCore {
   readonly udp: UdpPusher | undefined;
   /** cache_millis told to clients: at most half the UDP target expiry while UDP push is on. */
   readonly cacheMillis: number;
+  /** Transports acknowledge a write once what it stored is durable (NO_BARRIER without a store). */
+  readonly barrier: WriteBarrier;
   private readonly eviction: EvictionLoop;
   private readonly beatCheck: BeatCheckLoop;
   private readonly pauses: PauseDetector;
+  /** Health checks of persistent instances (they hold no lease). */
+  readonly prober: HealthProber;
 
   constructor(private readonly deps: NodeCoreDeps) {
     const { config: c, logger, clock, timers } = deps;
+    this.barrier = deps.barrier ?? NO_BARRIER;
     // Clients that receive UDP pushes refresh their target by polling every cache_millis: keep that
     // well inside the target expiry, or their pushes would stop between polls.
     const configured = c.registry.cacheMillis ?? DEFAULT_REGISTRY_OPTIONS.cacheMillis;
@@ -89,6 +101,23 @@ export class NodeCore {
     };
     this.eviction = new EvictionLoop({ registry: this.registry, clock, timers, intervalMs: c.evictionIntervalMs, logger, beforeRun });
     this.beatCheck = new BeatCheckLoop({ registry: this.registry, timers, intervalMs: c.heartbeatCheckIntervalMs, logger, beforeRun });
+    const random = deps.random ?? createSecureRandom();
+    this.prober = new HealthProber({
+      registry: this.registry,
+      clock,
+      timers,
+      logger: logger.child({ component: 'probes' }),
+      probe: deps.probe ?? netProbe,
+      concurrency: c.probeConcurrency,
+      random,
+      defaults: {
+        kind: c.probeDefault,
+        intervalMs: c.probeIntervalMs,
+        timeoutMs: c.probeTimeoutMs,
+        unhealthyThreshold: c.probeUnhealthyThreshold,
+        healthyThreshold: c.probeHealthyThreshold,
+      },
+    });
     this.udp = c.udpPush
       ? new UdpPusher({
           hub: this.hub,
@@ -113,6 +142,7 @@ export class NodeCore {
     this.pauses.start();
     this.eviction.start();
     this.beatCheck.start();
+    this.prober.start();
   }
 
   /** Stops the loops. Idempotent. */
@@ -120,6 +150,7 @@ export class NodeCore {
     this.pauses.stop();
     this.eviction.stop();
     this.beatCheck.stop();
+    this.prober.stop();
   }
 
   /** Runs one eviction pass now. */

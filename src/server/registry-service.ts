@@ -44,6 +44,7 @@ import { admitted, credentialsOf, namespaceOf, refusal } from './grpc-auth.js';
 import { keepAliveHandler } from './keep-alive-call.js';
 import type { StreamFrames } from './stream-frames.js';
 import { watchHandler } from './watch-call.js';
+import { NO_BARRIER, type WriteBarrier } from '../store/write-barrier.js';
 
 /** A pull that asked for UDP pushes (GetService with udp_port): the hook of the UDP push mode. */
 export type PullListener = (view: ServiceView, peer: string, udpPort: number) => void;
@@ -66,6 +67,8 @@ export interface RegistryServiceDeps {
   /** The access decision every call is admitted by. */
   readonly access: AccessControl;
   readonly onPull?: PullListener;
+  /** Writes are answered once what they stored is durable; default: no store. */
+  readonly barrier?: WriteBarrier;
 }
 
 /** One of a thing per InstanceView. */
@@ -97,6 +100,8 @@ function unary<Req extends { namespace: string }, Res>(
 ): handleUnaryCall<Req, Res> {
   return admitted<Req, Res>(deps.access, { permission, namespace: namespaceOf }, (call, callback, principal) => {
     let res: Res;
+    const barrier = deps.barrier ?? NO_BARRIER;
+    const before = barrier.issued;
     try {
       const actor = principal === undefined ? undefined : deps.access.actor(principal, namespaceOf(call.request));
       res = fn(call.request, { peer: call.getPeer(), actor });
@@ -104,7 +109,20 @@ function unary<Req extends { namespace: string }, Res>(
       callback(toGrpcError(e, deps.logger, method));
       return;
     }
-    callback(null, res);
+    const issued = barrier.issued;
+    if (issued === before) {
+      callback(null, res);
+      return;
+    }
+    // The call stored a persistent change: answer once it is on disk.
+    barrier.durable(issued).then(
+      () => {
+        callback(null, res);
+      },
+      (e: unknown) => {
+        callback(toGrpcError(e, deps.logger, method));
+      },
+    );
   });
 }
 

@@ -18,6 +18,7 @@ import { FaultCluster } from '../support/fault-cluster.js';
 import { FaultNode, freePorts } from '../support/fault-node.js';
 import { onCleanup, record } from '../support/server.js';
 import { createTestPki, opensslMissing, type CertFiles, type TestPki } from '../support/test-pki.js';
+import { tempDataDir } from '../support/data-dir.js';
 
 const missing = opensslMissing();
 
@@ -83,8 +84,16 @@ describe.skipIf(missing !== undefined)('a cluster with mutual TLS, a cluster sec
     const registration = record(client(a.address, security).register({ service: 'orders', ip: '10.0.0.1', port: 80 }).state$);
     await registration.until((s) => s.kind === 'registered', 'registered at A');
     const id = '10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@orders';
-    await onB.until((e) => e.snapshot.hosts.some((h) => h.instanceId === id), 'replicated to B', () => cluster.tails());
-    await onC.until((e) => e.snapshot.hosts.some((h) => h.instanceId === id), 'replicated to C', () => cluster.tails());
+    await onB.until(
+      (e) => e.snapshot.hosts.some((h) => h.instanceId === id),
+      'replicated to B',
+      () => cluster.tails(),
+    );
+    await onC.until(
+      (e) => e.snapshot.hosts.some((h) => h.instanceId === id),
+      'replicated to C',
+      () => cluster.tails(),
+    );
     // The operator's view over mutual TLS, as an admin: A's peers are up.
     const healthy = await clusterView(a.address, ca, clientCert, ['--token', auth.tokens.ops ?? '']);
     expect(healthy.peers.map((p) => [p.address, p.state, p.failures])).toEqual([
@@ -112,6 +121,8 @@ describe.skipIf(missing !== undefined)('a cluster with mutual TLS, a cluster sec
         '0',
         '--node-id',
         'nodeD',
+        '--data-dir',
+        tempDataDir(),
         '--peers',
         [...NAMES.map((n) => cluster.node(n).address), `127.0.0.1:${port}`].join(','),
         ...common,
@@ -132,7 +143,9 @@ describe.skipIf(missing !== undefined)('a cluster with mutual TLS, a cluster sec
     const since = rogue.logCursor();
     const rogueRegistration = record(client(rogue.address, rogueSecurity).register({ service: 'orders', ip: '10.6.6.6', port: 80 }).state$);
     await rogueRegistration.until((s) => s.kind === 'registered', 'registered at D');
-    const down = await Promise.all(NAMES.map((n) => rogue.waitForLog((l) => l.msg === 'peer unreachable; replication queued' && l.fields.peer === cluster.node(n).address, { after: since })));
+    const down = await Promise.all(
+      NAMES.map((n) => rogue.waitForLog((l) => l.msg === 'peer unreachable; replication queued' && l.fields.peer === cluster.node(n).address, { after: since })),
+    );
     // The cluster's nodes end the handshake (they do not know D's CA); D is told no more than that.
     for (const line of down) expect(String(line.fields.error)).toMatch(/No connection established/);
     const view = await clusterView(rogue.address, rogueCa, rogueClientCert, ['--cluster-secret', secret]);
@@ -148,7 +161,10 @@ describe.skipIf(missing !== undefined)('a cluster with mutual TLS, a cluster sec
     const rogueId = '10.6.6.6#80#DEFAULT#DEFAULT_GROUP@@orders';
     for (const n of NAMES) {
       const fresh = client(cluster.node(n).address, security);
-      expect((await fresh.getServiceInfo('orders')).snapshot.hosts.map((h) => h.instanceId), `node ${n}`).toEqual([id]);
+      expect(
+        (await fresh.getServiceInfo('orders')).snapshot.hosts.map((h) => h.instanceId),
+        `node ${n}`,
+      ).toEqual([id]);
     }
     for (const seen of [onB, onC]) expect(seen.values.flatMap((e) => e.snapshot.hosts.map((h) => h.instanceId))).not.toContain(rogueId);
     // The cluster itself is untouched: A's peers are up, without a failure.

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { withDataDir } from './data-dir.js';
 import { onCleanup } from './server.js';
 
 export interface HeraldProcess {
@@ -15,7 +16,9 @@ export interface HeraldProcess {
 }
 
 export function herald(args: string[], env: Record<string, string> = {}): HeraldProcess {
-  const proc = spawn(process.execPath, ['bin/herald.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // A server gets a data directory of its own, so no test writes ./data or sees another's store.
+  const argv = args[0] === 'serve' && env.HERALD_DATA_DIR === undefined ? withDataDir(args) : args;
+  const proc = spawn(process.execPath, ['bin/herald.js', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: { re: RegExp; stream: 'stdout' | 'stderr' | undefined; resolve: (l: string) => void }[] = [];

@@ -21,6 +21,7 @@
  */
 import { FaultNode, freePorts, type LogLine, type LogMatcher } from './fault-node.js';
 import type { RegistrySnapshot } from './write-history.js';
+import { tempDataDir } from './data-dir.js';
 
 export interface FaultClusterOptions {
   /** Node names, one per node; default A, B, C. Node ids are `node<name>` (nodeA, …). */
@@ -90,6 +91,9 @@ export class FaultCluster {
         peers,
         '--node-id',
         `node${name}`,
+        // Each node's own store, kept across its restarts.
+        '--data-dir',
+        tempDataDir(`herald-node${name}-`),
         ...(options.flags ?? []),
         ...(options.nodeFlags?.[name] ?? []),
       ];

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { PartitionNetwork } from './netns.js';
+import { tempDataDir } from './data-dir.js';
 
 /** The partition cluster's secret: its nodes listen on non-loopback addresses, which needs one. */
 export const NETNS_CLUSTER_SECRET = 'partition-test-secret';
@@ -82,6 +83,7 @@ export class NetnsNode {
       process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'serve',
       '--host', ip, '--port', String(o.port), '--http-port', '0',
       '--peers', o.peers.join(','), '--node-id', `node${o.k}`, '--cluster-secret', NETNS_CLUSTER_SECRET,
+      '--data-dir', tempDataDir(`herald-netns${o.k}-`),
       ...(o.args ?? []),
     ];
     const proc = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv(), cwd: REPO_ROOT });

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../../auth/access-control.js';
 import type { Permission } from '../../auth/permissions.js';
 import type { Actor } from '../../core/model.js';
+import type { DurableReplies } from '../durable-replies.js';
 import { eurekaRefusal, httpClusterSecret, httpCredentials } from '../http-auth.js';
 import { RegistryError } from '../../core/errors.js';
 import { DEFAULT_GROUP, type InstanceRef, type ServiceRef } from '../../core/model.js';
@@ -32,6 +33,8 @@ export type EurekaRegistry = EurekaReplicaTarget & Pick<Registry, 'getInstance' 
 
 export interface EurekaApiDeps {
   readonly registry: EurekaRegistry;
+  /** Holds the answers to writes that reached the durable store until they are on disk. */
+  readonly durable?: DurableReplies;
   /** The server's clock (a metadata update marks the instance dirty now). */
   readonly clock: Clock;
   readonly logger: Logger;
@@ -55,7 +58,6 @@ function wantsXmlOnly(req: FastifyRequest): boolean {
   if (accept === undefined || accept === '') return false;
   return accept.includes('xml') && !accept.includes('json') && !accept.includes('*/*');
 }
-
 
 /**
  * Whether a request is a Eureka peer's replication (`x-netflix-discovery-replication: true`). The
@@ -139,6 +141,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
   /** Runs a handler; answers registry errors with Eureka's statuses, anything else with 500. */
   const handle = (req: FastifyRequest, reply: FastifyReply, fn: () => FastifyReply): FastifyReply => {
     if (wantsXmlOnly(req)) return reply.code(406).type('text/plain').send("herald's Eureka API answers JSON only; send Accept: application/json");
+    deps.durable?.mark(req);
     try {
       return fn();
     } catch (e) {

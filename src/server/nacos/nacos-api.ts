@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../../auth/access-control.js';
 import type { Permission } from '../../auth/permissions.js';
 import type { Actor } from '../../core/model.js';
+import type { DurableReplies } from '../durable-replies.js';
 import { nacosCredentials, nacosRefusal } from '../http-auth.js';
 import { RegistryError, type FieldViolation, type RegistryErrorCode } from '../../core/errors.js';
 import type { Registry } from '../../core/registry.js';
@@ -39,6 +40,8 @@ export interface NacosApiDeps {
   /** The access decision every route but login is admitted by. */
   readonly access: AccessControl;
   readonly logger: Logger;
+  /** Holds the answers to writes that reached the durable store until they are on disk. */
+  readonly durable?: DurableReplies;
   readonly timing: NacosTiming;
   /** cache_millis told to Nacos clients (their poll interval). */
   readonly cacheMillis: () => number;
@@ -58,6 +61,7 @@ function params(req: { query: unknown; body: unknown }): NacosParams {
 
 /** Runs a handler, answering RegistryErrors with Nacos's status and `caused: message;`. */
 function handle(deps: NacosApiDeps, reply: FastifyReply, fn: () => unknown): unknown {
+  deps.durable?.mark(reply.request);
   try {
     return fn();
   } catch (e) {

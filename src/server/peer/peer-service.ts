@@ -22,6 +22,7 @@ import {
   type SyncRegistryRequest,
   type SyncRegistryResponse,
 } from '../../gen/herald/v1/peer_service.js';
+import { NO_BARRIER, whenDurable, type WriteBarrier } from '../../store/write-barrier.js';
 import { grpcError, toGrpcError } from '../grpc-errors.js';
 import { answerToWire, digestToWire, entryToWire, instanceTombstoneToWire, settingsToWire, taskFromWire, tombstoneToWire } from './peer-codec.js';
 
@@ -40,6 +41,8 @@ export interface PeerServiceDeps {
   readonly logger: Logger;
   /** A peer with this node id called (it is reachable again). */
   readonly onPeerContact?: (nodeId: string) => void;
+  /** A batch is answered once what it stored is durable (so a peer's copy is on disk here too); default: no store. */
+  readonly barrier?: WriteBarrier;
 }
 
 export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplementation {
@@ -47,7 +50,22 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
 
   const replicate: handleUnaryCall<ReplicateRequest, ReplicateResponse> = (call, callback) => {
     deps.onPeerContact?.(call.request.nodeId);
-    callback(null, { nodeId: deps.nodeId(), results: call.request.tasks.map((t) => answerToWire(applyTask(registry, taskFromWire(t), logger))) });
+    const answer = whenDurable(deps.barrier ?? NO_BARRIER, () => ({
+      nodeId: deps.nodeId(),
+      results: call.request.tasks.map((t) => answerToWire(applyTask(registry, taskFromWire(t), logger))),
+    }));
+    if (!(answer instanceof Promise)) {
+      callback(null, answer);
+      return;
+    }
+    answer.then(
+      (res) => {
+        callback(null, res);
+      },
+      (e: unknown) => {
+        callback(toGrpcError(e, logger, 'Replicate'));
+      },
+    );
   };
 
   const syncRegistry: handleServerStreamingCall<SyncRegistryRequest, SyncRegistryResponse> = (call) => {

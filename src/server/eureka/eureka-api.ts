@@ -56,7 +56,6 @@ function wantsXmlOnly(req: FastifyRequest): boolean {
   return accept.includes('xml') && !accept.includes('json') && !accept.includes('*/*');
 }
 
-
 /**
  * Whether a request is a Eureka peer's replication (`x-netflix-discovery-replication: true`). The
  * header is believed only from a caller holding the cluster secret when one is set: a client must
@@ -182,7 +181,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           guarded('write', (req: Req, reply, actor) =>
             handle(req, reply, () => {
               counts.register++;
-              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor });
+              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor, transport: 'eureka' });
               return send(reply, 204);
             }),
           ),

@@ -2,8 +2,9 @@
  * Feeds the console's event streams. The watched service of a page comes from the push hub (one
  * PushTarget per page, the same merge window and fan-out as every subscriber). The service lists
  * come from the registry's change notifications (the hub's own source): a change marks its
- * namespace dirty, and at most once per summary interval each dirty namespace's list is built once
- * and offered to its pages (latest wins in each stream). Node status goes to pages with the cluster
+ * namespace dirty, and each dirty namespace's list is built once and offered to its pages (latest
+ * wins in each stream): at once after a quiet interval, else when the interval since the last send
+ * closes. Node status goes to pages with the cluster
  * view on the node interval; the others get a keep-alive comment then. At most `maxStreams` pages
  * at once.
  */
@@ -69,6 +70,8 @@ export class ConsoleFeed {
   private readonly dirty = new Set<string>();
   private summaryTimer: unknown;
   private nodeTimer: unknown;
+  /** When service lists were last sent (ms), for the leading edge of the summary interval. */
+  private summarySentAtMs = Number.NEGATIVE_INFINITY;
   private readonly stopListening: () => void;
   private closed = false;
 
@@ -137,10 +140,14 @@ export class ConsoleFeed {
     if (this.entries.size === 0) return;
     this.dirty.add(namespace);
     if (this.summaryTimer !== undefined) return;
+    // Leading edge: a lone change goes out at once (on a later turn, merging this turn's changes);
+    // changes within the interval after a send become one send when it closes.
+    const waitMs = Math.max(0, this.summarySentAtMs + this.deps.options.summaryIntervalMs - this.deps.clock.nowMs());
     this.summaryTimer = this.deps.timers.setTimeout(() => {
       this.summaryTimer = undefined;
+      this.summarySentAtMs = this.deps.clock.nowMs();
       this.sendSummaries();
-    }, this.deps.options.summaryIntervalMs);
+    }, waitMs);
   }
 
   private sendSummaries(): void {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createRegistryClient, type RegistryClient, type RegistrationHandle, type ServiceChangeEvent } from '../../../src/client/index.js';
+import { authFixture } from '../../support/auth-fixture.js';
 import { serve } from '../../support/cli.js';
 import { onCleanup, record } from '../../support/server.js';
 
@@ -120,4 +121,40 @@ describe.skipIf(!present)('web console in Chromium', () => {
     await events.until((e) => e.snapshot.hosts.some((h) => h.ip === '10.0.0.1' && h.status === 'UP' && h.overriddenStatus === undefined), 'the override cleared, pushed');
     expect(await notReloaded()).toBe(true);
   });
+
+  it(
+    'with authentication on, asks for a login, then works with the token: the writer sees its namespace, the admin the node; a wrong password is refused',
+    { timeout: 60_000 },
+    async () => {
+      const auth = await authFixture([
+        { name: 'admin', password: 'admin-pw', roles: [{ namespace: '*', permission: 'admin' }] },
+        { name: 'writer', password: 'writer-pw', roles: [{ namespace: 'public', permission: 'write' }] },
+      ]);
+      const server = await serve(['--auth-file', auth.path, '--merge-window-ms', '2']);
+      const { http } = JSON.parse(await server.line(/herald is serving/, 'stderr')) as { http: string };
+      const { page } = await browser();
+      await page.goto(`http://${http}/`);
+      await page.waitForSelector('#login:not([hidden])');
+      await page.fill('#login-user', 'writer');
+      await page.fill('#login-password', 'wrong');
+      await page.click('#login button[type="submit"]');
+      await page.locator('#login-error', { hasText: 'invalid credentials' }).waitFor();
+      await page.fill('#login-password', 'writer-pw');
+      await page.click('#login button[type="submit"]');
+      await page.waitForSelector('#main:not([hidden])');
+      expect(await page.locator('#user').innerText()).toBe('writer');
+      expect(await page.locator('#namespace option').allInnerTexts()).toEqual(['public (0 services)']);
+      await page.locator('#node', { hasText: 'need admin on every namespace' }).waitFor();
+      await page.locator('#live', { hasText: 'live' }).waitFor();
+
+      // The token stays in the tab: another user signs in after signing out and sees the node.
+      await page.click('#logout');
+      await page.waitForSelector('#login:not([hidden])');
+      await page.fill('#login-user', 'admin');
+      await page.fill('#login-password', 'admin-pw');
+      await page.click('#login button[type="submit"]');
+      await page.locator('#node .card', { hasText: 'Self-preservation' }).waitFor();
+      expect(await page.locator('#user').innerText()).toBe('admin');
+    },
+  );
 });

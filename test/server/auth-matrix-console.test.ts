@@ -63,8 +63,12 @@ const get =
   (n: MatrixNode, headers: Record<string, string>): Promise<HttpAnswer> =>
     n.http('GET', path, { query, headers });
 
-/** The event stream: its status and its first event (an admitted stream stays open; this closes it). */
+/**
+ * The event stream: its status and its first event. An admitted stream stays open: this closes it
+ * and waits until the server has dropped its push subscription, so no later row sees its pushes.
+ */
 async function firstEvent(n: MatrixNode, headers: Record<string, string>): Promise<HttpAnswer> {
+  const subscribers = n.server.hub.stats().subscribers;
   const abort = new AbortController();
   const res = await fetch(`http://127.0.0.1:${n.server.httpPort ?? 0}/console/api/events?namespace=public&service=orders`, { headers, signal: abort.signal });
   if (!res.ok || res.body === null) return { status: res.status, text: await res.text(), challenge: res.headers.get('www-authenticate') };
@@ -76,6 +80,8 @@ async function firstEvent(n: MatrixNode, headers: Record<string, string>): Promi
     text += value;
   }
   abort.abort();
+  for (let i = 0; i < 2_000 && n.server.hub.stats().subscribers > subscribers; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(n.server.hub.stats().subscribers, 'the closed stream unsubscribed').toBe(subscribers);
   return { status: res.status, text: text.slice(0, text.indexOf('\n\n')), challenge: res.headers.get('www-authenticate') };
 }
 

@@ -126,6 +126,22 @@ describe('console JSON API (auth off)', () => {
   });
 });
 
+describe('console node view with a peer that is down', () => {
+  it('shows the peer with its replication queue and last error', async () => {
+    // A peer nobody listens on: the start-up sync gives up quickly, replication fails and queues.
+    const server = await startServer({ peers: ['127.0.0.1:1'], syncTimeoutMs: 200, peerCallTimeoutMs: 200, replicationRetryBaseMs: 60_000, replicationRetryMaxMs: 60_000 });
+    server.registry.register({ ...ORDERS, instance: { instanceId: 'o-1', ip: '10.0.0.1', port: 8080 } }, { transport: 'grpc' });
+    let peer: NodeJson['peers'][number] | undefined;
+    for (let i = 0; i < 400 && peer?.state !== 'down'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      peer = ((await get(server, '/console/api/node')).body as NodeJson).peers[0];
+    }
+    expect(peer).toMatchObject({ address: '127.0.0.1:1', state: 'down', failures: 1 });
+    expect(peer?.queueDepth).toBeGreaterThanOrEqual(1);
+    expect(peer?.lastError).not.toBe('');
+  });
+});
+
 describe('console actions', () => {
   it('set and clear OUT_OF_SERVICE and deregister, with the same registry calls as gRPC', async () => {
     const server = await withOrders();

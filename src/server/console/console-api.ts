@@ -245,7 +245,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleApiDeps
       off();
       close();
     };
-    req.raw.on('close', stop);
+    // The response closes when the page goes away (or the stream ends).
+    res.on('close', stop);
     return reply;
   });
 

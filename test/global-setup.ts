@@ -1,6 +1,6 @@
 /**
  * Tests that run the `herald` command use the compiled dist/. `npm test` builds first; when vitest
- * runs alone, this rebuilds dist/ if any source file is newer than it.
+ * runs alone, this rebuilds dist/ (and the console page) if any source file is newer than it.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -25,4 +25,11 @@ export default function setup(): void {
   if (built === 0 || newest('src') > built) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   }
+  let page: number;
+  try {
+    page = statSync('dist/console-page/main.js').mtimeMs;
+  } catch {
+    page = 0;
+  }
+  if (page === 0 || newest('src/console') > page) execFileSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'inherit' });
 }

@@ -47,7 +47,7 @@ export function applyTask(registry: ReplicaTarget, task: IncomingTask, logger: L
           return OK;
         }
         if (copy === undefined) return { kind: 'rejected', message: 'target.instance is required' };
-        registry.register(registrationOf(copy.address, copy.state), ctx);
+        registry.register(registrationOf(copy.address, copy.state), { ...ctx, transport: copy.state.transport });
         return OK;
       }
       case 'heartbeat':

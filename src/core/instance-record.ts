@@ -5,7 +5,7 @@
  */
 import { RegistryError } from './errors.js';
 import type { Interner } from './interner.js';
-import { serviceKey, type Actor, type InstanceRecord, type InstanceRef, type InstanceStatus } from './model.js';
+import { serviceKey, type Actor, type InstanceRecord, type InstanceRef, type InstanceStatus, type RegistrantTransport } from './model.js';
 import type { RegistryOptions } from './options.js';
 import type { ServiceState } from './service-state.js';
 import type { Registration, RegisterInput } from './validate.js';
@@ -50,6 +50,8 @@ export interface InstanceDecision {
   readonly version: number;
   /** Who registered the instance ('' = registered without authentication). */
   readonly registrant: string;
+  /** The API the registration came through ('' = not known). */
+  readonly transport: RegistrantTransport;
 }
 
 /**
@@ -111,6 +113,7 @@ export function changeRecord(r: InstanceRecord, change: RecordChange): InstanceR
       healthy: change.healthy ?? r.healthy,
       version: change.version ?? r.version,
       registrant: r.registrant,
+      transport: r.transport,
     },
     change.lastUpdatedTimestamp ?? r.lastUpdatedTimestamp,
     r.registrationTimestamp,
@@ -159,6 +162,7 @@ function freezeRecord(
     evictionTimestamp,
     version: decision.version,
     registrant: decision.registrant,
+    transport: decision.transport,
   });
 }
 

@@ -76,6 +76,18 @@ export interface InstanceRecord {
    * without authentication. Only it, or an admin of the namespace, may change the instance.
    */
   readonly registrant: string;
+  /** The API the instance was registered through ('' when a peer did not say); shown by the console. */
+  readonly transport: RegistrantTransport;
+}
+
+/** The APIs a registrant can register through. */
+export const REGISTRANT_TRANSPORTS = ['grpc', 'nacos', 'eureka'] as const;
+/** One of REGISTRANT_TRANSPORTS, or '' when not known. */
+export type RegistrantTransport = (typeof REGISTRANT_TRANSPORTS)[number] | '';
+
+/** `value` as a registrant transport (the shared constant, not the caller's string); anything unknown (an older or newer peer) becomes ''. */
+export function registrantTransportOf(value: string): RegistrantTransport {
+  return REGISTRANT_TRANSPORTS.find((t) => t === value) ?? '';
 }
 
 /** Who asks for a client write, for the registrant rule. */

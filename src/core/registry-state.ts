@@ -15,6 +15,7 @@ import {
   type InstanceEntry,
   type InstanceRecord,
   type InstanceRef,
+  type RegistrantTransport,
   type ServiceRef,
   type ServiceSummary,
   type ServiceView,
@@ -36,6 +37,8 @@ export interface WriteContext {
   readonly replication?: boolean;
   /** Who asks (authenticated transports); the registrant rule applies when set. */
   readonly actor?: Actor | undefined;
+  /** The API a registration came through (kept from the stored record when absent). */
+  readonly transport?: RegistrantTransport | undefined;
 }
 
 /** Announced after each change of what clients see. */

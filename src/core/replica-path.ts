@@ -84,7 +84,7 @@ function replicaRecord(
   const record = buildRecord(
     ref.instanceId,
     dataOf(reg, s.interner, found?.svc ?? s.service(ref)),
-    { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant },
+    { status, overriddenStatus: reg.overriddenStatus, healthy: state.healthy, version, registrant: state.registrant, transport: state.transport },
     found?.entry.record,
     now,
   );

@@ -60,17 +60,18 @@ export function register(s: RegistryState, input: RegisterInput, ctx: WriteConte
   // Registering renews the lease, so a heartbeat timeout no longer applies: healthy as reported.
   const healthy = data.reportedHealthy;
   const registrant = registrantAfter(old, ctx.actor);
+  const transport = ctx.transport ?? old?.transport ?? '';
   if (
     found !== undefined &&
     old !== undefined &&
-    sameVisible(old, buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, version: old.version }, old, now))
+    sameVisible(old, buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, transport, version: old.version }, old, now))
   ) {
     found.entry.lastRenewalMs = now;
     s.emit(() => ({ kind: 'register', ref, record: old, lastRenewalMs: now, replication }));
     return { record: old, created: false, changed: false, keptExisting, lastRenewalMs: now };
   }
   // A change: a new write version, above any this node has seen (a cancel's included).
-  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, version: s.versions.next(now) }, old, now);
+  const record = buildRecord(ref.instanceId, data, { status, overriddenStatus, healthy, registrant, transport, version: s.versions.next(now) }, old, now);
   s.tombstones.delete(ref);
   s.store(ref, found?.entry, record, now);
   s.emit(() => ({ kind: 'register', ref, record, lastRenewalMs: now, replication }));

@@ -45,6 +45,8 @@ export interface ServerConfig {
   readonly httpPort: number;
   /** Serve the Eureka REST API over HTTP. */
   readonly eurekaApi: boolean;
+  /** Serve the web console (its page, JSON API and event stream) at `/` on the HTTP port. */
+  readonly console: boolean;
   /** Base path of the Eureka REST API (`<base>/v2` is served too). */
   readonly eurekaBasePath: string;
   /** Namespace Eureka apps live in (services of its default group). */
@@ -157,6 +159,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   nacosApi: true,
   httpPort: 8848,
   eurekaApi: true,
+  console: true,
   eurekaBasePath: '/eureka',
   eurekaNamespace: 'public',
   nacosBeatIntervalMs: 5_000,

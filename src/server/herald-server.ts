@@ -139,7 +139,7 @@ export class HeraldServer {
     });
     try {
       await server.core.udp?.start();
-      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls }, () => server.cluster);
+      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls, timers: server.timers }, () => server.cluster);
       server.cluster = startClusterNode({
         core: server.core,
         config: c,

@@ -1,7 +1,7 @@
 /**
- * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API and the Eureka REST API,
- * each optional), registered on the shared fastify server (HTTPS when the node has TLS files),
- * admitted by the node's access decision, with their request counters.
+ * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API, the Eureka REST API and the
+ * web console, each optional), registered on the shared fastify server (HTTPS when the node has TLS
+ * files), admitted by the node's access decision, with their request counters.
  */
 import type { AccessControl } from '../auth/access-control.js';
 import type { Cluster } from '../cluster/cluster.js';
@@ -11,6 +11,9 @@ import type { ServerConfig } from './config.js';
 import { DurableReplies } from './durable-replies.js';
 import { registerEurekaRoutes, type EurekaRequestCounts } from './eureka/eureka-api.js';
 import { HttpServer, type RouteRegistrar } from './http-server.js';
+import { registerConsoleRoutes } from './console/console-api.js';
+import { nodeJson } from './console/console-json.js';
+import { nodeTimers, type Timers } from '../common/timers.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
 import type { NodeCore } from './node-core.js';
 import type { TlsFiles } from './tls-files.js';
@@ -21,6 +24,8 @@ export interface HttpApiContext {
   readonly logger: Logger;
   readonly access: AccessControl;
   readonly tls: TlsFiles | undefined;
+  /** Timers of the console's event streams (default Node's, unref'd). */
+  readonly timers?: Timers;
 }
 
 export interface HttpApis {
@@ -30,7 +35,7 @@ export interface HttpApis {
   readonly eurekaRequests: Readonly<EurekaRequestCounts> | undefined;
 }
 
-/** Starts the HTTP server with the APIs that are on; undefined when both are off. */
+/** Starts the HTTP server with the APIs that are on (and the console); undefined when all are off. */
 export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpApiContext, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
   const { clock, logger, access } = ctx;
   const udp = core.udp;
@@ -74,6 +79,23 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
         basePath: c.eurekaBasePath,
         namespace: c.eurekaNamespace,
         nodeId: () => cluster()?.nodeId ?? c.nodeId ?? '',
+      });
+    });
+  }
+  if (c.console) {
+    registrars.push((app) => {
+      registerConsoleRoutes(app, {
+        registry: core.registry,
+        durable,
+        hub: core.hub,
+        access,
+        clock,
+        timers: ctx.timers ?? nodeTimers,
+        logger: logger.child({ component: 'console' }),
+        node: () => {
+          const cl = cluster();
+          return nodeJson(core.nodeStatus(cl?.nodeId ?? c.nodeId ?? ''), cl?.synced ?? true, cl?.status() ?? []);
+        },
       });
     });
   }

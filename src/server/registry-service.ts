@@ -205,7 +205,7 @@ export function registryServiceHandlers(deps: RegistryServiceDeps): UntypedServi
 
   const handlers = {
     register: unary(deps, 'Register', 'write', (req: RegisterRequest, { actor }): RegisterResponse => {
-      const { record, lastRenewalMs } = registry.register(registerRequestToInput(req), { actor });
+      const { record, lastRenewalMs } = registry.register(registerRequestToInput(req), { actor, transport: 'grpc' });
       return { instance: instanceToWire(record, lastRenewalMs, 'full') };
     }),
     renew: unary(deps, 'Renew', 'write', (req: RenewRequest, { actor }): RenewResponse => {

@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import { makeTombstone, type Tombstone } from '../core/tombstones.js';
-import { isInstanceStatus, type InstanceRecord } from '../core/model.js';
+import { isInstanceStatus, registrantTransportOf, type InstanceRecord } from '../core/model.js';
 import { CREATE_SCHEMA, HERALD_APPLICATION_ID, SCHEMA_VERSION, STORE_FILE, WRITER_SOURCE } from './sqlite-schema.js';
 import { StoreError } from './store-error.js';
 import type { StoredInstance, StoredService, StoredState, StoreOp } from './store-ops.js';
@@ -168,6 +168,8 @@ function instanceOf(file: string, row: unknown[]): StoredInstance {
     evictionTimestamp: num('evictionTimestamp'),
     version: num('version'),
     registrant: text(file, o.registrant, `${what}.registrant`),
+    // Which API registered it; stores written before it was recorded have none ('').
+    transport: registrantTransportOf(typeof o.transport === 'string' ? o.transport : ''),
   };
   return { namespace: text(file, namespace, 'namespace'), group: text(file, group, 'group'), service: text(file, service, 'service'), record };
 }

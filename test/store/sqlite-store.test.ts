@@ -61,6 +61,7 @@ function rec(instanceId: string, version: number, over: Partial<InstanceRecord> 
     evictionTimestamp: 0,
     version,
     registrant: '',
+    transport: 'grpc',
     ...over,
   };
 }

@@ -185,7 +185,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           guarded('write', (req: Req, reply, actor) =>
             handle(req, reply, () => {
               counts.register++;
-              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor });
+              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor, transport: 'eureka' });
               return send(reply, 204);
             }),
           ),

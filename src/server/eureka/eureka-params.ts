@@ -57,7 +57,12 @@ export function instanceInfo(body: unknown): Json {
 function idOf(info: Json): string | undefined {
   if (!blank(info.instanceId)) return str(info.instanceId);
   const dc = info.dataCenterInfo;
-  if (isObject(dc) && (dc.name === 'Amazon' || (typeof dc['@class'] === 'string' && dc['@class'].endsWith('AmazonInfo'))) && isObject(dc.metadata) && !blank(dc.metadata['instance-id'])) {
+  if (
+    isObject(dc) &&
+    (dc.name === 'Amazon' || (typeof dc['@class'] === 'string' && dc['@class'].endsWith('AmazonInfo'))) &&
+    isObject(dc.metadata) &&
+    !blank(dc.metadata['instance-id'])
+  ) {
     return str(dc.metadata['instance-id']);
   }
   return blank(info.hostName) ? undefined : str(info.hostName);
@@ -159,6 +164,7 @@ export function replicaFromEureka(info: unknown, namespace: string): { address: 
       version: 0,
       // Eureka servers know no identities.
       registrant: '',
+      transport: 'eureka',
     },
   };
 }

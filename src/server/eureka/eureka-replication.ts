@@ -50,7 +50,6 @@ export interface EurekaReplicationDeps {
   readonly logger: Logger;
 }
 
-
 /** The items of a batch body; a body that is not a ReplicationList is a 400 for the whole batch. */
 export function replicationItems(body: unknown): unknown[] {
   if (!isObject(body) || !Array.isArray(body.replicationList)) throw eurekaBadRequest('replicationList', 'Missing replicationList: expected {"replicationList": [...]}');
@@ -81,7 +80,7 @@ export function applyReplicationItem(raw: unknown, deps: EurekaReplicationDeps):
       throw eurekaBadRequest('action', `Unknown action ${String(action)}: expected one of ${EUREKA_ACTIONS.join(', ')}`);
     }
     if (action === 'Register') {
-      registry.register(registrationFromEureka(appName, raw.instanceInfo, namespace), replication);
+      registry.register(registrationFromEureka(appName, raw.instanceInfo, namespace), { ...replication, transport: 'eureka' });
       return { statusCode: 200 };
     }
     const ref = deps.findInstance(appName, id);

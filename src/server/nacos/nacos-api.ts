@@ -121,7 +121,7 @@ export function registerNacosRoutes(app: FastifyInstance, deps: NacosApiDeps): N
     guarded('write', 'namespace', (_req, reply, p, actor) =>
       handle(deps, reply, () => {
         counts.register++;
-        registry.register(registration(p, timing), { actor });
+        registry.register(registration(p, timing), { actor, transport: 'nacos' });
         return reply.type('text/plain; charset=utf-8').send('ok');
       }),
     ),
@@ -169,7 +169,7 @@ export function registerNacosRoutes(app: FastifyInstance, deps: NacosApiDeps): N
             },
             timing,
           );
-          interval = registry.register(re, { actor }).record.renewalIntervalMs;
+          interval = registry.register(re, { actor, transport: 'nacos' }).record.renewalIntervalMs;
           deps.logger.info({ instanceId: address.instanceId }, 'registered again from a beat');
         }
         return reply.send({ clientBeatInterval: interval, code: BEAT_OK, lightBeatEnabled: false });

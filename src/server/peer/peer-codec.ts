@@ -3,7 +3,7 @@
  * (src/cluster/peer-link.ts). Both ends use it: GrpcPeerLink (the client) and the PeerService
  * handlers (the server). Wire types stop here.
  */
-import type { InstanceRecord, InstanceRef, InstanceStatus, ServiceRef } from '../../core/model.js';
+import { registrantTransportOf, type InstanceRecord, type InstanceRef, type InstanceStatus, type ServiceRef } from '../../core/model.js';
 import type { InstanceState, ReplicaDigestEntry, ReplicaEntry, TombstoneInput } from '../../core/registry.js';
 import type { Tombstone } from '../../core/tombstones.js';
 import type { ConfiguredService } from '../../core/replica-state.js';
@@ -46,6 +46,7 @@ export function copyToWire(ref: ServiceRef, instanceId: string, state: CopyState
     instance: instanceToWire(full, lastRenewalMs, 'full'),
     registeredStatus: statusToWire(full.registeredStatus),
     reportedHealthy: full.reportedHealthy,
+    transport: full.transport,
     version: full.version,
   };
 }
@@ -87,6 +88,7 @@ export function copyFromWire(r: ReplicatedInstance): PeerCopy | undefined {
       renewalIntervalMs: i.lease?.renewalIntervalMs ?? 0,
       version: r.version,
       registrant: i.registrant,
+      transport: registrantTransportOf(r.transport),
     },
   };
 }
@@ -110,6 +112,7 @@ function bare(ref: InstanceRef, lastRenewalMs = 0): ReplicatedInstance {
     instance: Instance.fromPartial({ instanceId: ref.instanceId, ...(lastRenewalMs > 0 ? { lease: { lastRenewalTimestamp: lastRenewalMs } } : {}) }),
     registeredStatus: WireStatus.INSTANCE_STATUS_UNSPECIFIED,
     reportedHealthy: false,
+    transport: '',
     version: 0,
   };
 }
@@ -127,7 +130,13 @@ export function taskToWire(e: ReplicationTask): WireTask {
     case 'register':
       return { ...none, action: ReplicationAction.REPLICATION_ACTION_REGISTER, target: copyToWire(e.ref, e.ref.instanceId, e.record, e.lastRenewalMs), version: e.record.version };
     case 'renew':
-      return { ...none, action: ReplicationAction.REPLICATION_ACTION_HEARTBEAT, target: bare(e.ref, e.lastRenewalMs), lastDirtyTimestamp: e.record.lastDirtyTimestamp, version: e.record.version };
+      return {
+        ...none,
+        action: ReplicationAction.REPLICATION_ACTION_HEARTBEAT,
+        target: bare(e.ref, e.lastRenewalMs),
+        lastDirtyTimestamp: e.record.lastDirtyTimestamp,
+        version: e.record.version,
+      };
     case 'cancel':
       return { ...none, action: ReplicationAction.REPLICATION_ACTION_CANCEL, target: bare(e.ref), version: e.tombstone.version, tombstone: tombstoneToWire(e.tombstone) };
     case 'status':
@@ -224,7 +233,11 @@ export function syncChunkFromWire(r: SyncRegistryResponse): SyncChunk {
   }
   const tombstones: TombstoneInput[] = [];
   for (const t of r.tombstones) if (t.tombstone !== undefined) tombstones.push(tombstoneFromWire(t, t.tombstone));
-  return { services: r.services.map((s) => ({ namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata })), copies, tombstones };
+  return {
+    services: r.services.map((s) => ({ namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata })),
+    copies,
+    tombstones,
+  };
 }
 
 export function digestToWire(d: ReplicaDigestEntry): ServiceChecksum {

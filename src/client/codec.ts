@@ -1,8 +1,8 @@
 /** Maps the SDK's model to and from herald.v1 wire messages (the SDK's one codec module). */
-import type { Instance, ServiceInfo } from '../gen/herald/v1/model.js';
+import type { Instance, ServiceInfo, ServiceSummary as WireServiceSummary } from '../gen/herald/v1/model.js';
 import { RegisterRequest } from '../gen/herald/v1/registry_service.js';
 import { statusNameFromWire, statusToWire } from '../common/wire-status.js';
-import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
+import type { InstanceSpec, ServiceInstance, ServiceSnapshot, ServiceSummary } from './model.js';
 
 export function instanceFromWire(i: Instance): ServiceInstance {
   return {
@@ -60,4 +60,18 @@ export function registerRequest(spec: InstanceSpec, lastDirtyTimestamp: number):
       lease: { durationMs: spec.leaseDurationMs ?? 0, renewalIntervalMs: spec.renewalIntervalMs ?? 0, unhealthyAfterMs: spec.unhealthyAfterMs ?? 0 },
     },
   });
+}
+
+export function summaryFromWire(s: WireServiceSummary): ServiceSummary {
+  return {
+    namespace: s.namespace,
+    group: s.group,
+    name: s.name,
+    instanceCount: s.instanceCount,
+    healthyInstanceCount: s.healthyInstanceCount,
+    clusters: s.clusters,
+    revision: s.revision,
+    protectThreshold: s.protectThreshold,
+    metadata: s.metadata,
+  };
 }

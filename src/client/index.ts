@@ -1,16 +1,16 @@
 /**
  * The herald client SDK. Start with createRegistryClient; see docs/client.md.
  */
-export { createRegistryClient, RegistryClient } from './registry-client.js';
+export { createRegistryClient, DuplicateRegistrationError, RegistryClient } from './registry-client.js';
 export type { GetServiceInfoOptions, RegistrationHandle, ServiceInfoResult } from './registry-client.js';
 export type { PushMode, RegistryClientOptions } from './options.js';
 export { CLIENT_DEFAULTS } from './options.js';
 export type { ServiceQuery } from './cache-key.js';
 export type { ServiceChangeEvent, SnapshotSource } from './service-cache.js';
-export type { RegistrationState } from './registration.js';
+export type { RegistrationState, RegistrationUpdate } from './registration.js';
 export type { ConnectionState } from './server-list.js';
 export type { InstanceCall, ServiceCall, Transport, TransportFactory } from './transport.js';
-export type { HostDiff, InstanceSpec, InstanceStatus, ServiceInstance, ServiceSnapshot } from './model.js';
+export type { HostDiff, InstanceRef, InstanceSpec, InstanceStatus, ServiceInstance, ServiceSettings, ServiceSnapshot, ServiceSummary } from './model.js';
 export { healthyInstances, pickWeighted } from './selection.js';
 export { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 export { isUnavailable, ServerUnreachableError } from './call-errors.js';

@@ -72,3 +72,35 @@ export interface InstanceSpec {
   /** Shown unhealthy after this long without a renewal; default never. */
   readonly unhealthyAfterMs?: number;
 }
+
+/** Names one instance for the admin calls; namespace and group default as in queries. */
+export interface InstanceRef {
+  readonly namespace?: string;
+  readonly group?: string;
+  readonly service: string;
+  readonly instanceId: string;
+}
+
+/** A service's settings, as UpdateService replaces them: every field not given is reset (0, no metadata). */
+export interface ServiceSettings {
+  readonly namespace?: string;
+  readonly group?: string;
+  readonly service: string;
+  /** 0 to 1; 0 (the default) turns protection off. */
+  readonly protectThreshold?: number;
+  /** Service-level metadata, replacing what was there. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** A service as listed, with its settings (UpdateService's answer). */
+export interface ServiceSummary {
+  readonly namespace: string;
+  readonly group: string;
+  readonly name: string;
+  readonly instanceCount: number;
+  readonly healthyInstanceCount: number;
+  readonly clusters: readonly string[];
+  readonly revision: number;
+  readonly protectThreshold: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}

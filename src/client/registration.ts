@@ -40,6 +40,17 @@ export type RegistrationState =
    */
   | { readonly kind: 'rejected'; readonly code: string; readonly reason: string };
 
+/**
+ * What `update()` may change on a live registration: the fields a registrant describes about
+ * itself that do not name it. Each given field replaces the current one (`metadata` as a whole).
+ */
+export interface RegistrationUpdate {
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly weight?: number;
+  readonly enabled?: boolean;
+  readonly healthy?: boolean;
+}
+
 export interface RegistrationOptions {
   readonly scheduler: SchedulerLike;
   readonly logger: Logger;
@@ -69,17 +80,25 @@ export class Registration {
   private readonly backoffMaxMs: number;
   private readonly random: () => number;
 
+  private specValue: InstanceSpec;
+
   constructor(
-    readonly spec: InstanceSpec,
+    spec: InstanceSpec,
     private readonly calls: RegistrationCalls,
     private readonly options: RegistrationOptions,
   ) {
+    this.specValue = spec;
     this.lastDirtyTimestamp = options.scheduler.now();
     this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.random = options.random ?? Math.random;
     this.instanceIdValue = spec.instanceId;
     this.register();
+  }
+
+  /** What is registered: the spec given, with every update() applied. */
+  get spec(): InstanceSpec {
+    return this.specValue;
   }
 
   get state(): RegistrationState {
@@ -138,6 +157,46 @@ export class Registration {
     this.register();
   }
 
+  /**
+   * Changes the registered instance in place: the same instance id and lease, registered again now
+   * with the changes and a newer dirty timestamp (so the server takes this copy over the one it
+   * holds), then renewed as before. Emits the instance as the server stored it and completes; while
+   * no server answers it waits, as registration does. Errors when the registration has ended
+   * (deregistered or rejected) or the server refuses the change (the registration is then
+   * `rejected`). An update made while another is in flight supersedes it: both emit the later copy.
+   */
+  update$(changes: RegistrationUpdate): Observable<ServiceInstance> {
+    return new Observable<ServiceInstance>((subscriber) => {
+      if (this.stopped) {
+        subscriber.error(new Error(`the registration of ${this.instanceIdValue ?? this.specValue.service} has ended (${this.state.kind}); register it again`));
+        return undefined;
+      }
+      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as RegistrationUpdate;
+      this.specValue = { ...this.specValue, ...defined };
+      this.lastDirtyTimestamp = Math.max(this.lastDirtyTimestamp + 1, this.options.scheduler.now());
+      // Skip the current state: wait for the answer to the register below.
+      let first = true;
+      const sub = this.stateSubject.subscribe({
+        next: (s) => {
+          if (first) return;
+          if (s.kind === 'registered') {
+            subscriber.next(s.instance);
+            subscriber.complete();
+          } else if (s.kind === 'rejected') {
+            subscriber.error(new Error(`the server refused the update (${s.code}): ${s.reason}`));
+          } else if (s.kind === 'deregistered') {
+            subscriber.error(new Error('deregistered before the update was registered'));
+          }
+        },
+      });
+      first = false;
+      this.redo();
+      return () => {
+        sub.unsubscribe();
+      };
+    });
+  }
+
   /** Stops heartbeats without cancelling the lease (the instance expires on its own). Idempotent. */
   abandon(): void {
     if (this.stopped) return;
@@ -186,9 +245,13 @@ export class Registration {
         });
       },
       error: (e: unknown) => {
-        this.fail(e, () => {
-          this.register();
-        }, 'register');
+        this.fail(
+          e,
+          () => {
+            this.register();
+          },
+          'register',
+        );
       },
     });
   }
@@ -212,9 +275,13 @@ export class Registration {
           this.register();
           return;
         }
-        this.fail(e, () => {
-          this.renew(instance);
-        }, 'renew');
+        this.fail(
+          e,
+          () => {
+            this.renew(instance);
+          },
+          'renew',
+        );
       },
     });
   }

@@ -28,10 +28,11 @@ import {
 import { cacheKey, type ServiceQuery } from './cache-key.js';
 import { ClientClosedError, ServiceInfoUnavailableError } from './errors.js';
 import { FailoverCache } from './failover-cache.js';
-import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
+import { DEFAULT_CLUSTER, DEFAULT_GROUP, deriveInstanceId } from '../core/model.js';
+import type { InstanceRef, InstanceSpec, InstanceStatus, ServiceInstance, ServiceSettings, ServiceSnapshot, ServiceSummary } from './model.js';
 import { channelReconnectBackoff, resolveClientOptions, type RegistryClientOptions, type ResolvedClientOptions } from './options.js';
 import { PushStreams } from './push-streams.js';
-import { Registration, type RegistrationCalls, type RegistrationState } from './registration.js';
+import { Registration, type RegistrationCalls, type RegistrationState, type RegistrationUpdate } from './registration.js';
 import { grpcTransport } from './transport.js';
 import { PullGuard } from './pull-guard.js';
 import { healthyInstances, pickWeighted } from './selection.js';
@@ -63,8 +64,24 @@ export interface RegistrationHandle {
    */
   readonly state: RegistrationState;
   readonly state$: Observable<RegistrationState>;
+  /**
+   * Changes the registered instance in place (its metadata, weight, enabled or healthy flag): the
+   * same instance id and lease, registered again at once with a newer dirty timestamp, and renewed
+   * by this same handle. Resolves with the instance as the server stored it; while no server answers
+   * it waits, as registration does. Rejects when the registration has ended, or when the server
+   * refuses the change, which ends the registration as a refused register does (`rejected`).
+   */
+  update(changes: RegistrationUpdate): Promise<ServiceInstance>;
   /** Cancels the lease and stops heartbeats. Idempotent. */
   deregister(): Promise<void>;
+}
+
+/** register() was asked for an instance a live handle of this client already keeps registered. */
+export class DuplicateRegistrationError extends Error {
+  constructor(readonly instanceId: string) {
+    super(`instance ${instanceId} is already registered by this client; change it with the handle's update(), or deregister() it first`);
+    this.name = 'DuplicateRegistrationError';
+  }
 }
 
 export class RegistryClient {
@@ -77,6 +94,8 @@ export class RegistryClient {
   private readonly pulls: PullGuard;
   private readonly pins = new Map<string, Subscription>();
   private readonly registrations = new Set<Registration>();
+  /** Live registrations by `namespace\ngroup@@service\ninstanceId` (the id given or the one the server would derive). */
+  private readonly registered = new Map<string, Registration>();
   private readonly redo: Subscription;
   /** The UDP push receiver ('udp' mode), once bound; undefined if binding failed. */
   private readonly udpReady: Promise<UdpReceiver | undefined> | undefined;
@@ -91,7 +110,9 @@ export class RegistryClient {
     this.options = o;
     // The channel reconnects on the SDK's own retry bound, not grpc-js's (up to 120 s).
     const reconnectBackoff = channelReconnectBackoff(o);
-    const factory = o.transportFactory ?? ((address: string) => grpcTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff, ...(o.security === undefined ? {} : { security: o.security }) }));
+    const factory =
+      o.transportFactory ??
+      ((address: string) => grpcTransport(address, { deadlineMs: o.callTimeoutMs, reconnectBackoff, ...(o.security === undefined ? {} : { security: o.security }) }));
     this.servers = new ServerList(o.servers, factory, o.logger);
     this.disk = o.cacheDir === undefined ? undefined : new FailoverCache(o.cacheDir, o.namespace, o.logger);
     const disk = this.disk;
@@ -99,7 +120,13 @@ export class RegistryClient {
       emptyPushProtection: o.emptyPushProtection,
       now: () => o.scheduler.now(),
       logger: o.logger,
-      ...(disk === undefined ? {} : { onStored: (key: string, snapshot: ServiceSnapshot) => { disk.write(key, snapshot); } }),
+      ...(disk === undefined
+        ? {}
+        : {
+            onStored: (key: string, snapshot: ServiceSnapshot) => {
+              disk.write(key, snapshot);
+            },
+          }),
     });
     if (o.loadCacheAtStart && disk !== undefined) {
       for (const [key, snapshot] of disk.loadAllSync()) this.cache.seed(key, snapshot);
@@ -158,28 +185,43 @@ export class RegistryClient {
 
   // ------------------------------------------------------------------ registration
 
-  /** Registers an instance and keeps it alive until deregistered or the client closes. */
+  /**
+   * Registers an instance and keeps it alive until deregistered or the client closes. One instance
+   * has one handle: registering again an instance this client already keeps registered (same
+   * namespace, group, service and instance id, given or derived from ip, port and cluster) throws
+   * DuplicateRegistrationError; use the handle's update() to change it.
+   */
   register(spec: InstanceSpec): RegistrationHandle {
     this.assertOpen();
+    const namespace = spec.namespace ?? this.options.namespace;
+    const group = spec.group === undefined || spec.group === '' ? DEFAULT_GROUP : spec.group;
+    const instanceId =
+      spec.instanceId === undefined || spec.instanceId === ''
+        ? deriveInstanceId(spec.ip, spec.port, spec.cluster === undefined || spec.cluster === '' ? DEFAULT_CLUSTER : spec.cluster, group, spec.service)
+        : spec.instanceId;
+    const ownKey = `${namespace}\n${group}@@${spec.service}\n${instanceId}`;
+    if (this.registered.has(ownKey)) throw new DuplicateRegistrationError(instanceId);
     const calls: RegistrationCalls = {
       register: (spec, dirty) => this.servers.call((t) => t.register(spec, dirty)).pipe(map((r) => r.value)),
       renew: (call) => this.servers.call((t) => t.renew(call)).pipe(map((r) => r.value)),
       cancel: (call) => this.servers.call((t) => t.cancel(call)).pipe(map((r) => r.value)),
     };
-    const registration = new Registration({ ...spec, namespace: spec.namespace ?? this.options.namespace }, calls, {
+    const registration = new Registration({ ...spec, namespace }, calls, {
       scheduler: this.options.scheduler,
       logger: this.options.logger,
       backoffMaxMs: this.options.heartbeatBackoffMaxMs,
       random: this.options.random,
     });
     this.registrations.add(registration);
+    this.registered.set(ownKey, registration);
     const registrations = this.registrations;
+    const registered = this.registered;
+    const release = (): void => {
+      registrations.delete(registration);
+      if (registered.get(ownKey) === registration) registered.delete(ownKey);
+    };
     // Deregistered or rejected: the client no longer owns it.
-    registration.state$.subscribe({
-      complete: () => {
-        registrations.delete(registration);
-      },
-    });
+    registration.state$.subscribe({ complete: release });
     return {
       get instanceId() {
         return registration.instanceId;
@@ -188,11 +230,46 @@ export class RegistryClient {
         return registration.state;
       },
       state$: registration.state$,
+      update: (changes) => lastValueFrom(registration.update$(changes)),
       deregister: async () => {
         await lastValueFrom(registration.deregister$(), { defaultValue: undefined });
-        registrations.delete(registration);
+        release();
       },
     };
+  }
+
+  // ------------------------------------------------------------------ admin calls
+
+  /**
+   * Overrides an instance's status (SetStatus, Eureka's overridden status): `OUT_OF_SERVICE` takes it
+   * out of traffic whatever it reports until the override is deleted. Answers the instance after the
+   * change. Needs write rights on a server with authorization on. Not retried beyond trying each server once.
+   */
+  async setStatus(ref: InstanceRef & { readonly status: InstanceStatus }): Promise<ServiceInstance> {
+    this.assertOpen();
+    const call = { ...this.instanceCall(ref), status: ref.status };
+    return (await firstValueFrom(this.servers.call((t) => t.setStatus(call)))).value;
+  }
+
+  /**
+   * Deletes an instance's status override (DeleteStatusOverride). The instance takes `status` now,
+   * by default the status it last registered with. Answers the instance after the change.
+   */
+  async deleteStatusOverride(ref: InstanceRef & { readonly status?: InstanceStatus }): Promise<ServiceInstance> {
+    this.assertOpen();
+    const call = { ...this.instanceCall(ref), ...(ref.status === undefined ? {} : { status: ref.status }) };
+    return (await firstValueFrom(this.servers.call((t) => t.deleteStatusOverride(call)))).value;
+  }
+
+  /**
+   * Creates a service or replaces its settings (UpdateService): the protect threshold and the
+   * service-level metadata. Replaces, not merges: a field not given is reset. Needs admin rights on
+   * a server with authorization on. Answers the service after the change.
+   */
+  async updateService(settings: ServiceSettings): Promise<ServiceSummary> {
+    this.assertOpen();
+    const call = { ...settings, namespace: settings.namespace ?? this.options.namespace, group: settings.group ?? '' };
+    return (await firstValueFrom(this.servers.call((t) => t.updateService(call)))).value;
   }
 
   // ------------------------------------------------------------------ reads
@@ -344,11 +421,16 @@ export class RegistryClient {
       }),
     );
     this.registrations.clear();
+    this.registered.clear();
     this.redo.unsubscribe();
     (await this.udpReady)?.close();
     this.cache.close();
     await this.disk?.flush();
     this.servers.close();
+  }
+
+  private instanceCall(ref: InstanceRef): { namespace: string; group: string; service: string; instanceId: string } {
+    return { namespace: ref.namespace ?? this.options.namespace, group: ref.group ?? '', service: ref.service, instanceId: ref.instanceId };
   }
 
   private assertOpen(): void {

@@ -5,9 +5,10 @@
  * status `code` and `details` (call-errors.ts classifies them), or none when no server was reached.
  */
 import { map, type Observable } from 'rxjs';
-import { GetServiceRequest } from '../gen/herald/v1/registry_service.js';
-import { instanceFromWire, registerRequest, snapshotFromWire } from './codec.js';
-import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from './model.js';
+import { DeleteStatusOverrideRequest, GetServiceRequest, SetStatusRequest, UpdateServiceRequest } from '../gen/herald/v1/registry_service.js';
+import { statusToWire } from '../common/wire-status.js';
+import { instanceFromWire, registerRequest, snapshotFromWire, summaryFromWire } from './codec.js';
+import type { InstanceSpec, InstanceStatus, ServiceInstance, ServiceSettings, ServiceSnapshot, ServiceSummary } from './model.js';
 import { RegistryTransport, type RegistryTransportOptions } from './registry-transport.js';
 
 /** Names an instance. */
@@ -36,6 +37,12 @@ export interface Transport {
   /** Renews a lease (over gRPC, on the server's shared KeepAlive stream); NOT_FOUND means "register again". */
   renew(call: InstanceCall & { readonly lastDirtyTimestamp: number }): Promise<{ leaseExpiresAt: number; renewalIntervalMs: number }>;
   cancel(call: InstanceCall): Promise<void>;
+  /** Overrides an instance's status (SetStatus); answers the instance after the change. */
+  setStatus(call: InstanceCall & { readonly status: InstanceStatus }): Promise<ServiceInstance>;
+  /** Deletes the override (DeleteStatusOverride); `status` is the one the instance takes now (default: as it registered). */
+  deleteStatusOverride(call: InstanceCall & { readonly status?: InstanceStatus }): Promise<ServiceInstance>;
+  /** Replaces a service's settings (UpdateService; the namespace and group are filled in); answers the service after the change. */
+  updateService(call: ServiceSettings & { readonly namespace: string; readonly group: string }): Promise<ServiceSummary>;
   /** Pulls one service. */
   getService(call: ServiceCall): Promise<ServiceSnapshot>;
   /**
@@ -68,6 +75,29 @@ export function grpcTransport(address: string, options: RegistryTransportOptions
     },
     cancel: async (call) => {
       await stub.cancel({ ...call });
+    },
+    setStatus: async (call) => {
+      const res = await stub.setStatus(SetStatusRequest.fromPartial({ ...call, status: statusToWire(call.status) }));
+      if (res.instance === undefined) throw new Error(`${address} answered SetStatus without the instance`);
+      return instanceFromWire(res.instance);
+    },
+    deleteStatusOverride: async (call) => {
+      const res = await stub.deleteStatusOverride(DeleteStatusOverrideRequest.fromPartial({ ...call, status: statusToWire(call.status) }));
+      if (res.instance === undefined) throw new Error(`${address} answered DeleteStatusOverride without the instance`);
+      return instanceFromWire(res.instance);
+    },
+    updateService: async (call) => {
+      const res = await stub.updateService(
+        UpdateServiceRequest.fromPartial({
+          namespace: call.namespace,
+          group: call.group,
+          service: call.service,
+          protectThreshold: call.protectThreshold ?? 0,
+          metadata: { ...call.metadata },
+        }),
+      );
+      if (res.service === undefined) throw new Error(`${address} answered UpdateService without the service`);
+      return summaryFromWire(res.service);
     },
     getService: async (call) => {
       const res = await stub.getService(GetServiceRequest.fromPartial({ ...call, clusters: [...call.clusters] }));

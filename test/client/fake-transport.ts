@@ -6,13 +6,23 @@ import { map, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Instance, InstanceStatus, ServiceInfo, type DeepPartial } from '../../src/gen/herald/v1/model.js';
 import { instanceFromWire, snapshotFromWire } from '../../src/client/codec.js';
-import type { InstanceSpec, ServiceInstance, ServiceSnapshot } from '../../src/client/model.js';
+import type { InstanceSpec, InstanceStatus as StatusName, ServiceInstance, ServiceSettings, ServiceSnapshot, ServiceSummary } from '../../src/client/model.js';
 import type { InstanceCall, ServiceCall, Transport } from '../../src/client/transport.js';
 
 export const unavailable = (): Error => Object.assign(new Error('unavailable'), { code: GrpcStatus.UNAVAILABLE, details: 'connection refused' });
 
 export function host(id: string, extra: DeepPartial<Instance> = {}): Instance {
-  return Instance.fromPartial({ instanceId: id, ip: '10.0.0.1', port: 80, weight: 1, healthy: true, enabled: true, cluster: 'DEFAULT', status: InstanceStatus.INSTANCE_STATUS_UP, ...extra });
+  return Instance.fromPartial({
+    instanceId: id,
+    ip: '10.0.0.1',
+    port: 80,
+    weight: 1,
+    healthy: true,
+    enabled: true,
+    cluster: 'DEFAULT',
+    status: InstanceStatus.INSTANCE_STATUS_UP,
+    ...extra,
+  });
 }
 
 /** Runs virtual time up to `t`, letting promise continuations run between scheduled actions. */
@@ -37,6 +47,8 @@ export class FakeServer implements Transport {
   readonly services = new Map<string, ServiceInfo>();
   readonly calls: string[] = [];
   readonly registered = new Map<string, InstanceSpec>();
+  /** The last dirty timestamp each instance was registered with. */
+  readonly lastDirty = new Map<string, number>();
   private readonly streams = new Map<string, Set<Subject<ServiceInfo>>>();
   private revision = 0;
 
@@ -99,11 +111,13 @@ export class FakeServer implements Transport {
     return this.answer(`get:${req.service}`, () => snapshotFromWire(this.info(req.service)));
   }
 
-  register(spec: InstanceSpec): Promise<{ instance: ServiceInstance; leaseExpiresAt: number }> {
+  register(spec: InstanceSpec, lastDirtyTimestamp = 0): Promise<{ instance: ServiceInstance; leaseExpiresAt: number }> {
     return this.answer(`register:${spec.instanceId ?? ''}`, () => {
       const id = spec.instanceId ?? '';
       this.registered.set(id, spec);
-      return { instance: instanceFromWire(host(id, { lease: { durationMs: 90_000, renewalIntervalMs: 30_000 } })), leaseExpiresAt: this.scheduler.now() + 90_000 };
+      this.lastDirty.set(id, lastDirtyTimestamp);
+      const described = { weight: spec.weight ?? 1, metadata: { ...spec.metadata }, ...(spec.enabled === undefined ? {} : { enabled: spec.enabled }) };
+      return { instance: instanceFromWire(host(id, { lease: { durationMs: 90_000, renewalIntervalMs: 30_000 }, ...described })), leaseExpiresAt: this.scheduler.now() + 90_000 };
     });
   }
 
@@ -113,6 +127,28 @@ export class FakeServer implements Transport {
       return Promise.reject(Object.assign(new Error('nf'), { code: GrpcStatus.NOT_FOUND, details: 'not registered' }));
     }
     return this.answer(`renew:${req.instanceId}`, () => ({ leaseExpiresAt: this.scheduler.now() + 90_000, renewalIntervalMs: 30_000 }));
+  }
+
+  setStatus(req: InstanceCall & { readonly status: StatusName }): Promise<ServiceInstance> {
+    return this.answer(`setStatus:${req.instanceId}:${req.status}`, () => ({ ...instanceFromWire(host(req.instanceId)), status: req.status, overriddenStatus: req.status }));
+  }
+
+  deleteStatusOverride(req: InstanceCall & { readonly status?: StatusName }): Promise<ServiceInstance> {
+    return this.answer(`deleteStatusOverride:${req.instanceId}:${req.status ?? ''}`, () => ({ ...instanceFromWire(host(req.instanceId)), status: req.status ?? 'UP' }));
+  }
+
+  updateService(req: ServiceSettings & { readonly namespace: string; readonly group: string }): Promise<ServiceSummary> {
+    return this.answer(`updateService:${req.group}@@${req.service}:${req.protectThreshold ?? 0}`, () => ({
+      namespace: req.namespace,
+      group: req.group,
+      name: req.service,
+      instanceCount: 0,
+      healthyInstanceCount: 0,
+      clusters: [],
+      revision: 1,
+      protectThreshold: req.protectThreshold ?? 0,
+      metadata: { ...req.metadata },
+    }));
   }
 
   cancel(req: InstanceCall): Promise<void> {

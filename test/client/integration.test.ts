@@ -49,6 +49,32 @@ describe('SDK against a real server', () => {
     expect((await watcher.getServiceInfo('orders')).snapshot.hosts).toHaveLength(1);
   });
 
+  it('updates a registration in place and makes the admin calls: status override, its deletion, service settings', async () => {
+    const server = await startServer({ mergeWindowMs: 2 });
+    const owner = client(server.port);
+    const events = watch(client(server.port), 'orders');
+    await events.until(() => true, 'initial');
+    const handle = owner.register({ service: 'orders', ip: '10.0.0.1', port: 80, weight: 1, metadata: { v: '1' } });
+    await events.until((e) => e.diff.added.length === 1, 'registration');
+    const updated = await handle.update({ weight: 7, metadata: { v: '2' } });
+    expect(updated).toMatchObject({ instanceId: '10.0.0.1#80#DEFAULT#DEFAULT_GROUP@@orders', weight: 7, metadata: { v: '2' } });
+    const modified = await events.until((e) => e.diff.modified.length === 1, 'update pushed');
+    expect(modified.snapshot.hosts).toEqual([expect.objectContaining({ instanceId: handle.instanceId, weight: 7, metadata: { v: '2' } })]);
+    expect(owner.stats().registrations).toBe(1);
+    const instanceId = handle.instanceId ?? '';
+    expect(await owner.setStatus({ service: 'orders', instanceId, status: 'OUT_OF_SERVICE' })).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
+    await events.until((e) => e.snapshot.hosts[0]?.status === 'OUT_OF_SERVICE', 'override pushed');
+    expect(await owner.deleteStatusOverride({ service: 'orders', instanceId })).toMatchObject({ status: 'UP', overriddenStatus: undefined });
+    expect(await owner.updateService({ service: 'orders', protectThreshold: 0.25, metadata: { owner: 'team-a' } })).toMatchObject({
+      name: 'orders',
+      instanceCount: 1,
+      protectThreshold: 0.25,
+      metadata: { owner: 'team-a' },
+    });
+    expect((await owner.getServiceInfo('orders', { subscribe: false })).snapshot.protectThreshold).toBe(0.25);
+    await expect(owner.setStatus({ service: 'orders', instanceId: 'nope', status: 'DOWN' })).rejects.toMatchObject({ code: 5 });
+  });
+
   it('serves cached answers, marked stale, when the server dies, and a new client serves the disk copy', async () => {
     const server = await startServer();
     const cacheDir = mkdtempSync(join(tmpdir(), 'herald-sdk-'));

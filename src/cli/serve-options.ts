@@ -287,6 +287,16 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('syncTimeoutMs', '--sync-timeout-ms <ms>', 'HERALD_SYNC_TIMEOUT_MS', 'how long a starting node waits for a peer to sync from', integer(0, MAX_MS)),
   server('verifyIntervalMs', '--verify-interval-ms <ms>', 'HERALD_VERIFY_INTERVAL_MS', 'how often checksums are compared with each peer (anti-entropy)', integer(100, MAX_MS)),
   server('peerCallTimeoutMs', '--peer-call-timeout-ms <ms>', 'HERALD_PEER_CALL_TIMEOUT_MS', 'deadline of calls to peers', integer(100, MAX_MS)),
+  server('metrics', '--metrics <on|off>', 'HERALD_METRICS', 'serve Prometheus metrics at /metrics on the HTTP port (see docs/operations.md)', onOff, 'on'),
+  server('metricsAuth', '--metrics-auth <on|off>', 'HERALD_METRICS_AUTH', 'with --auth-file, /metrics needs read on every namespace; off opens it to every caller', onOff, 'on'),
+  server(
+    'metricsPerService',
+    '--metrics-per-service <on|off>',
+    'HERALD_METRICS_PER_SERVICE',
+    'instances per service too (one series per service: only where services are few)',
+    onOff,
+    'off',
+  ),
   {
     flag: '--log-level <level>',
     env: 'HERALD_LOG_LEVEL',

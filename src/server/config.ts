@@ -110,6 +110,12 @@ export interface ServerConfig {
   readonly verifyIntervalMs: number;
   /** Deadline of calls to peers. */
   readonly peerCallTimeoutMs: number;
+  /** Serve Prometheus metrics at /metrics on the HTTP port (the HTTP port opens for it even with both HTTP APIs off). */
+  readonly metrics: boolean;
+  /** With auth on, /metrics needs read on every namespace; false opens it to every caller. */
+  readonly metricsAuth: boolean;
+  /** Metrics per service as well (one series per service: only where services are few). */
+  readonly metricsPerService: boolean;
   /** Registry rules and limits; unset ones take the core's defaults. */
   readonly registry: Partial<RegistryOptions>;
 }
@@ -163,6 +169,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   syncTimeoutMs: 10_000,
   verifyIntervalMs: 10_000,
   peerCallTimeoutMs: 5_000,
+  metrics: true,
+  metricsAuth: true,
+  metricsPerService: false,
   registry: {},
 });
 
@@ -193,7 +202,9 @@ export function validateServerConfig(c: ServerConfig): void {
   const minLease = c.registry.minLeaseDurationMs ?? 1_000;
   const tombstoneRetention = c.registry.tombstoneRetentionMs ?? DEFAULT_REGISTRY_OPTIONS.tombstoneRetentionMs;
   if (c.peers.length > 0 && tombstoneRetention <= c.replicationTaskExpiryMs + c.peerCallTimeoutMs) {
-    throw new RangeError('tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way');
+    throw new RangeError(
+      'tombstoneRetentionMs must exceed replicationTaskExpiryMs + peerCallTimeoutMs, or a cancel could be forgotten while an older replication is still on its way',
+    );
   }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new RangeError('tlsCert and tlsKey go together: give both or neither');
   if (c.tlsCa !== undefined && c.tlsCert === undefined) throw new RangeError('tlsCa (client certificates) needs tlsCert and tlsKey');

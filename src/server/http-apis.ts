@@ -20,6 +20,8 @@ export interface HttpApiContext {
   readonly logger: Logger;
   readonly access: AccessControl;
   readonly tls: TlsFiles | undefined;
+  /** Routes served before the APIs' (the monitoring routes: /metrics, /livez, /readyz); the HTTP port opens for them alone too. */
+  readonly monitoring?: RouteRegistrar | undefined;
 }
 
 export interface HttpApis {
@@ -29,17 +31,17 @@ export interface HttpApis {
   readonly eurekaRequests: Readonly<EurekaRequestCounts> | undefined;
 }
 
-/** Starts the HTTP server with the APIs that are on; undefined when both are off. */
+/** Starts the HTTP server with the APIs that are on; undefined when both are off and there are no monitoring routes. */
 export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpApiContext, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
   const { clock, logger, access } = ctx;
   const udp = core.udp;
-  const registrars: RouteRegistrar[] = [];
+  const registrars: RouteRegistrar[] = ctx.monitoring === undefined ? [] : [ctx.monitoring];
   let nacosRequests: NacosRequestCounts | undefined;
   let eurekaRequests: EurekaRequestCounts | undefined;
   if (c.nacosApi) {
     registrars.push((app) => {
       nacosRequests = registerNacosRoutes(app, {
-        registry: core.registry,
+        registry: core.registryFor('nacos'),
         logger,
         access,
         timing: { beatIntervalMs: c.nacosBeatIntervalMs, beatTimeoutMs: c.nacosBeatTimeoutMs, ipDeleteTimeoutMs: c.nacosIpDeleteTimeoutMs },
@@ -59,7 +61,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
   if (c.eurekaApi) {
     registrars.push((app) => {
       eurekaRequests = registerEurekaRoutes(app, {
-        registry: core.registry,
+        registry: core.registryFor('eureka'),
         clock,
         logger,
         access,

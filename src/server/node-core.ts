@@ -22,6 +22,8 @@ import { SnapshotFrames } from './grpc-codec.js';
 import { StreamFrames } from './stream-frames.js';
 import type { NodeStatus } from './node-status.js';
 import { PauseDetector } from './pause-detector.js';
+import type { PushCounts } from './metrics/node-metrics.js';
+import { WriteCounts, type WriteTransport } from './metrics/write-counts.js';
 
 export interface NodeCoreDeps {
   readonly config: ServerConfig;
@@ -30,6 +32,8 @@ export interface NodeCoreDeps {
   readonly timers: Timers;
   readonly random?: () => number;
   readonly monotonicMs?: () => number;
+  /** Told each push's latency in ms (the metrics' histogram); cheap, never throws. */
+  readonly onPushed?: (latencyMs: number) => void;
 }
 
 export class NodeCore {
@@ -52,6 +56,9 @@ export class NodeCore {
   readonly udp: UdpPusher | undefined;
   /** cache_millis told to clients: at most half the UDP target expiry while UDP push is on. */
   readonly cacheMillis: number;
+  /** Registrations, renews and cancels by transport and outcome (counted by `registryFor`). */
+  readonly writes = new WriteCounts();
+  private readonly counted = new Map<WriteTransport, Registry>();
   private readonly eviction: EvictionLoop;
   private readonly beatCheck: BeatCheckLoop;
   private readonly pauses: PauseDetector;
@@ -64,7 +71,16 @@ export class NodeCore {
     this.cacheMillis = c.udpPush ? Math.min(configured, Math.floor(c.udpTargetExpiryMs / 2)) : configured;
     this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis: this.cacheMillis } });
     this.history = new ViewHistory(clock);
-    this.hub = new PushHub({ registry: this.registry, timers, clock, history: this.history, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger });
+    this.hub = new PushHub({
+      registry: this.registry,
+      timers,
+      clock,
+      history: this.history,
+      mergeWindowMs: c.mergeWindowMs,
+      fanOutSliceSize: c.fanOutSliceSize,
+      logger,
+      ...(deps.onPushed === undefined ? {} : { onPushed: deps.onPushed }),
+    });
     this.streams = new SubscriberStreams<Buffer>({
       hub: this.hub,
       history: this.history,
@@ -120,6 +136,37 @@ export class NodeCore {
     this.pauses.stop();
     this.eviction.stop();
     this.beatCheck.stop();
+  }
+
+  /** The registry as a transport uses it: its registrations, renews and cancels are counted under `transport`. */
+  registryFor(transport: WriteTransport): Registry {
+    let r = this.counted.get(transport);
+    if (r === undefined) {
+      r = this.writes.counted(this.registry, transport);
+      this.counted.set(transport, r);
+    }
+    return r;
+  }
+
+  /** Instances evicted since start, by the eviction task (lease expired) and the heartbeat check. */
+  evictions(): { leaseExpired: number; heartbeatTimeout: number } {
+    return { leaseExpired: this.eviction.evictedTotal, heartbeatTimeout: this.beatCheck.evictedTotal };
+  }
+
+  /** The push hub's and the subscriber streams' counters. */
+  pushCounts(): PushCounts {
+    const hub = this.hub.stats();
+    const s = this.streams.stats();
+    return {
+      deliveries: this.hub.delivered,
+      merged: this.hub.merged,
+      skipped: s.skipped,
+      streams: s.streams,
+      slowStreams: s.slow,
+      targets: hub.subscribers,
+      watchedServices: hub.services,
+      refused: s.refused,
+    };
   }
 
   /** Runs one eviction pass now. */

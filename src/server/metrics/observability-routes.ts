@@ -39,7 +39,7 @@ export function observabilityRoutes(deps: ObservabilityDeps): RouteRegistrar {
           return reply
             .code(a.authenticated ? 403 : 401)
             .type('text/plain; charset=utf-8')
-            .send(`${a.message}\n`);
+            .send(a.message);
         }
         const { contentType, text } = await metrics.scrape();
         return reply.header('cache-control', 'no-store').type(contentType).send(text);

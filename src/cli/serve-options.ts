@@ -177,7 +177,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     integer(10, MAX_MS),
   ),
   server('nacosApi', '--nacos-api <on|off>', 'HERALD_NACOS_API', 'serve the Nacos v1 open API over HTTP', onOff, 'on'),
-  server('httpPort', '--http-port <port>', 'HERALD_HTTP_PORT', 'HTTP port of the Nacos v1 and Eureka REST APIs (0 picks a free one)', integer(0, 65_535)),
+  server('httpPort', '--http-port <port>', 'HERALD_HTTP_PORT', 'HTTP port of the Nacos v1 and Eureka REST APIs, /metrics, /livez and /readyz (0 picks a free one)', integer(0, 65_535)),
   server('eurekaApi', '--eureka-api <on|off>', 'HERALD_EUREKA_API', 'serve the Eureka REST API over HTTP', onOff, 'on'),
   server('eurekaBasePath', '--eureka-base-path <path>', 'HERALD_EUREKA_BASE_PATH', 'base path of the Eureka REST API (<path>/v2 is served too)', (v) => v),
   server('eurekaNamespace', '--eureka-namespace <namespace>', 'HERALD_EUREKA_NAMESPACE', 'namespace Eureka apps live in (services of its default group)', (v) => v),

@@ -133,7 +133,7 @@ export class NodeMetrics {
     });
     const populations = (g: Gauge<'namespace'>, pick: (p: { services: number; instances: number; healthy: number }) => number | undefined): void => {
       g.reset();
-      for (const p of s.registry.populations(false).namespaces) {
+      for (const p of s.registry.populations(options.perService).namespaces) {
         const v = pick(p);
         if (v !== undefined) g.set({ namespace: p.namespace }, v);
       }
@@ -153,7 +153,7 @@ export class NodeMetrics {
     if (options.perService) {
       const perService = (g: Gauge<'namespace' | 'group' | 'service'>, pick: (p: { instances: number; healthy: number }) => number): void => {
         g.reset();
-        for (const p of s.registry.populations(true).services) g.set({ namespace: p.namespace, group: p.group ?? '', service: p.service ?? '' }, pick(p));
+        for (const p of s.registry.populations(options.perService).services) g.set({ namespace: p.namespace, group: p.group ?? '', service: p.service ?? '' }, pick(p));
       };
       gauge('herald_service_instances', 'Registered instances per service (--metrics-per-service).', ['namespace', 'group', 'service'], (g) => {
         perService(g, (p) => p.instances);

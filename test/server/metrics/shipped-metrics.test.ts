@@ -3,6 +3,7 @@
  * driven over gRPC and the Nacos HTTP API, its metrics moving with what was done, and the whole
  * exposition accepted by Prometheus's own `promtool check metrics`.
  */
+import { readFileSync } from 'node:fs';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { CancelRequest, RegisterRequest, RenewRequest, SubscribeRequest } from '../../../src/gen/herald/v1/registry_service.js';
@@ -91,6 +92,12 @@ describe('metrics and probes on the shipped composition', () => {
     expect(m.get('herald_push_latency_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(m.get('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(text).not.toMatch(/o-1|10\.0\.0\.7/); // never an instance's id or address in a label
+
+    // docs/operations.md lists every herald metric the node serves.
+    const documented = readFileSync('docs/operations.md', 'utf8');
+    const served = [...text.matchAll(/^# TYPE (herald_\w+) /gm)].map((x) => x[1] ?? '');
+    expect(served.length).toBeGreaterThan(30);
+    expect(served.filter((name) => !documented.includes(`\`${name}\``) && !documented.includes(`\`${name}{`))).toEqual([]);
 
     if (missing === undefined) {
       const check = await promtoolCheckMetrics(text);

@@ -155,6 +155,16 @@ export class AccessControl {
     return this.admit(c, 'admin', '*');
   }
 
+  /**
+   * A metrics scrape (`/metrics`): the figures cover every namespace, so it needs read on every
+   * namespace (a monitoring service account with a static token, or Basic credentials); with auth
+   * off, or when the operator opened metrics to every caller (`open`, `--metrics-auth off`), anyone.
+   */
+  async admitMetrics(c: Credentials, open: boolean): Promise<Admission> {
+    if (open) return { ok: true, principal: OPEN };
+    return this.admit(c, 'read', '*');
+  }
+
   /** Whether a caller presenting `given` holds the cluster secret (true when none is set). */
   peerSecretOk(given: string | undefined): boolean {
     const secret = this.options.clusterSecret;

@@ -16,6 +16,18 @@ import { buildView } from './service-view.js';
 import type { Tombstone } from './tombstones.js';
 import { normalizeGroupFilter, normalizeInstanceRef, normalizeNamespace, normalizeServiceRef } from './validate.js';
 
+/** Instance counts of one namespace, or of one service (`group` and `service` set). */
+export interface PopulationCounts {
+  readonly namespace: string;
+  readonly group?: string;
+  readonly service?: string;
+  /** Services with at least one instance, or explicitly configured (namespace rows only; 1 on service rows). */
+  readonly services: number;
+  readonly instances: number;
+  /** Instances whose effective health is healthy (a late heartbeat has turned off). */
+  readonly healthy: number;
+}
+
 export interface ServicePage {
   readonly services: readonly ServiceSummary[];
   readonly nextPageToken: string;
@@ -194,4 +206,26 @@ export function stats(s: RegistryState): RegistryStats {
     tombstones: s.tombstones.size,
     tombstonesDropped: s.tombstones.dropped,
   };
+}
+
+/**
+ * Instance counts per namespace, and per service when `perService` (one row per service: as many
+ * rows as services, so only for operators who opted in). O(instances): for scrapes, not hot paths.
+ */
+export function populations(s: RegistryState, perService: boolean): { namespaces: PopulationCounts[]; services: PopulationCounts[] } {
+  const namespaces: PopulationCounts[] = [];
+  const services: PopulationCounts[] = [];
+  for (const ns of s.namespaces.values()) {
+    let instances = 0;
+    let healthy = 0;
+    for (const svc of ns.services.values()) {
+      let h = 0;
+      for (const e of svc.instances.values()) if (e.record.healthy) h++;
+      instances += svc.instances.size;
+      healthy += h;
+      if (perService) services.push({ namespace: ns.name, group: svc.group, service: svc.name, services: 1, instances: svc.instances.size, healthy: h });
+    }
+    namespaces.push({ namespace: ns.name, services: ns.services.size, instances, healthy });
+  }
+  return { namespaces, services };
 }

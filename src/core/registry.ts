@@ -29,7 +29,7 @@ import * as writes from './write-path.js';
 export type { EvictionPlan, EvictionScope } from './expiry.js';
 export { registrationOf } from './instance-record.js';
 export type { InstanceAddress, InstanceState, ServiceAddress } from './instance-record.js';
-export type { RegistryStats, ReplicaDigestEntry, ReplicaEntry, ServicePage } from './reads.js';
+export type { PopulationCounts, RegistryStats, ReplicaDigestEntry, ReplicaEntry, ServicePage } from './reads.js';
 export type { ServiceChange, ServiceChangeListener, ServiceSettings, SettingsListener, WriteContext, WriteEvent, WriteListener } from './registry-state.js';
 export type { HeartbeatResult, ReplicaResult, TombstoneInput, TombstoneResult } from './replica-path.js';
 export type { RegisterResult, RenewResult } from './write-path.js';
@@ -289,5 +289,10 @@ export class Registry {
   /** Counters for health, metrics and logs. */
   stats(): reads.RegistryStats {
     return reads.stats(this.s);
+  }
+
+  /** Services, instances and healthy instances per namespace (and per service when asked): O(instances), for metrics scrapes. */
+  populations(perService = false): { namespaces: reads.PopulationCounts[]; services: reads.PopulationCounts[] } {
+    return reads.populations(this.s, perService);
   }
 }

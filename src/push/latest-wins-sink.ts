@@ -36,6 +36,11 @@ export class LatestWinsSink<T> {
     return this.inFlight + (this.pending === undefined ? 0 : 1);
   }
 
+  /** Whether a message waits for the transport to drain (the subscriber is behind). */
+  get hasPending(): boolean {
+    return this.pending !== undefined;
+  }
+
   /** Drops anything pending; later offers are ignored. Idempotent. */
   close(): void {
     this.closed = true;

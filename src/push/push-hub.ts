@@ -45,6 +45,13 @@ export interface PushHubDeps {
   /** Targets delivered per event-loop turn during a fan-out. */
   readonly fanOutSliceSize: number;
   readonly logger: Logger;
+  /**
+   * Told, once per finished walk, how long it took from the first change it carries to its hand-off
+   * to the last target (ms; merge window included). Called on the push path: must be cheap, never throw.
+   */
+  readonly onPushed?: (latencyMs: number) => void;
+  /** A monotonic clock in ms for those latencies. Default performance.now. */
+  readonly monotonicMs?: () => number;
 }
 
 /** A walk over a topic's subscribers, delivering the newest view of each one's filter. */
@@ -56,6 +63,8 @@ interface Walk {
   pos: number;
   /** Deliveries left before the walk ends. */
   remaining: number;
+  /** When the oldest change this walk carries happened (monotonic ms). */
+  changedAtMs: number;
 }
 
 interface Topic {
@@ -67,6 +76,8 @@ interface Topic {
   flushedAtMs: number;
   size: number;
   walk: Walk | undefined;
+  /** When the oldest change not yet flushed happened (monotonic ms); NaN when none waits. */
+  changedAtMs: number;
 }
 
 /** The timer handle of a flush queued for the next turn (it cannot be cancelled; the flush checks it). */
@@ -82,8 +93,12 @@ export class PushHub {
   private closed = false;
   /** Snapshots handed to targets since start (initial ones included). */
   delivered = 0;
+  /** Changes that joined a push already waiting for its merge window or its turn (no push of their own). */
+  merged = 0;
+  private readonly monotonicMs: () => number;
 
   constructor(private readonly deps: PushHubDeps) {
+    this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
     this.stopListening = deps.registry.onServiceChanged((c) => {
       this.onChange(c);
     });
@@ -101,7 +116,7 @@ export class PushHub {
     const key = topicKey(ref);
     let topic = this.topics.get(key);
     if (topic === undefined) {
-      topic = { ref, byFilter: new Map(), timer: undefined, flushedAtMs: Number.NEGATIVE_INFINITY, size: 0, walk: undefined };
+      topic = { ref, byFilter: new Map(), timer: undefined, flushedAtMs: Number.NEGATIVE_INFINITY, size: 0, walk: undefined, changedAtMs: Number.NaN };
       this.topics.set(key, topic);
     }
     const fk = filterKey(target.filter);
@@ -160,7 +175,12 @@ export class PushHub {
 
   private onChange(change: ServiceChange): void {
     const topic = this.topics.get(topicKey(change));
-    if (topic === undefined || topic.timer !== undefined) return;
+    if (topic === undefined) return;
+    if (topic.timer !== undefined) {
+      this.merged++;
+      return;
+    }
+    topic.changedAtMs = this.monotonicMs();
     const flush = (): void => {
       topic.timer = undefined;
       topic.flushedAtMs = this.deps.clock.nowMs();
@@ -195,6 +215,8 @@ export class PushHub {
       }
       for (const target of group) targets.push([target, fk, group]);
     }
+    const changedAtMs = topic.changedAtMs;
+    topic.changedAtMs = Number.NaN;
     const walk = topic.walk;
     if (walk !== undefined) {
       // A walk is under way: it carries on from where it is with the newer views, for a full cycle.
@@ -204,7 +226,7 @@ export class PushHub {
       walk.remaining = targets.length;
       return;
     }
-    topic.walk = { targets, views, pos: 0, remaining: targets.length };
+    topic.walk = { targets, views, pos: 0, remaining: targets.length, changedAtMs };
     this.step(topic);
   }
 
@@ -232,6 +254,9 @@ export class PushHub {
       });
     } else {
       topic.walk = undefined;
+      const onPushed = this.deps.onPushed;
+      // NaN: a walk with no change behind it (none today; kept out of the latencies all the same).
+      if (onPushed !== undefined && walk.changedAtMs === walk.changedAtMs) onPushed(this.monotonicMs() - walk.changedAtMs);
     }
   }
 }

@@ -63,8 +63,10 @@ export interface SubscriberStreamStats {
   readonly streams: number;
   /** The largest backlog of any stream (unflushed plus pending; at most maxPushesInFlight + 1). */
   readonly maxBacklog: number;
-  /** Snapshots replaced while pending, because a newer one came before a slow subscriber caught up. */
+  /** Snapshots replaced while pending, because a newer one came before a slow subscriber caught up (since start). */
   readonly skipped: number;
+  /** Open streams holding a pending snapshot: their subscriber has not drained the last ones yet. */
+  readonly slow: number;
   /** Streams refused at a limit since start. */
   readonly refused: number;
   /** Subscriptions that resumed: with nothing to send, with a delta, or with a snapshot (view not known). */
@@ -80,6 +82,8 @@ export class SubscriberStreams<M> {
   private readonly open = new Set<Open<M>>();
   private readonly perConnection = new Map<string, number>();
   private refusedCount = 0;
+  /** Skipped snapshots of streams already closed, so `skipped` only grows. */
+  private skippedClosed = 0;
   private refusedLoggedAtMs = Number.NEGATIVE_INFINITY;
   private readonly resumed = { unchanged: 0, delta: 0, snapshot: 0 };
 
@@ -131,6 +135,7 @@ export class SubscriberStreams<M> {
       () => {
         unsubscribe();
         sink.close();
+        this.skippedClosed += sink.skipped;
         this.open.delete(entry);
         const left = (this.perConnection.get(connection) ?? 1) - 1;
         if (left > 0) this.perConnection.set(connection, left);
@@ -143,12 +148,14 @@ export class SubscriberStreams<M> {
 
   stats(): SubscriberStreamStats {
     let maxBacklog = 0;
-    let skipped = 0;
+    let skipped = this.skippedClosed;
+    let slow = 0;
     for (const { sink } of this.open) {
       maxBacklog = Math.max(maxBacklog, sink.backlog);
       skipped += sink.skipped;
+      if (sink.hasPending) slow++;
     }
-    return { streams: this.open.size, maxBacklog, skipped, refused: this.refusedCount, resumed: { ...this.resumed } };
+    return { streams: this.open.size, maxBacklog, skipped, slow, refused: this.refusedCount, resumed: { ...this.resumed } };
   }
 
   /** The view a resuming client holds, when the server can tell: undefined = send a snapshot. */

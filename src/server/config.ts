@@ -41,7 +41,7 @@ export interface ServerConfig {
   readonly heartbeatCheckIntervalMs: number;
   /** Serve the Nacos v1 open API over HTTP. */
   readonly nacosApi: boolean;
-  /** HTTP port of the Nacos v1 and Eureka REST APIs; 0 picks a free one. */
+  /** HTTP port of the Nacos v1 and Eureka REST APIs, /metrics and the probes; 0 picks a free one. */
   readonly httpPort: number;
   /** Serve the Eureka REST API over HTTP. */
   readonly eurekaApi: boolean;
@@ -137,6 +137,12 @@ export interface ServerConfig {
   readonly probeHealthyThreshold: number;
   /** Most probes in flight at once on this node. */
   readonly probeConcurrency: number;
+  /** Serve Prometheus metrics at /metrics on the HTTP port (the HTTP port opens for it even with both HTTP APIs off). */
+  readonly metrics: boolean;
+  /** With auth on, /metrics needs read on every namespace; false opens it to every caller. */
+  readonly metricsAuth: boolean;
+  /** Metrics per service as well (one series per service: only where services are few). */
+  readonly metricsPerService: boolean;
   /** Registry rules and limits; unset ones take the core's defaults. */
   readonly registry: Partial<RegistryOptions>;
 }
@@ -198,6 +204,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   probeUnhealthyThreshold: 2,
   probeHealthyThreshold: 1,
   probeConcurrency: 64,
+  metrics: true,
+  metricsAuth: true,
+  metricsPerService: false,
   registry: {},
 });
 

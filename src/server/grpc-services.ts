@@ -19,7 +19,7 @@ import { clusterSecretOf, credentialsOf, guardService } from './grpc-auth.js';
 import { peerServiceHandlers } from './peer/peer-service.js';
 import { addReflection } from './reflection.js';
 import { registryServiceHandlers } from './registry-service.js';
-import { addGuardedService } from './request-decoding.js';
+import { addGuardedService, type UnaryTimer } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
 
 export const REGISTRY_SERVICE_NAME = 'herald.v1.RegistryService';
@@ -28,13 +28,15 @@ export interface GrpcServices {
   readonly server: Server;
   /** Reports SERVING or NOT_SERVING for the server and for herald.v1.RegistryService. */
   setServing(serving: boolean): void;
+  /** What was last reported: SERVING (true) or NOT_SERVING. */
+  readonly serving: boolean;
 }
 
 /**
  * Builds the gRPC server over `core`. The cluster starts after the port is bound (it must recognise
  * itself in the peer list), so the services read it through `cluster()` per call.
  */
-export function createGrpcServices(core: NodeCore, c: ServerConfig, access: AccessControl, logger: Logger, cluster: () => Cluster | undefined): GrpcServices {
+export function createGrpcServices(core: NodeCore, c: ServerConfig, access: AccessControl, logger: Logger, cluster: () => Cluster | undefined, timer?: UnaryTimer): GrpcServices {
   const server = new Server({
     'grpc.max_receive_message_length': c.maxMessageBytes,
     'grpc.keepalive_time_ms': c.keepaliveTimeMs,
@@ -45,7 +47,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     server,
     registryServiceDefinition,
     registryServiceHandlers({
-      registry: core.registry,
+      registry: core.registryFor('grpc'),
       logger,
       access,
       barrier: core.barrier,
@@ -63,16 +65,17 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
             },
           }),
     }),
+    timer,
   );
   const nodeId = (): string => cluster()?.nodeId ?? c.nodeId ?? '';
-  addGuardedService(server, AuthServiceService, authServiceHandlers(access));
+  addGuardedService(server, AuthServiceService, authServiceHandlers(access), timer);
   addGuardedService(
     server,
     PeerServiceService,
     guardService(
       PeerServiceService,
       peerServiceHandlers({
-        registry: core.registry,
+        registry: core.registryFor('peer'),
         nodeId,
         logger,
         barrier: core.barrier,
@@ -82,6 +85,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
       }),
       (md) => access.admitPeer(clusterSecretOf(md), credentialsOf(md)),
     ),
+    timer,
   );
   addGuardedService(
     server,
@@ -95,14 +99,20 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
       }),
       (md) => access.admitClusterView(clusterSecretOf(md), credentialsOf(md)),
     ),
+    timer,
   );
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server);
+  let serving = false;
   return {
     server,
-    setServing: (serving) => {
-      const status = serving ? 'SERVING' : 'NOT_SERVING';
+    get serving() {
+      return serving;
+    },
+    setServing: (next) => {
+      serving = next;
+      const status = next ? 'SERVING' : 'NOT_SERVING';
       health.setStatus('', status);
       health.setStatus(REGISTRY_SERVICE_NAME, status);
     },

@@ -26,6 +26,9 @@ import type { NodeStatus } from './node-status.js';
 import { grpcServerCredentials, TlsFiles } from './tls-files.js';
 import { RegistryJournal, type RestoreReport } from '../store/registry-journal.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { nodeMetricsSources } from './metrics/metrics-sources.js';
+import { NodeMetrics, type Readiness } from './metrics/node-metrics.js';
+import { observabilityRoutes } from './metrics/observability-routes.js';
 
 export { REGISTRY_SERVICE_NAME } from './grpc-services.js';
 
@@ -58,6 +61,8 @@ export class HeraldServer {
   private stopJournal: (() => void) | undefined;
   /** What the store gave back at start (logged with "herald is serving"). */
   private restored: RestoreReport | undefined;
+  /** Prometheus metrics (undefined with --metrics off). */
+  private readonly metrics: NodeMetrics | undefined;
 
   private constructor(
     private readonly deps: HeraldServerDeps,
@@ -68,6 +73,13 @@ export class HeraldServer {
     this.logger = deps.logger;
     this.clock = deps.clock ?? systemClock;
     this.timers = deps.timers ?? nodeTimers;
+    const sources = nodeMetricsSources(
+      () => this.core,
+      () => this.cluster,
+      () => this.readiness(),
+    );
+    this.metrics = this.config.metrics ? new NodeMetrics(sources, { perService: this.config.metricsPerService }) : undefined;
+    const metrics = this.metrics;
     this.core = new NodeCore({
       config: this.config,
       logger: this.logger,
@@ -76,6 +88,7 @@ export class HeraldServer {
       ...(deps.random === undefined ? {} : { random: deps.random }),
       ...(deps.monotonicMs === undefined ? {} : { monotonicMs: deps.monotonicMs }),
       ...(store === undefined ? {} : { barrier: store }),
+      ...(metrics === undefined ? {} : { onPushed: metrics.observePush }),
     });
     this.access = new AccessControl(
       {
@@ -88,7 +101,18 @@ export class HeraldServer {
       this.clock,
       this.logger.child({ component: 'auth' }),
     );
-    this.grpc = createGrpcServices(this.core, this.config, this.access, this.logger, () => this.cluster);
+    this.grpc = createGrpcServices(
+      this.core,
+      this.config,
+      this.access,
+      this.logger,
+      () => this.cluster,
+      metrics === undefined
+        ? undefined
+        : (method, code, seconds) => {
+            metrics.observeRequest('grpc', method, code, seconds);
+          },
+    );
   }
 
   /** Binds, syncs, starts eviction, and reports SERVING. Rejects (with nothing left running) if a port is taken. */
@@ -139,7 +163,8 @@ export class HeraldServer {
     });
     try {
       await server.core.udp?.start();
-      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls, timers: server.timers }, () => server.cluster);
+      const monitoring = observabilityRoutes({ metrics: server.metrics, readiness: () => server.readiness(), access: server.access, metricsOpen: !c.metricsAuth });
+      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls, timers: server.timers, monitoring }, () => server.cluster);
       server.cluster = startClusterNode({
         core: server.core,
         config: c,
@@ -267,6 +292,16 @@ export class HeraldServer {
       refusedSubscribes: s.refused,
       resumed: s.resumed,
     };
+  }
+
+  /**
+   * Whether the node takes traffic (what /readyz and the gRPC health service say): not while the
+   * start-up sync runs, nor once it is shutting down.
+   */
+  readiness(): Readiness {
+    if (this.closing !== undefined) return { ready: false, state: 'stopping' };
+    if (this.grpc.serving) return { ready: true, state: 'serving' };
+    return { ready: false, state: this.cluster !== undefined && !this.cluster.synced ? 'syncing' : 'starting' };
   }
 
   /** Runs one eviction pass now (tests and operators; the loop runs on its own interval). */

@@ -26,6 +26,8 @@ export interface HttpApiContext {
   readonly tls: TlsFiles | undefined;
   /** Timers of the console's event streams (default Node's, unref'd). */
   readonly timers?: Timers;
+  /** Routes served before the APIs' (the monitoring routes: /metrics, /livez, /readyz); the HTTP port opens for them alone too. */
+  readonly monitoring?: RouteRegistrar | undefined;
 }
 
 export interface HttpApis {
@@ -35,12 +37,13 @@ export interface HttpApis {
   readonly eurekaRequests: Readonly<EurekaRequestCounts> | undefined;
 }
 
-/** Starts the HTTP server with the APIs that are on (and the console); undefined when all are off. */
+/** Starts the HTTP server with the APIs that are on (and the console); undefined when all are off and there are no monitoring routes. */
 export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpApiContext, cluster: () => Cluster | undefined): Promise<HttpApis | undefined> {
   const { clock, logger, access } = ctx;
   const udp = core.udp;
   const durable = new DurableReplies(core.barrier);
   const registrars: RouteRegistrar[] = [
+    ...(ctx.monitoring === undefined ? [] : [ctx.monitoring]),
     (app) => {
       durable.install(app);
     },
@@ -50,7 +53,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
   if (c.nacosApi) {
     registrars.push((app) => {
       nacosRequests = registerNacosRoutes(app, {
-        registry: core.registry,
+        registry: core.registryFor('nacos'),
         logger,
         access,
         durable,
@@ -71,7 +74,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
   if (c.eurekaApi) {
     registrars.push((app) => {
       eurekaRequests = registerEurekaRoutes(app, {
-        registry: core.registry,
+        registry: core.registryFor('eureka'),
         durable,
         clock,
         logger,

@@ -25,6 +25,8 @@ import { PauseDetector } from './pause-detector.js';
 import { NO_BARRIER, type WriteBarrier } from '../store/write-barrier.js';
 import { HealthProber } from './probes/health-prober.js';
 import { netProbe, type Probe } from './probes/net-probes.js';
+import type { PushCounts } from './metrics/node-metrics.js';
+import { WriteCounts, type WriteTransport } from './metrics/write-counts.js';
 
 export interface NodeCoreDeps {
   readonly config: ServerConfig;
@@ -37,6 +39,8 @@ export interface NodeCoreDeps {
   readonly barrier?: WriteBarrier;
   /** How persistent instances are probed (default: real TCP connects and HTTP GETs). */
   readonly probe?: Probe;
+  /** Told each push's latency in ms (the metrics' histogram); cheap, never throws. */
+  readonly onPushed?: (latencyMs: number) => void;
 }
 
 export class NodeCore {
@@ -61,6 +65,9 @@ export class NodeCore {
   readonly cacheMillis: number;
   /** Transports acknowledge a write once what it stored is durable (NO_BARRIER without a store). */
   readonly barrier: WriteBarrier;
+  /** Registrations, renews and cancels by transport and outcome (counted by `registryFor`). */
+  readonly writes = new WriteCounts();
+  private readonly counted = new Map<WriteTransport, Registry>();
   private readonly eviction: EvictionLoop;
   private readonly beatCheck: BeatCheckLoop;
   private readonly pauses: PauseDetector;
@@ -76,7 +83,16 @@ export class NodeCore {
     this.cacheMillis = c.udpPush ? Math.min(configured, Math.floor(c.udpTargetExpiryMs / 2)) : configured;
     this.registry = new Registry({ clock, random: deps.random ?? createSecureRandom(), options: { ...c.registry, cacheMillis: this.cacheMillis } });
     this.history = new ViewHistory(clock);
-    this.hub = new PushHub({ registry: this.registry, timers, clock, history: this.history, mergeWindowMs: c.mergeWindowMs, fanOutSliceSize: c.fanOutSliceSize, logger });
+    this.hub = new PushHub({
+      registry: this.registry,
+      timers,
+      clock,
+      history: this.history,
+      mergeWindowMs: c.mergeWindowMs,
+      fanOutSliceSize: c.fanOutSliceSize,
+      logger,
+      ...(deps.onPushed === undefined ? {} : { onPushed: deps.onPushed }),
+    });
     this.streams = new SubscriberStreams<Buffer>({
       hub: this.hub,
       history: this.history,
@@ -151,6 +167,37 @@ export class NodeCore {
     this.eviction.stop();
     this.beatCheck.stop();
     this.prober.stop();
+  }
+
+  /** The registry as a transport uses it: its registrations, renews and cancels are counted under `transport`. */
+  registryFor(transport: WriteTransport): Registry {
+    let r = this.counted.get(transport);
+    if (r === undefined) {
+      r = this.writes.counted(this.registry, transport);
+      this.counted.set(transport, r);
+    }
+    return r;
+  }
+
+  /** Instances evicted since start, by the eviction task (lease expired) and the heartbeat check. */
+  evictions(): { leaseExpired: number; heartbeatTimeout: number } {
+    return { leaseExpired: this.eviction.evictedTotal, heartbeatTimeout: this.beatCheck.evictedTotal };
+  }
+
+  /** The push hub's and the subscriber streams' counters. */
+  pushCounts(): PushCounts {
+    const hub = this.hub.stats();
+    const s = this.streams.stats();
+    return {
+      deliveries: this.hub.delivered,
+      merged: this.hub.merged,
+      skipped: s.skipped,
+      streams: s.streams,
+      slowStreams: s.slow,
+      targets: hub.subscribers,
+      watchedServices: hub.services,
+      refused: s.refused,
+    };
   }
 
   /** Runs one eviction pass now. */

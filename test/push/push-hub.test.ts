@@ -158,4 +158,42 @@ describe('PushHub under overload', () => {
     expect(targets.slice(0, 20).every((t) => hosts(t).join() === '0,1,2')).toBe(true);
     expect(targets.slice(20).every((t) => hosts(t).join() === '0,2')).toBe(true);
   });
+
+  it('counts changes that joined a waiting push, and reports each push once, with the time from its oldest change to the last hand-off', () => {
+    const timers = new ManualTimers();
+    const { registry } = makeRegistry();
+    let nowMs = 100;
+    const latencies: number[] = [];
+    const h = new PushHub({
+      registry,
+      timers,
+      clock: timers.clock,
+      mergeWindowMs: 30,
+      fanOutSliceSize: 1_000,
+      logger: silentLogger,
+      monotonicMs: () => nowMs,
+      onPushed: (ms) => latencies.push(ms),
+    });
+    onCleanup(() => {
+      h.close();
+    });
+    const targets = [new Recorder(), new Recorder()];
+    for (const t of targets) h.subscribe({ service: 'a' }, t);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-0' }) });
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-1' }) }); // same turn: merged into the first push
+    nowMs = 102;
+    timers.advance(0);
+    expect([h.merged, latencies]).toEqual([1, [2]]);
+    timers.advance(5);
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-2' }) }); // inside the window: waits for it
+    nowMs = 110;
+    registry.register({ service: 'a', instance: inst({ instanceId: 'i-3' }) });
+    nowMs = 135;
+    timers.advance(25);
+    expect([h.merged, latencies]).toEqual([2, [2, 33]]);
+    expect(targets.map((t) => t.views.map((v) => v.hosts.length))).toEqual([
+      [0, 2, 4],
+      [0, 2, 4],
+    ]);
+  });
 });

@@ -3,7 +3,8 @@
  * credential form (Nacos: accessToken parameter or header, a login's token, username and password
  * parameters, Authorization; Eureka: Basic and Bearer), with the exact status and body, and for
  * each refusal the witness's proof that nothing changed; Nacos logins; each route served as before
- * with auth off. The attacks over HTTP and UDP push targets are auth-matrix-http-attacks.test.ts.
+ * with auth off; /metrics (read on every namespace, or open with --metrics-auth off) and the health
+ * probes (open). The attacks over HTTP and UDP push targets are auth-matrix-http-attacks.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../src/auth/permissions.js';
@@ -269,6 +270,23 @@ const EUREKA_ROWS: readonly Row[] = [
   readEureka('/eureka/v2/apps'),
 ];
 
+// ------------------------------------------------------------------ monitoring
+
+/** /metrics counts every namespace: it needs read on every namespace (Prometheus sends Basic or Bearer). */
+const METRICS_ROWS: readonly Row[] = [
+  {
+    route: 'GET /metrics',
+    permission: 'read',
+    where: 'every namespace',
+    admits: ['admin'],
+    call: (n, c) => n.http('GET', '/metrics', c.headers === undefined ? {} : { headers: c.headers }),
+    admitted: (_n, a) => {
+      expect(a.status).toBe(200);
+      expect(a.text).toMatch(/^herald_instances\{namespace="prod"\} 1$/m);
+    },
+  },
+];
+
 // ------------------------------------------------------------------ the matrix
 
 const CHALLENGE = 'Basic realm="herald", charset="UTF-8"';
@@ -290,6 +308,7 @@ function fresh(n: MatrixNode, r?: Row): void {
 describe.each([
   ['Nacos', NACOS_ROWS, NACOS_CALLERS, REFUSAL.nacos],
   ['Eureka', EUREKA_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
+  ['Metrics', METRICS_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
 ] as const)('%s auth matrix: routes × callers (auth on)', (_api, rows, callers, refusal) => {
   const node = useMatrixNode({ auth: true });
 
@@ -331,7 +350,7 @@ describe('Nacos login (open to every caller)', () => {
 describe('HTTP with auth off (the default config): every route served as before', () => {
   const node = useMatrixNode({ auth: false });
 
-  it.each([...NACOS_ROWS, ...EUREKA_ROWS])('$route as anonymous', async (r) => {
+  it.each([...NACOS_ROWS, ...EUREKA_ROWS, ...METRICS_ROWS])('$route as anonymous', async (r) => {
     const n = node();
     fresh(n, r);
     r.admitted(n, await r.call(n, {}));
@@ -344,5 +363,28 @@ describe('HTTP with auth off (the default config): every route served as before'
       text: 'caused: authentication is off on this server: calls need no token;',
       challenge: null,
     });
+  });
+});
+
+describe('health probes with auth on: open to every caller, telling nothing but up or ready', () => {
+  const node = useMatrixNode({ auth: true });
+
+  it.each(EUREKA_CALLERS)('/livez and /readyz as $name', async (c) => {
+    const n = node();
+    const creds = await c.creds(n);
+    const req = creds.headers === undefined ? {} : { headers: creds.headers };
+    expect(await n.witness.unchangedBy(() => n.http('GET', '/livez', req))).toEqual({ status: 200, text: 'ok\n', challenge: null });
+    expect(await n.witness.unchangedBy(() => n.http('GET', '/readyz', req))).toEqual({ status: 200, text: 'ready\n', challenge: null });
+  });
+});
+
+describe('/metrics with auth on and --metrics-auth off: open to every caller', () => {
+  const node = useMatrixNode({ auth: true, config: { metricsAuth: false } });
+
+  it.each(EUREKA_CALLERS)('as $name', async (c) => {
+    const n = node();
+    fresh(n);
+    const creds = await c.creds(n);
+    METRICS_ROWS[0]?.admitted(n, await n.witness.unchangedBy(() => n.http('GET', '/metrics', creds.headers === undefined ? {} : { headers: creds.headers })));
   });
 });

@@ -71,6 +71,11 @@ export class BatchingDispatcher<T> {
   private closed = false;
   private counters = { delivered: 0, dropped: 0, failures: 0, lastSuccessAt: 0, lastError: '' };
   private state: 'up' | 'down' | 'unknown' = 'unknown';
+  /**
+   * What other calls to the peer last found (observed()): shown while no batch has said more.
+   * Kept apart from `state`, whose changes (and their log lines) are replication's own.
+   */
+  private seen: { state: 'up' | 'down'; error: string } | undefined;
 
   constructor(private readonly deps: DispatcherDeps<T>) {}
 
@@ -90,6 +95,10 @@ export class BatchingDispatcher<T> {
   }
 
   stats(): DispatcherStats {
+    const { seen } = this;
+    if (this.state === 'unknown' && seen !== undefined) {
+      return { queueDepth: this.queue.size, inFlight: this.inFlight.length, ...this.counters, state: seen.state, lastError: this.counters.lastError || seen.error };
+    }
     return { queueDepth: this.queue.size, inFlight: this.inFlight.length, state: this.state, ...this.counters };
   }
 
@@ -112,13 +121,8 @@ export class BatchingDispatcher<T> {
    */
   observed(reached: boolean, error?: string): void {
     if (this.closed) return;
-    if (reached) {
-      this.retryNow();
-      this.setState('up');
-      return;
-    }
-    if (error !== undefined) this.counters.lastError = error;
-    this.setState('down', error);
+    this.seen = reached ? { state: 'up', error: '' } : { state: 'down', error: error ?? '' };
+    if (reached) this.retryNow();
   }
 
   /** Drops everything waiting and stops. Idempotent. */

@@ -7,7 +7,7 @@
  * stream through a LatestWinsSink (at most `maxPushesInFlight` unflushed, then only the newest
  * pending), in slices of `sliceSize` subscribers per event-loop turn, a change during a walk
  * carrying on from where it is for one full cycle. A delta stream gets the delta from the view it
- * holds when the main thread encoded that one (the previous view), else a snapshot, which the
+ * holds when the main thread encoded one from it (the last 16 views), else a snapshot, which the
  * protocol allows at any point. Resume and filters are not handled: an experiment, not a feature.
  */
 import { readFileSync } from 'node:fs';
@@ -21,8 +21,8 @@ import type { PushWorkerData, ToPushWorker } from './push-worker-protocol.js';
 interface Frame {
   readonly revision: number;
   readonly snapshot: Buffer;
-  readonly delta: Buffer | undefined;
-  readonly fromRevision: number;
+  /** The delta to this view from each earlier revision the main thread encoded one from. */
+  readonly deltas: ReadonlyMap<number, Buffer>;
 }
 
 interface Subscriber {
@@ -79,7 +79,8 @@ function subscribe(call: ServerWritableStream<SubscribeRequest, Buffer>): void {
   const deltas = call.request.deltas;
   let held: number | undefined;
   const sink = new LatestWinsSink<Frame>((frame, done) => {
-    const bytes = deltas && frame.delta !== undefined && held === frame.fromRevision ? frame.delta : frame.snapshot;
+    const delta = deltas && held !== undefined ? frame.deltas.get(held) : undefined;
+    const bytes = delta ?? frame.snapshot;
     held = frame.revision;
     call.write(bytes, done);
   }, maxPushesInFlight);
@@ -117,7 +118,7 @@ const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, 
 port.on('message', (m: ToPushWorker) => {
   switch (m.kind) {
     case 'frame':
-      onFrame({ revision: m.revision, snapshot: asBuffer(m.snapshot), delta: m.delta === undefined ? undefined : asBuffer(m.delta), fromRevision: m.fromRevision });
+      onFrame({ revision: m.revision, snapshot: asBuffer(m.snapshot), deltas: new Map(m.fromRevisions.map((r, i) => [r, asBuffer(m.deltas[i] as Uint8Array)])) });
       break;
     case 'stats':
       port.postMessage({ kind: 'stats', id: m.id, delivered, streams: subscribers.length, runDelayUs: runDelayUs() });

@@ -1,5 +1,11 @@
 /** The messages between the server process's main thread and a push worker thread (push-workers.ts, push-worker-main.ts). */
 
+/**
+ * Views a delta can start from (the server's ViewHistory keeps 16 per service too): a subscriber
+ * that skipped fewer changes than this gets a delta, as it would from the server's own path.
+ */
+export const DELTA_BASES = 16;
+
 export interface PushWorkerData {
   /** Subscribers written per event-loop turn (the server's fanOutSliceSize). */
   readonly sliceSize: number;
@@ -8,8 +14,11 @@ export interface PushWorkerData {
 }
 
 export type ToPushWorker =
-  /** A new view of the service: its SubscribeResponse snapshot, and the delta from the previous view (absent for the first). */
-  | { readonly kind: 'frame'; readonly revision: number; readonly snapshot: Uint8Array; readonly delta: Uint8Array | undefined; readonly fromRevision: number }
+  /**
+   * A new view of the service: its SubscribeResponse snapshot, and the deltas to it from each of the
+   * views sent before it (newest first, at most DELTA_BASES), by their revisions.
+   */
+  | { readonly kind: 'frame'; readonly revision: number; readonly snapshot: Uint8Array; readonly deltas: readonly Uint8Array[]; readonly fromRevisions: readonly number[] }
   | { readonly kind: 'stats'; readonly id: number }
   | { readonly kind: 'close' };
 

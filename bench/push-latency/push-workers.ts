@@ -3,8 +3,8 @@
  * one service to its subscribers go faster from worker threads than from the server's one event
  * loop, on this machine? Runs in the benchmark's server process, beside the real HeraldServer: one
  * push target in the server's hub (so the merge window and the registry are the real ones) encodes
- * each new view of the service once, the snapshot SubscribeResponse and the delta from the previous
- * view, with herald's own encode-once frames, and posts both to N worker threads
+ * each new view of the service once, the snapshot SubscribeResponse and the deltas to it from the
+ * last 16 views, with herald's own encode-once frames, and posts them to N worker threads
  * (push-worker-main.ts), each serving Subscribe on a port of its own. The subscribers are split over
  * the workers' ports; the driver still writes to the server's port.
  *
@@ -18,7 +18,7 @@ import { SnapshotFrames } from '../../src/server/grpc-codec.js';
 import { StreamFrames } from '../../src/server/stream-frames.js';
 import { SnapshotTarget } from '../../src/push/snapshot-target.js';
 import type { PushHub } from '../../src/push/push-hub.js';
-import type { FromPushWorker, PushWorkerData, PushWorkerSample, ToPushWorker } from './push-worker-protocol.js';
+import { DELTA_BASES, type FromPushWorker, type PushWorkerData, type PushWorkerSample, type ToPushWorker } from './push-worker-protocol.js';
 
 const WORKER_MAIN = new URL('./push-worker-main.ts', import.meta.url);
 
@@ -75,12 +75,18 @@ export class PushWorkers {
     const pool = new PushWorkers(workers);
     const frames = new SnapshotFrames();
     const deltas = new StreamFrames(frames);
-    let previous: ServiceView | undefined;
+    /** The views sent before, newest first. */
+    const previous: ServiceView[] = [];
     const target = new SnapshotTarget({ clusters: [], healthyOnly: false }, (view) => {
-      const snapshot = frames.frame(view);
-      const delta = previous === undefined ? undefined : deltas.subscribeDelta(previous, view);
-      const m: ToPushWorker = { kind: 'frame', revision: view.revision, snapshot, delta, fromRevision: previous?.revision ?? -1 };
-      previous = view;
+      const m: ToPushWorker = {
+        kind: 'frame',
+        revision: view.revision,
+        snapshot: frames.frame(view),
+        deltas: previous.map((from) => deltas.subscribeDelta(from, view)),
+        fromRevisions: previous.map((from) => from.revision),
+      };
+      previous.unshift(view);
+      if (previous.length > DELTA_BASES) previous.pop();
       for (const { worker } of workers) worker.postMessage(m);
     });
     pool.unsubscribe = o.hub.subscribe({ service: o.service }, target);

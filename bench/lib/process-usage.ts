@@ -4,6 +4,7 @@
  * Each sample also carries the event-loop delay and GC pauses since the previous one, so the later
  * sample of a pair tells the longest stall within the phase and how much of it was the collector.
  */
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface ProcessUsage {
@@ -22,6 +23,11 @@ export interface ProcessUsage {
   /** Garbage-collection pauses since the previous sample: the longest and their sum, ms. */
   readonly gcMaxPauseMs: number;
   readonly gcTotalPauseMs: number;
+  /**
+   * Cumulative time the main thread was runnable but waiting for a core, in microseconds (Linux
+   * schedstat's run delay; NaN where it cannot be read).
+   */
+  readonly runDelayUs: number;
 }
 
 export interface UsageDelta {
@@ -39,6 +45,22 @@ export interface UsageDelta {
   readonly loopDelayP99Ms: number;
   readonly gcMaxPauseMs: number;
   readonly gcTotalPauseMs: number;
+  /**
+   * Share of wall time the main thread was runnable but not running, waiting for a core (0 to 1;
+   * NaN where unknown). Next to its CPU share it says whether the thread was bound by its own work
+   * or by the machine's cores: a thread with CPU 0.25 and run delay 0.5 had work for 0.75 of the time.
+   */
+  readonly runDelayShare: number;
+}
+
+/** The main thread's run delay so far, µs (the second field of /proc/thread-self/schedstat, ns). */
+function runDelayUs(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return Number(fields[1]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const LOOP_DELAY_RESOLUTION_MS = 10;
@@ -77,6 +99,7 @@ export function sampleUsage(): ProcessUsage {
     loopDelayMaxMs: delayMax,
     gcMaxPauseMs,
     gcTotalPauseMs,
+    runDelayUs: runDelayUs(),
   };
 }
 
@@ -95,6 +118,7 @@ export function usageDelta(before: ProcessUsage, after: ProcessUsage): UsageDelt
     loopDelayP99Ms: after.loopDelayP99Ms,
     gcMaxPauseMs: after.gcMaxPauseMs,
     gcTotalPauseMs: after.gcTotalPauseMs,
+    runDelayShare: wallMs > 0 ? (after.runDelayUs - before.runDelayUs) / 1000 / wallMs : Number.NaN,
   };
 }
 

@@ -178,6 +178,15 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+/** The main thread's time waiting for a core so far, µs (schedstat's run delay; NaN where unknown). */
+function mainThreadRunDelayUs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function usage() {
   const cpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization();
@@ -192,6 +201,7 @@ function usage() {
     loopDelayMaxMs: Math.max(0, loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
     gcMaxPauseMs: gcMax,
     gcTotalPauseMs: gcTotal,
+    runDelayUs: mainThreadRunDelayUs(),
   };
   loopDelay.reset();
   gcMax = 0;

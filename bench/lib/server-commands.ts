@@ -68,6 +68,8 @@ export interface MemorySample {
   readonly spaces: readonly { readonly name: string; readonly sizeBytes: number; readonly usedBytes: number }[];
 }
 
+import type { PushWorkerSample } from '../push-latency/push-worker-protocol.js';
+
 export interface ServerStatsSample {
   readonly instances: number;
   readonly services: number;
@@ -78,6 +80,10 @@ export interface ServerStatsSample {
 }
 
 export interface ServerCommands {
+  /** push-latency's `--push-workers` experiment: N worker threads serving Subscribe of `service` on ports of their own. */
+  pushWorkers: { arg: { count: number; service: string; sliceSize: number; maxPushesInFlight: number }; result: { ports: number[] } };
+  /** The push workers' counters (empty without them). */
+  pushWorkerStats: { arg: undefined; result: PushWorkerSample[] };
   start: { arg: BenchServerStart; result: { port: number; udpPort: number; httpPort: number } };
   /** Runs gc() `gcRounds` times (needs --expose-gc when > 0), then samples memory. */
   memory: { arg: { gcRounds: number }; result: MemorySample };

@@ -16,10 +16,12 @@ import { GrpcPeerLink } from '../../src/server/peer/grpc-peer-link.js';
 import { silentLogger } from '../../src/common/logger.js';
 import type { WriteEvent } from '../../src/core/registry.js';
 import { HeraldServer } from '../../src/server/herald-server.js';
+import { PushWorkers } from '../push-latency/push-workers.js';
 import { serveCommands } from './command-loop.js';
 import type { ClusterSample, MemorySample, ReplicateCallStats, ServerCommands, WriteCounts } from './server-commands.js';
 
 let server: HeraldServer | undefined;
+let pushWorkers: PushWorkers | undefined;
 
 /** Per-peer record of Replicate calls. */
 class CallRecord {
@@ -164,6 +166,12 @@ serveCommands<ServerCommands>(
       if (countWrites) server.registry.onWrite(countWrite);
       return { port: server.port, udpPort: server.udp?.port ?? 0, httpPort: server.httpPort ?? 0 };
     },
+    pushWorkers: async ({ count, service, sliceSize, maxPushesInFlight }) => {
+      if (pushWorkers !== undefined) throw new Error('push workers already started');
+      pushWorkers = await PushWorkers.start({ hub: running().hub, service, count, sliceSize, maxPushesInFlight });
+      return { ports: pushWorkers.ports };
+    },
+    pushWorkerStats: () => pushWorkers?.sample() ?? [],
     memory: ({ gcRounds }) => memory(gcRounds),
     stats: () => {
       const s = running();
@@ -177,6 +185,7 @@ serveCommands<ServerCommands>(
   },
   {
     beforeExit: async () => {
+      await pushWorkers?.close();
       await server?.close();
     },
   },

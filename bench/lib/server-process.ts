@@ -5,6 +5,7 @@
  */
 import { ChildHandle } from './child-handle.js';
 import type { ProcessUsage } from './process-usage.js';
+import type { PushWorkerSample } from '../push-latency/push-worker-protocol.js';
 import type { UdpPushStats } from '../../src/push/udp-pusher.js';
 import type { BenchServerConfig, ClusterSample, MemorySample, ServerCommands, ServerStatsSample, WriteCounts } from './server-commands.js';
 
@@ -83,6 +84,15 @@ export class ServerProcess {
 
   memory(gcRounds: number): Promise<MemorySample> {
     return this.child.request('memory', { gcRounds });
+  }
+
+  /** Starts push-latency's `--push-workers` experiment in the server process; resolves with the workers' ports. */
+  async pushWorkers(arg: ServerCommands['pushWorkers']['arg']): Promise<number[]> {
+    return (await this.child.request('pushWorkers', arg)).ports;
+  }
+
+  pushWorkerStats(): Promise<PushWorkerSample[]> {
+    return this.child.request('pushWorkerStats', undefined);
   }
 
   stats(): Promise<ServerStatsSample> {

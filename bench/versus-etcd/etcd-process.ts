@@ -141,7 +141,7 @@ export class EtcdProcess {
     return this.child.pid;
   }
 
-  /** CPU (all of etcd's threads) and RSS from /proc; etcd has no event loop, so ELU and stalls stay 0. */
+  /** CPU (all of etcd's threads) and RSS from /proc; etcd has no event loop, so ELU and stalls stay 0 and run delay NaN. */
   usage(): Promise<ProcessUsage> {
     const stat = readFileSync(`/proc/${String(this.child.pid)}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
@@ -158,6 +158,7 @@ export class EtcdProcess {
       loopDelayMaxMs: 0,
       gcMaxPauseMs: 0,
       gcTotalPauseMs: 0,
+      runDelayUs: Number.NaN, // many Go threads, no one event loop to speak for
     });
   }
 

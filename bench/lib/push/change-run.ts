@@ -61,6 +61,8 @@ export interface LoadGroup<Config extends PushLoadConfig> {
   readonly nodeArgs?: readonly string[];
   /** The node they subscribe at. */
   readonly at: RunNode;
+  /** Process `p`'s address to subscribe at, when not `at`'s (push-latency's `--push-workers`). */
+  readonly addressOf?: (p: number) => string;
   /** The rest of each process's configuration (client kind, …). */
   readonly extra: Omit<Config, keyof PushLoadConfig>;
   readonly openBatch: number;
@@ -115,7 +117,9 @@ export class ChangeRun {
   }
 
   /** Spawns a group of load processes and opens their subscribers; resolves with the handles and the slowest opening time. */
-  async openLoads<Config extends PushLoadConfig, Result extends TallyResult>(g: LoadGroup<Config>): Promise<{ handles: ChildHandle<PushLoadCommands<Config, Result>>[]; openMs: number }> {
+  async openLoads<Config extends PushLoadConfig, Result extends TallyResult>(
+    g: LoadGroup<Config>,
+  ): Promise<{ handles: ChildHandle<PushLoadCommands<Config, Result>>[]; openMs: number }> {
     const handles = await Promise.all(
       Array.from({ length: g.procs }, (_, p) =>
         ChildHandle.spawn<PushLoadCommands<Config, Result>>({ name: g.name(p), script: g.script, ...(g.nodeArgs === undefined ? {} : { nodeArgs: g.nodeArgs }) }),
@@ -127,7 +131,7 @@ export class ChangeRun {
       handles.map((h, p) => {
         // The one unchecked step: the common fields plus the group's own make its Config.
         const config = {
-          address: g.at.address,
+          address: g.addressOf?.(p) ?? g.at.address,
           service: this.o.service,
           subscribers: Math.floor(g.subscribers / g.procs) + (p < g.subscribers % g.procs ? 1 : 0),
           taggedInstanceId: derivedInstanceId(this.o.service, TAGGED_INDEX),

@@ -107,11 +107,13 @@ export function fanOutMedians(rs: readonly FanOutRun[]) {
     ...medians(rs, {
       serverCpuPercent: (r) => r.server.cpuPercent,
       serverEventLoopUtilization: (r) => r.server.eventLoopUtilization,
+      serverRunDelayShare: (r) => r.server.runDelayShare,
       serverKernelShare: (r) => r.server.systemShare,
       serverLoopStallMaxMs: (r) => r.server.loopDelayMaxMs,
       serverGcMaxPauseMs: (r) => r.server.gcMaxPauseMs,
       loadCpuPercent: loadCpu,
       loadEventLoopUtilizationMax: (r) => maxEventLoopUtilization(r.loads),
+      loadRunDelayShareMax: (r) => Math.max(...r.loads.map((l) => l.runDelayShare)),
       driverLatenessP99Ms: (r) => r.driverLatenessP99Ms,
       driverAckP99Ms: (r) => r.driverAckP99Ms,
       otherCpuPercent: (r) => r.otherCpuPercent,
@@ -159,6 +161,8 @@ export const spreadColumns: readonly Column<FanOutMedians>[] = [
 
 /** "Where the time goes": the server's share. */
 export const serverColumns: readonly Column<FanOutMedians>[] = [
+  ['server waits for a core %', (s) => s.serverRunDelayShare * 100],
+  ['load waits for a core % (max)', (s) => s.loadRunDelayShareMax * 100],
   ['server kernel %', (s) => s.serverKernelShare * 100],
   ['server loop stall max ms', (s) => s.serverLoopStallMaxMs],
   ['server GC max ms', (s) => s.serverGcMaxPauseMs],

@@ -148,7 +148,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     'persistentTombstoneRetentionMs',
     '--persistent-tombstone-retention-ms <ms>',
     'HERALD_PERSISTENT_TOMBSTONE_RETENTION_MS',
-    'how long the cancel of a persistent (non-ephemeral) instance is remembered',
+    'how long the cancel of a persistent (non-ephemeral) instance is remembered, and how long the status override of an ephemeral instance waits for it to register again',
     integer(1, MAX_MS),
   ),
   registry('maxTombstones', '--max-tombstones <n>', 'HERALD_MAX_TOMBSTONES', 'most cancels remembered; beyond it the oldest are forgotten early', integer(1, 1_000_000_000)),

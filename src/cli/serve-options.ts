@@ -307,7 +307,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     flag: '--data-dir <dir>',
     env: 'HERALD_DATA_DIR',
     description:
-      'directory of the durable store (SQLite): persistent instances, their cancels and service settings survive restarts; "none" keeps everything in memory (see docs/durability.md)',
+      'directory of the durable store (SQLite): persistent instances, their cancels, service settings and the status overrides of ephemeral instances survive restarts; "none" keeps everything in memory (see docs/durability.md)',
     defaultText: `./${SERVE_DEFAULT_DATA_DIR}`,
     key: 'dataDir',
     parse: nonEmpty('--data-dir'),

@@ -148,7 +148,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     'persistentTombstoneRetentionMs',
     '--persistent-tombstone-retention-ms <ms>',
     'HERALD_PERSISTENT_TOMBSTONE_RETENTION_MS',
-    'how long the cancel of a persistent (non-ephemeral) instance is remembered',
+    'how long the cancel of a persistent (non-ephemeral) instance is remembered, and how long the status override of an ephemeral instance waits for it to register again',
     integer(1, MAX_MS),
   ),
   registry('maxTombstones', '--max-tombstones <n>', 'HERALD_MAX_TOMBSTONES', 'most cancels remembered; beyond it the oldest are forgotten early', integer(1, 1_000_000_000)),
@@ -318,7 +318,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     flag: '--data-dir <dir>',
     env: 'HERALD_DATA_DIR',
     description:
-      'directory of the durable store (SQLite): persistent instances, their cancels and service settings survive restarts; "none" keeps everything in memory (see docs/durability.md)',
+      'directory of the durable store (SQLite): persistent instances, their cancels, service settings and the status overrides of ephemeral instances survive restarts; "none" keeps everything in memory (see docs/durability.md)',
     defaultText: `./${SERVE_DEFAULT_DATA_DIR}`,
     key: 'dataDir',
     parse: nonEmpty('--data-dir'),

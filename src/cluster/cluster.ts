@@ -15,12 +15,12 @@ import type { Timers } from '../common/timers.js';
 import { BatchingDispatcher, type DispatcherOptions, type DispatcherStats } from './batching-dispatcher.js';
 import { verifyWithPeer, type VerifyTarget } from './anti-entropy.js';
 import { otherEurekaPeers, otherPeers, withoutCredentials } from './peer-addresses.js';
-import type { PeerAnswer, PeerLink, ReplicationTask } from './peer-link.js';
+import type { PeerAnswer, PeerLink, ReplicationTask, SettingsTask } from './peer-link.js';
 import { syncFromPeers, type SyncReport, type SyncTarget } from './startup-sync.js';
 import { taskKey } from './replication-tasks.js';
 
 /** The part of the registry the cluster uses. */
-export type ClusterRegistry = VerifyTarget & SyncTarget & Pick<Registry, 'onWrite' | 'getInstance'>;
+export type ClusterRegistry = VerifyTarget & SyncTarget & Pick<Registry, 'onWrite' | 'onSettingsChanged' | 'getInstance'>;
 
 export interface ClusterConfig {
   /** Every node of the cluster (host:port), this one included or not. */
@@ -75,6 +75,7 @@ export class Cluster {
   readonly nodeId: string;
   private readonly peers: Peer[];
   private stopWrites: (() => void) | undefined;
+  private stopSettings: (() => void) | undefined;
   private verifyTimer: unknown;
   private verifying = false;
   /** Anti-entropy passes completed against a peer (tests and status). */
@@ -125,6 +126,18 @@ export class Cluster {
     if (this.peers.length === 0) return; // standalone: nothing to replicate or verify
     this.stopWrites = this.deps.registry.onWrite((e) => {
       this.onWrite(e);
+    });
+    this.stopSettings = this.deps.registry.onSettingsChanged((c) => {
+      if (c.replication) return; // never replicate a replication
+      const ref = { namespace: c.namespace, group: c.group, service: c.service, instanceId: '' };
+      const task: SettingsTask = {
+        kind: 'service',
+        ref,
+        settings: { namespace: c.namespace, group: c.group, service: c.service, protectThreshold: c.protectThreshold, metadata: c.metadata, version: c.version },
+        replication: false,
+      };
+      const key = taskKey(task.kind, ref);
+      for (const p of this.peers) if (!p.self) p.dispatcher.offer(key, task);
     });
     this.scheduleVerify();
   }
@@ -180,7 +193,7 @@ export class Cluster {
           const r = await verifyWithPeer(this.deps.registry, p.link, this.nodeId, this.deps.logger);
           p.dispatcher.observed(true);
           this.verifyRuns++;
-          if (r.adopted + r.removed > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');
+          if (r.adopted + r.removed + r.settings > 0) this.deps.logger.info({ peer: p.address, ...r }, 'anti-entropy repaired differences');
           else this.deps.logger.debug({ peer: p.address, ...r }, 'anti-entropy: nothing to repair');
         } catch (e) {
           const error = e instanceof Error ? e.message : String(e);
@@ -198,6 +211,7 @@ export class Cluster {
     if (this.closed) return;
     this.closed = true;
     this.stopWrites?.();
+    this.stopSettings?.();
     if (this.verifyTimer !== undefined) this.deps.timers.clearTimeout(this.verifyTimer);
     for (const p of this.peers) {
       p.dispatcher.close();
@@ -259,7 +273,7 @@ export class Cluster {
           registry.applyTombstone(answer.tombstone);
           return;
         case 'not-found': {
-          if (task.kind === 'cancel') return;
+          if (task.kind === 'cancel' || task.kind === 'service') return;
           // The peer does not know the instance (or holds an older write): send it the record.
           const { record, lastRenewalMs } = registry.getInstance(ref);
           const register: ReplicationTask = { kind: 'register', ref, record, lastRenewalMs, replication: false };

@@ -15,8 +15,19 @@ export interface PeerCopy {
   readonly lastRenewalMs: number;
 }
 
-/** A client write to repeat on a peer: the registry's write event. */
-export type ReplicationTask = WriteEvent;
+/**
+ * A service's settings as a client set them here (UpdateService), to repeat on a peer. `ref` names
+ * the service (its instanceId is ''), so tasks share one merge key scheme.
+ */
+export interface SettingsTask {
+  readonly kind: 'service';
+  readonly ref: InstanceRef;
+  readonly settings: ConfiguredService;
+  readonly replication: false;
+}
+
+/** A client write to repeat on a peer: the registry's write event, or a service's new settings. */
+export type ReplicationTask = WriteEvent | SettingsTask;
 
 /** How a peer answered one task (see core/replica-rules.ts). */
 export type PeerAnswer =
@@ -35,6 +46,8 @@ export interface ServiceReplica {
   readonly service: ServiceRef;
   readonly copies: readonly PeerCopy[];
   readonly tombstones: readonly TombstoneInput[];
+  /** Its settings when it is configured there (undefined from a peer that does not send them). */
+  readonly settings?: ConfiguredService | undefined;
 }
 
 /** One chunk of a peer's registry dump (start-up sync). */
@@ -73,4 +86,5 @@ export type IncomingTask =
     }
   | { readonly kind: 'heartbeat'; readonly ref: InstanceRef; readonly version: number; readonly renewedAtMs: number; readonly lastDirtyTimestamp: number }
   | { readonly kind: 'cancel'; readonly ref: InstanceRef; readonly tombstone: TombstoneInput | undefined }
+  | { readonly kind: 'service'; readonly ref: InstanceRef; readonly settings: ConfiguredService }
   | { readonly kind: 'unknown'; readonly ref: InstanceRef; readonly action: number };

@@ -10,7 +10,10 @@ import type { InstanceRef } from '../core/model.js';
 import type { IncomingTask, PeerAnswer } from './peer-link.js';
 
 /** The part of the registry a replication receiver uses. */
-export type ReplicaTarget = Pick<Registry, 'applyReplica' | 'applyTombstone' | 'renewReplica' | 'register' | 'renew' | 'cancel' | 'setStatus' | 'deleteStatusOverride'>;
+export type ReplicaTarget = Pick<
+  Registry,
+  'applyReplica' | 'applyTombstone' | 'applyServiceSettings' | 'renewReplica' | 'register' | 'renew' | 'cancel' | 'setStatus' | 'deleteStatusOverride'
+>;
 
 /** A merge's result as the answer to the sender. */
 export function answerOf(ref: InstanceRef, r: ReplicaResult | TombstoneResult | HeartbeatResult): PeerAnswer {
@@ -57,6 +60,10 @@ export function applyTask(registry: ReplicaTarget, task: IncomingTask, logger: L
       case 'cancel':
         if (task.tombstone !== undefined && task.tombstone.version > 0) return answerOf(ref, registry.applyTombstone(task.tombstone));
         registry.cancel(ref, ctx);
+        return OK;
+      case 'service':
+        // A newer setting here is not sent back: this node replicates its own, and anti-entropy repairs the rest.
+        registry.applyServiceSettings(task.settings);
         return OK;
       case 'unknown':
         return { kind: 'rejected', message: `unknown action ${task.action}` };

@@ -6,10 +6,11 @@
 import { RegistryError } from '../core/errors.js';
 import type { Registry, TombstoneInput } from '../core/registry.js';
 import type { Logger } from '../common/logger.js';
+import type { ConfiguredService } from '../core/replica-state.js';
 import type { PeerCopy } from './peer-link.js';
 
 /** The part of the registry bulk merges use. */
-export type MergeTarget = Pick<Registry, 'adopt' | 'applyReplica' | 'applyTombstone'>;
+export type MergeTarget = Pick<Registry, 'adopt' | 'applyReplica' | 'applyTombstone' | 'applyServiceSettings'>;
 
 export interface MergeCounts {
   /** Copies taken (new here, or newer than what was here). */
@@ -18,10 +19,12 @@ export interface MergeCounts {
   removed: number;
   /** Copies refused: a newer write or cancel is held here, or their lease had run out. */
   refused: number;
+  /** Services whose settings were taken (newer than here). */
+  settings: number;
 }
 
 export function emptyCounts(): MergeCounts {
-  return { adopted: 0, removed: 0, refused: 0 };
+  return { adopted: 0, removed: 0, refused: 0, settings: 0 };
 }
 
 function skip(logger: Logger, what: string, e: unknown): void {
@@ -55,5 +58,14 @@ export function mergeTombstone(registry: MergeTarget, tombstone: TombstoneInput,
     else if (r.kind === 'newer-here') counts.refused++;
   } catch (e) {
     skip(logger, describe(tombstone), e);
+  }
+}
+
+/** A peer's settings of a service, merged by write version (the newer wins). */
+export function mergeSettings(registry: MergeTarget, settings: ConfiguredService, counts: MergeCounts, logger: Logger): void {
+  try {
+    if (registry.applyServiceSettings(settings).kind === 'adopted') counts.settings++;
+  } catch (e) {
+    skip(logger, `${settings.namespace}/${settings.group}/${settings.service} (settings)`, e);
   }
 }

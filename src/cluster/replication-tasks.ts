@@ -6,5 +6,6 @@ import type { InstanceRef } from '../core/model.js';
 import type { ReplicationTask } from './peer-link.js';
 
 export function taskKey(kind: ReplicationTask['kind'], ref: InstanceRef): string {
+  // A service's settings: ref.instanceId is '', so the key names the service.
   return `${kind}\u0000${ref.namespace}\u0000${ref.group}\u0000${ref.service}\u0000${ref.instanceId}`;
 }

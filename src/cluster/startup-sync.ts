@@ -9,10 +9,10 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { Registry } from '../core/registry.js';
 import type { PeerLink } from './peer-link.js';
-import { emptyCounts, mergeCopy, mergeTombstone, type MergeTarget } from './replica-merge.js';
+import { emptyCounts, mergeCopy, mergeSettings, mergeTombstone, type MergeTarget } from './replica-merge.js';
 
 /** The part of the registry the sync uses. */
-export type SyncTarget = MergeTarget & Pick<Registry, 'updateService'>;
+export type SyncTarget = MergeTarget & Pick<Registry, 'applyServiceSettings'>;
 
 export interface SyncReport {
   /** The peer synced from; undefined when none answered in time. */
@@ -33,7 +33,7 @@ export async function syncFromPeers(registry: SyncTarget, links: readonly PeerLi
     try {
       for await (const chunk of link.syncRegistry(nodeId, remaining)) {
         for (const s of chunk.services) {
-          registry.updateService({ namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata });
+          mergeSettings(registry, s, counts, logger);
           services++;
         }
         for (const t of chunk.tombstones) {

@@ -55,6 +55,11 @@ export function expire(s: RegistryState, ref: InstanceRef): InstanceRecord | und
   const found = s.find(ref);
   const now = s.clock.nowMs();
   if (found === undefined || !expired(s, found.entry, now)) return undefined;
+  const rec = found.entry.record;
+  if (rec.ephemeral && rec.overriddenStatus !== undefined) {
+    // The operator's override outlives the lease: the instance takes it again when it registers.
+    s.pendingOverrides.put({ ...ref, status: rec.overriddenStatus, version: rec.version, expiresAt: now + s.options.persistentTombstoneRetentionMs });
+  }
   return s.remove(found, now);
 }
 
@@ -84,6 +89,7 @@ export function markHeartbeatTimeout(s: RegistryState, ref: InstanceRef): Instan
 export function sweep(s: RegistryState): { services: number; tombstones: number } {
   const now = s.clock.nowMs();
   const tombstones = s.tombstones.prune(now);
+  s.pendingOverrides.prune(now);
   s.pauses.prune(now - s.options.maxLeaseDurationMs);
   let services = 0;
   for (const ns of s.namespaces.values()) {

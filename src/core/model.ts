@@ -163,6 +163,8 @@ export interface ServiceSummary {
   readonly metadata: Readonly<Record<string, string>>;
   /** Created or configured explicitly (UpdateService), so kept even when empty. */
   readonly configured: boolean;
+  /** The write version of the settings (see ServiceSettings); 0 = never set with a version. */
+  readonly settingsVersion: number;
 }
 
 /** `group@@service`. */

@@ -9,7 +9,7 @@ import { replicaDigest } from './checksum.js';
 import { describeInstance, type InstanceAddress, type ServiceAddress } from './instance-record.js';
 import { leaseExpiresAt } from './lease.js';
 import type { InstanceChange, InstanceRecord, ServiceFilter, ServiceRef, ServiceSummary, ServiceView } from './model.js';
-import type { RegistryState } from './registry-state.js';
+import type { RegistryState, ServiceSettings } from './registry-state.js';
 import type { SelfPreservationState } from './self-preservation.js';
 import type { ServiceState } from './service-state.js';
 import { buildView } from './service-view.js';
@@ -56,6 +56,8 @@ export interface ReplicaEntry extends ServiceRef {
 /** A service's replica digest (anti-entropy). */
 export interface ReplicaDigestEntry extends ServiceRef {
   readonly digest: string;
+  /** The write version of the service's settings (0 = none, or not configured). */
+  readonly settingsVersion: number;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -162,22 +164,28 @@ export function fetchDelta(s: RegistryState, namespace: string | undefined): { c
   return { changes: ns.changes.since(s.clock.nowMs()), reconcileHash: ns.reconcileHash((svc) => s.fullView(svc).checksum), retentionMs };
 }
 
-export function replicaOf(s: RegistryState, address: ServiceAddress): { entries: ReplicaEntry[]; tombstones: Tombstone[] } {
+export function replicaOf(s: RegistryState, address: ServiceAddress): { entries: ReplicaEntry[]; tombstones: Tombstone[]; settings: ServiceSettings | undefined } {
   const ref = normalizeServiceRef(address, s.options);
   const entries: ReplicaEntry[] = [];
-  for (const e of s.service(ref)?.instances.values() ?? []) {
+  const svc = s.service(ref);
+  for (const e of svc?.instances.values() ?? []) {
     entries.push({ namespace: ref.namespace, group: ref.group, service: ref.service, record: e.record, lastRenewalMs: e.lastRenewalMs });
   }
-  return { entries, tombstones: s.tombstones.ofService(ref) };
+  const settings =
+    svc?.explicit === true
+      ? { ...ref, protectThreshold: svc.protectThreshold ?? s.options.defaultProtectThreshold, metadata: svc.metadata, version: svc.settingsVersion }
+      : undefined;
+  return { entries, tombstones: s.tombstones.ofService(ref), settings };
 }
 
 export function replicaDigests(s: RegistryState): ReplicaDigestEntry[] {
   const out: ReplicaDigestEntry[] = [];
   for (const ns of s.namespaces.values()) {
     for (const svc of ns.services.values()) {
-      if (svc.instances.size === 0) continue;
+      // Empty services count when configured: their settings are compared too.
+      if (svc.instances.size === 0 && !svc.explicit) continue;
       const digest = svc.memo('replica-digest', () => replicaDigest(svc.getSnapshot(s.views).hosts));
-      out.push({ namespace: ns.name, group: svc.group, service: svc.name, digest });
+      out.push({ namespace: ns.name, group: svc.group, service: svc.name, digest, settingsVersion: svc.explicit ? svc.settingsVersion : 0 });
     }
   }
   return out;

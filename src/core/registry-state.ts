@@ -29,6 +29,7 @@ import { ServiceState, type ViewContext } from './service-state.js';
 import { ChecksumCache } from './checksum.js';
 import { Interner } from './interner.js';
 import { changeRecord } from './instance-record.js';
+import { PendingOverrides } from './pending-overrides.js';
 import { TombstoneStore, type Tombstone } from './tombstones.js';
 import { VersionClock } from './version-clock.js';
 
@@ -53,7 +54,8 @@ export type ServiceChangeListener = (change: ServiceChange) => void;
  * A write that succeeded, as a peer must repeat it (the replicator listens). Emitted for every
  * successful register, renew, cancel, status update and override deletion, including no-op ones,
  * and for every replica merged that changed something, with `replication` telling whether it came
- * from a peer. Evictions and heartbeat timeouts are local decisions and are not emitted.
+ * from a peer (a peer's cancel of a persistent instance not held here too, so the store keeps its
+ * tombstone). Evictions and heartbeat timeouts are local decisions and are not emitted.
  */
 export type WriteEvent =
   | { readonly kind: 'register'; readonly ref: InstanceRef; readonly record: InstanceRecord; readonly lastRenewalMs: number; readonly replication: boolean }
@@ -82,10 +84,21 @@ export type WriteListener = (event: WriteEvent) => void;
 export interface ServiceSettings extends ServiceRef {
   readonly protectThreshold: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * The write version of the last UpdateService (a version-clock value like an instance's, issued
+   * by the node that accepted it): every node keeps the settings of the highest version. 0 = unknown
+   * (an older node's or an older store's settings).
+   */
+  readonly version: number;
 }
 
-/** Must not throw; runs synchronously inside updateService, after the change. */
-export type SettingsListener = (settings: ServiceSettings) => void;
+/** A change of a service's settings: a client's UpdateService here, or a peer's settings merged (`replication`). */
+export interface SettingsChange extends ServiceSettings {
+  readonly replication: boolean;
+}
+
+/** Must not throw; runs synchronously inside the registry call that changed the settings. */
+export type SettingsListener = (change: SettingsChange) => void;
 
 /** An instance found with its namespace and service. */
 export interface Found {
@@ -102,6 +115,8 @@ export class RegistryState {
   readonly meter = new RenewMeter();
   readonly versions = new VersionClock();
   readonly tombstones: TombstoneStore;
+  /** Overrides of ephemeral instances not registered now, waiting for them to register again. */
+  readonly pendingOverrides: PendingOverrides;
   readonly pauses = new PauseLedger();
   /** Strings and metadata maps that many records repeat, held once. */
   readonly interner = new Interner();
@@ -120,6 +135,7 @@ export class RegistryState {
     readonly random: () => number,
   ) {
     this.tombstones = new TombstoneStore(options.maxTombstones);
+    this.pendingOverrides = new PendingOverrides(options.maxTombstones);
     this.views = { defaultProtectThreshold: options.defaultProtectThreshold, cacheMillis: options.cacheMillis, checksum: new ChecksumCache().serviceChecksum };
   }
 
@@ -268,6 +284,7 @@ export class RegistryState {
       protectThreshold: snap.protectThreshold,
       metadata: svc.metadata,
       configured: svc.explicit,
+      settingsVersion: svc.settingsVersion,
     };
   }
 

@@ -16,11 +16,11 @@
 import type { Clock } from './clock.js';
 import * as expiry from './expiry.js';
 import type { InstanceAddress, InstanceState, ServiceAddress } from './instance-record.js';
-import type { InstanceChange, InstanceRecord, InstanceRef, ServiceFilter, ServiceSummary, ServiceView } from './model.js';
+import type { InstanceChange, InstanceRecord, InstanceRef, InstanceStatus, ServiceFilter, ServiceSummary, ServiceView } from './model.js';
 import { resolveRegistryOptions, type RegistryOptions } from './options.js';
 import * as reads from './reads.js';
 import * as probes from './probe-health.js';
-import { RegistryState, type ServiceChangeListener, type SettingsListener, type WriteContext, type WriteListener } from './registry-state.js';
+import { RegistryState, type ServiceChangeListener, type ServiceSettings, type SettingsListener, type WriteContext, type WriteListener } from './registry-state.js';
 import * as replicas from './replica-path.js';
 import type { Tombstone } from './tombstones.js';
 import type { RegisterInput } from './validate.js';
@@ -30,8 +30,8 @@ export type { EvictionPlan, EvictionScope } from './expiry.js';
 export { registrationOf } from './instance-record.js';
 export type { InstanceAddress, InstanceState, ServiceAddress } from './instance-record.js';
 export type { PopulationCounts, RegistryStats, ReplicaDigestEntry, ReplicaEntry, ServicePage } from './reads.js';
-export type { ServiceChange, ServiceChangeListener, ServiceSettings, SettingsListener, WriteContext, WriteEvent, WriteListener } from './registry-state.js';
-export type { HeartbeatResult, ReplicaResult, TombstoneInput, TombstoneResult } from './replica-path.js';
+export type { ServiceChange, ServiceChangeListener, ServiceSettings, SettingsChange, SettingsListener, WriteContext, WriteEvent, WriteListener } from './registry-state.js';
+export type { HeartbeatResult, ReplicaResult, SettingsInput, SettingsResult, TombstoneInput, TombstoneResult } from './replica-path.js';
 export type { RegisterResult, RenewResult } from './write-path.js';
 
 /** What the registry needs from its host. */
@@ -122,7 +122,10 @@ export class Registry {
     return writes.deleteStatusOverride(this.s, address, ctx);
   }
 
-  /** Creates a service or replaces its settings; an explicitly created service is kept when empty. */
+  /**
+   * Creates a service or replaces its settings (a client's write: a new write version, announced to
+   * the settings listeners with `replication: false`); an explicitly created service is kept when empty.
+   */
   updateService(address: ServiceAddress & { protectThreshold?: number | undefined; metadata?: Readonly<Record<string, string>> | undefined }): ServiceSummary {
     return writes.updateService(this.s, address);
   }
@@ -154,11 +157,34 @@ export class Registry {
   }
 
   /**
+   * Merges a peer's (or the store's) settings of a service by write version: the higher version
+   * wins on every node (see replica-path.ts). Announced to the settings listeners when taken.
+   */
+  applyServiceSettings(input: replicas.SettingsInput): replicas.SettingsResult {
+    return replicas.applyServiceSettings(this.s, input);
+  }
+
+  /**
    * Merges a peer's renewal of the record at `version`, renewed there at `renewedAtMs` (0 = now):
    * renews the lease when that record is held here; otherwise says what the sender should do.
    */
   renewReplica(address: InstanceAddress, version: number, renewedAtMs: number): replicas.HeartbeatResult {
     return replicas.renewReplica(this.s, address, version, renewedAtMs);
+  }
+
+  /**
+   * Gives back a status override of an ephemeral instance that is not registered (the store's, at
+   * start): the instance takes it when it registers again, within `expiresAt`. Ignored when the
+   * instance is registered already.
+   */
+  restoreOverride(input: InstanceRef & { status: InstanceStatus; version: number; expiresAt: number }): void {
+    if (this.s.find(input) !== undefined) return;
+    this.s.pendingOverrides.put(input);
+  }
+
+  /** The override waiting for an unregistered instance, if any (see restoreOverride). */
+  pendingOverride(ref: InstanceRef): InstanceStatus | undefined {
+    return this.s.pendingOverrides.get(ref)?.status;
   }
 
   // ---------------------------------------------------------------- expiry
@@ -261,8 +287,8 @@ export class Registry {
     return reads.fetchDelta(this.s, namespace);
   }
 
-  /** One service's instances with their leases, and its tombstones (anti-entropy's repair). */
-  replicaOf(address: ServiceAddress): { entries: reads.ReplicaEntry[]; tombstones: Tombstone[] } {
+  /** One service's instances with their leases, its tombstones and its settings when configured (anti-entropy's repair). */
+  replicaOf(address: ServiceAddress): { entries: reads.ReplicaEntry[]; tombstones: Tombstone[]; settings: ServiceSettings | undefined } {
     return reads.replicaOf(this.s, address);
   }
 

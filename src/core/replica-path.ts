@@ -6,12 +6,24 @@
  * replicated writes (never replicated again).
  */
 import { RegistryError } from './errors.js';
-import { buildRecord, changeRecord, checkRoom, dataOf, registrationOf, sameVisible, type InstanceAddress, type InstanceState } from './instance-record.js';
+import {
+  buildRecord,
+  changeRecord,
+  checkRoom,
+  dataOf,
+  registrationOf,
+  sameMetadata,
+  sameVisible,
+  type InstanceAddress,
+  type InstanceState,
+  type ServiceAddress,
+} from './instance-record.js';
 import type { InstanceEntry, InstanceRecord, InstanceRef, InstanceStatus } from './model.js';
-import type { Found, RegistryState } from './registry-state.js';
+import type { Found, RegistryState, ServiceSettings } from './registry-state.js';
+import type { ServiceState } from './service-state.js';
 import { decideHeartbeat, decideReplica, decideTombstone } from './replica-rules.js';
 import { makeTombstone, type Tombstone } from './tombstones.js';
-import { normalizeInstanceRef, normalizeRegistration, normalizeStatus } from './validate.js';
+import { normalizeInstanceRef, normalizeRegistration, normalizeServiceRef, normalizeServiceSettings, normalizeStatus } from './validate.js';
 import { isVersionAhead } from './version-clock.js';
 
 /** How a peer's copy of an instance was merged (see replica-rules.ts). */
@@ -47,6 +59,8 @@ export interface TombstoneInput extends InstanceAddress {
   readonly deletedAt: number;
   /** When the cancelling node forgets it; this node keeps it at least that long (and its own minimum). */
   readonly expiresAt: number;
+  /** The cancel of a persistent instance (stored by every node that learns of it); absent = not known to be. */
+  readonly persistent?: boolean | undefined;
 }
 
 function newerHere(found: Found): { kind: 'newer-here'; record: InstanceRecord; lastRenewalMs: number } {
@@ -155,10 +169,16 @@ export function applyTombstone(s: RegistryState, input: TombstoneInput): Tombsto
     Math.max(input.expiresAt, s.tombstoneExpiry(found?.entry.record, deletedAt)),
     now + Math.max(o.tombstoneRetentionMs, o.persistentTombstoneRetentionMs),
   );
-  const tombstone = makeTombstone(ref, input.version, deletedAt, expiresAt);
+  const persistent = found !== undefined ? !found.entry.record.ephemeral : input.persistent === true;
+  const tombstone = makeTombstone(ref, input.version, deletedAt, expiresAt, persistent);
   if (found !== undefined) s.remove(found, now);
   s.tombstones.put(tombstone);
-  if (found === undefined) return { kind: 'recorded' };
+  if (found === undefined) {
+    // A cancel of a persistent instance this node never held is still announced, so the store keeps
+    // it: a stale peer's older copy must not bring it back after a restart.
+    if (persistent) s.emit(() => ({ kind: 'cancel', ref, tombstone, replication: true }));
+    return { kind: 'recorded' };
+  }
   s.emit(() => ({ kind: 'cancel', ref, tombstone, replication: true }));
   return { kind: 'removed' };
 }
@@ -185,4 +205,53 @@ export function renewReplica(s: RegistryState, address: InstanceAddress, version
       return { kind: 'renewed' };
     }
   }
+}
+
+/** A service's settings as peers (and the store) exchange them. */
+export interface SettingsInput extends ServiceAddress {
+  readonly protectThreshold: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Their write version; 0 = unknown (an older node or store): taken only when nothing versioned is held here. */
+  readonly version: number;
+}
+
+/** How a peer's settings were merged: taken, the same write as here, or older than what is held here (the result carries it). */
+export type SettingsResult = { readonly kind: 'adopted' } | { readonly kind: 'same' } | { readonly kind: 'newer-here'; readonly settings: ServiceSettings };
+
+/**
+ * Merges a peer's (or the store's) settings of a service by write version, as instances are
+ * merged: a higher version replaces what is held here and is announced as a replicated settings
+ * change (stored, pushed, never replicated again); the same version changes nothing; a lower one is
+ * refused with what is held here.
+ */
+export function applyServiceSettings(s: RegistryState, input: SettingsInput): SettingsResult {
+  const ref = normalizeServiceRef(input, s.options);
+  const settings = normalizeServiceSettings(input, s.options);
+  const now = s.clock.nowMs();
+  if (input.version !== 0) {
+    checkPeerVersion(s, input.version, now);
+    s.versions.observe(input.version);
+  }
+  const held = s.service(ref);
+  const heldVersion = held?.explicit === true ? held.settingsVersion : -1;
+  if (input.version === 0 ? heldVersion > 0 : input.version < heldVersion) {
+    const h = held as ServiceState;
+    return {
+      kind: 'newer-here',
+      settings: { ...ref, protectThreshold: h.protectThreshold ?? s.options.defaultProtectThreshold, metadata: h.metadata, version: h.settingsVersion },
+    };
+  }
+  if (held !== undefined && heldVersion === input.version && held.protectThreshold === settings.protectThreshold && sameMetadata(held.metadata, settings.metadata)) {
+    return { kind: 'same' };
+  }
+  const ns = s.namespaceOrCreate(ref.namespace);
+  const svc = s.serviceOrCreate(ns, ref);
+  svc.explicit = true;
+  svc.protectThreshold = settings.protectThreshold;
+  svc.metadata = settings.metadata;
+  svc.settingsVersion = input.version;
+  s.bump(ns, svc, now);
+  const change = { ...ref, protectThreshold: settings.protectThreshold, metadata: settings.metadata, version: input.version, replication: true };
+  for (const l of s.settingsListeners) l(change);
+  return { kind: 'adopted' };
 }

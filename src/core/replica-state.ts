@@ -8,6 +8,8 @@ import type { Registry } from './registry.js';
 export interface ConfiguredService extends ServiceRef {
   readonly protectThreshold: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The settings' write version (0 = unknown). */
+  readonly version: number;
 }
 
 /** Services created or configured explicitly (their settings travel with a sync). */
@@ -18,7 +20,7 @@ export function configuredServices(registry: Pick<Registry, 'namespaceNames' | '
     do {
       const page = registry.listServices({ namespace, pageSize: 1000, pageToken });
       for (const s of page.services) {
-        if (s.configured) out.push({ namespace, group: s.group, service: s.name, protectThreshold: s.protectThreshold, metadata: s.metadata });
+        if (s.configured) out.push({ namespace, group: s.group, service: s.name, protectThreshold: s.protectThreshold, metadata: s.metadata, version: s.settingsVersion });
       }
       pageToken = page.nextPageToken;
     } while (pageToken !== '');

@@ -25,6 +25,8 @@ export class ServiceState {
   metadata: Readonly<Record<string, string>> = {};
   /** Created or configured explicitly (UpdateService): kept even when empty. */
   explicit = false;
+  /** The write version of protectThreshold and metadata (0 = none yet). */
+  settingsVersion = 0;
   /** When the service last became empty; undefined while it has instances. */
   emptySince: number | undefined;
   /** Metadata maps recently registered here, for later registrations to share. */

@@ -18,11 +18,13 @@ export interface Tombstone extends InstanceRef {
   readonly deletedAt: number;
   /** When this node forgets the tombstone (ms since epoch). */
   readonly expiresAt: number;
+  /** The cancel of a persistent instance: kept in the durable store of every node that learns of it. */
+  readonly persistent: boolean;
 }
 
 /** A tombstone (frozen), built field by field: one hidden class for all (see instance-record.ts on spreads). */
-export function makeTombstone(ref: InstanceRef, version: number, deletedAt: number, expiresAt: number): Tombstone {
-  return Object.freeze({ namespace: ref.namespace, group: ref.group, service: ref.service, instanceId: ref.instanceId, version, deletedAt, expiresAt });
+export function makeTombstone(ref: InstanceRef, version: number, deletedAt: number, expiresAt: number, persistent: boolean): Tombstone {
+  return Object.freeze({ namespace: ref.namespace, group: ref.group, service: ref.service, instanceId: ref.instanceId, version, deletedAt, expiresAt, persistent });
 }
 
 function serviceId(ref: ServiceRef): string {

@@ -54,7 +54,9 @@ export function register(s: RegistryState, input: RegisterInput, ctx: WriteConte
   if (old !== undefined) checkRegistrant(old, ref, ctx.actor);
   const keptExisting = old !== undefined && old.lastDirtyTimestamp > reg.lastDirtyTimestamp;
   const data = keptExisting ? old : dataOf(reg, s.interner, found?.svc ?? s.service(ref));
-  const overriddenStatus = old?.overriddenStatus ?? reg.overriddenStatus;
+  // An override that outlived the instance (its lease expired, or this node restarted) applies again.
+  const pending = old === undefined ? s.pendingOverrides.take(ref, now) : undefined;
+  const overriddenStatus = old?.overriddenStatus ?? pending?.status ?? reg.overriddenStatus;
   const replication = ctx.replication === true;
   const { status } = resolveStatus({ reported: data.registeredStatus, overridden: overriddenStatus, existing: old?.status, replication });
   // Registering renews the lease, so a heartbeat timeout no longer applies: healthy as reported.
@@ -113,7 +115,7 @@ export function cancel(s: RegistryState, address: InstanceAddress, ctx: WriteCon
   const now = s.clock.nowMs();
   const rec = found.entry.record;
   const removed = s.remove(found, now);
-  const tombstone = makeTombstone(ref, s.versions.next(now), now, s.tombstoneExpiry(rec, now));
+  const tombstone = makeTombstone(ref, s.versions.next(now), now, s.tombstoneExpiry(rec, now), !rec.ephemeral);
   s.tombstones.put(tombstone);
   s.emit(() => ({ kind: 'cancel', ref, tombstone, replication: ctx.replication === true }));
   return removed;
@@ -186,11 +188,22 @@ export function updateService(
   const svc = s.serviceOrCreate(ns, ref);
   svc.explicit = true;
   const threshold = settings.protectThreshold;
-  if (svc.protectThreshold !== threshold || !sameMetadata(svc.metadata, settings.metadata) || svc.revision === 0) {
+  if (svc.protectThreshold !== threshold || !sameMetadata(svc.metadata, settings.metadata) || svc.revision === 0 || svc.settingsVersion === 0) {
+    const now = s.clock.nowMs();
     svc.protectThreshold = threshold;
     svc.metadata = settings.metadata;
-    s.bump(ns, svc, s.clock.nowMs());
-    const changed = { namespace: ref.namespace, group: ref.group, service: ref.service, protectThreshold: threshold, metadata: settings.metadata };
+    // A new write version, above any this node has seen, so the change wins on every node.
+    svc.settingsVersion = s.versions.next(now);
+    s.bump(ns, svc, now);
+    const changed = {
+      namespace: ref.namespace,
+      group: ref.group,
+      service: ref.service,
+      protectThreshold: threshold,
+      metadata: settings.metadata,
+      version: svc.settingsVersion,
+      replication: false,
+    };
     for (const l of s.settingsListeners) l(changed);
   }
   return s.summarize(svc);

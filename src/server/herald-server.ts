@@ -220,7 +220,10 @@ export class HeraldServer {
    * merges over it by write version), then records every later persistent change in it.
    */
   private loadStore(store: SqliteStore): void {
-    const journal = new RegistryJournal(store, this.logger.child({ component: 'store' }));
+    const journal = new RegistryJournal(store, this.logger.child({ component: 'store' }), {
+      overrideRetentionMs: this.core.registry.options.persistentTombstoneRetentionMs,
+      nowMs: () => this.clock.nowMs(),
+    });
     const report = journal.restore(this.core.registry, store.loaded, this.clock.nowMs());
     this.stopJournal = journal.attach(this.core.registry);
     this.restored = report;

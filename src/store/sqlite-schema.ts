@@ -8,7 +8,7 @@
 export const HERALD_APPLICATION_ID = 0x48524c44;
 
 /** The schema this code reads and writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The store file inside the data directory. */
 export const STORE_FILE = 'herald.db';
@@ -24,11 +24,23 @@ CREATE TABLE IF NOT EXISTS tombstones (
   PRIMARY KEY (namespace, grp, service, instance_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS services (
   namespace TEXT NOT NULL, grp TEXT NOT NULL, service TEXT NOT NULL,
-  protect_threshold REAL NOT NULL, metadata TEXT NOT NULL,
+  protect_threshold REAL NOT NULL, metadata TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (namespace, grp, service)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS overrides (
+  namespace TEXT NOT NULL, grp TEXT NOT NULL, service TEXT NOT NULL, instance_id TEXT NOT NULL,
+  status TEXT NOT NULL, version INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, grp, service, instance_id)) WITHOUT ROWID;
 PRAGMA application_id = ${HERALD_APPLICATION_ID};
 PRAGMA user_version = ${SCHEMA_VERSION};
 `;
+
+/**
+ * Brings a store of an older schema up to SCHEMA_VERSION before CREATE_SCHEMA runs (which adds the
+ * tables a version introduced). Schema 1 had no settings versions: its settings read as version 0.
+ */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: 'ALTER TABLE services ADD COLUMN version INTEGER NOT NULL DEFAULT 0;',
+};
 
 /**
  * The writer thread's code (CommonJS, run with `eval`: it needs no file of its own, so it runs the
@@ -57,7 +69,9 @@ const putInstance = db.prepare('INSERT INTO instances (namespace, grp, service, 
 const deleteInstance = db.prepare('DELETE FROM instances WHERE namespace = ? AND grp = ? AND service = ? AND instance_id = ?');
 const putTombstone = db.prepare('INSERT OR REPLACE INTO tombstones (namespace, grp, service, instance_id, version, deleted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const deleteTombstone = db.prepare('DELETE FROM tombstones WHERE namespace = ? AND grp = ? AND service = ? AND instance_id = ?');
-const putService = db.prepare('INSERT OR REPLACE INTO services (namespace, grp, service, protect_threshold, metadata) VALUES (?, ?, ?, ?, ?)');
+const putService = db.prepare('INSERT OR REPLACE INTO services (namespace, grp, service, protect_threshold, metadata, version) VALUES (?, ?, ?, ?, ?, ?)');
+const putOverride = db.prepare('INSERT OR REPLACE INTO overrides (namespace, grp, service, instance_id, status, version, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+const deleteOverride = db.prepare('DELETE FROM overrides WHERE namespace = ? AND grp = ? AND service = ? AND instance_id = ?');
 const apply = db.transaction((ops) => {
   for (const o of ops) {
     switch (o[0]) {
@@ -73,7 +87,13 @@ const apply = db.transaction((ops) => {
         putTombstone.run(o[1], o[2], o[3], o[4], o[5], o[6], o[7]);
         break;
       case 'service':
-        putService.run(o[1], o[2], o[3], o[4], o[5]);
+        putService.run(o[1], o[2], o[3], o[4], o[5], o[6]);
+        break;
+      case 'override':
+        putOverride.run(o[1], o[2], o[3], o[4], o[5], o[6], o[7]);
+        break;
+      case 'unoverride':
+        deleteOverride.run(o[1], o[2], o[3], o[4]);
         break;
       default:
         throw new Error('unknown store op ' + String(o[0]));

@@ -18,9 +18,9 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../common/logger.js';
 import { makeTombstone, type Tombstone } from '../core/tombstones.js';
 import { isInstanceStatus, registrantTransportOf, type InstanceRecord } from '../core/model.js';
-import { CREATE_SCHEMA, HERALD_APPLICATION_ID, SCHEMA_VERSION, STORE_FILE, WRITER_SOURCE } from './sqlite-schema.js';
+import { CREATE_SCHEMA, HERALD_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, STORE_FILE, WRITER_SOURCE } from './sqlite-schema.js';
 import { StoreError } from './store-error.js';
-import type { StoredInstance, StoredService, StoredState, StoreOp } from './store-ops.js';
+import type { StoredInstance, StoredOverride, StoredService, StoredState, StoreOp } from './store-ops.js';
 import type { WriteBarrier } from './write-barrier.js';
 
 /** What the store counts (node status, benchmarks). */
@@ -65,8 +65,15 @@ function readStore(file: string, nowMs: number): StoredState {
     const check = String(db.pragma('quick_check', { simple: true }));
     if (check !== 'ok') throw new StoreError(file, `is damaged (${check}); restore it from a backup (see docs/durability.md)`);
     db.pragma('journal_mode = WAL');
+    if (appId === HERALD_APPLICATION_ID) {
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        const step = MIGRATIONS[v];
+        if (step !== undefined) db.exec(step);
+      }
+    }
     db.exec(CREATE_SCHEMA);
     db.prepare('DELETE FROM tombstones WHERE expires_at <= ?').run(nowMs);
+    db.prepare('DELETE FROM overrides WHERE expires_at <= ?').run(nowMs);
     return {
       instances: db
         .prepare('SELECT namespace, grp, service, instance_id, record FROM instances')
@@ -81,11 +88,17 @@ function readStore(file: string, nowMs: number): StoredState {
         .map((row) => row as unknown[])
         .map((row) => tombstoneOf(file, row)),
       services: db
-        .prepare('SELECT namespace, grp, service, protect_threshold, metadata FROM services')
+        .prepare('SELECT namespace, grp, service, protect_threshold, metadata, version FROM services')
         .raw()
         .all()
         .map((row) => row as unknown[])
         .map((row) => serviceOf(file, row)),
+      overrides: db
+        .prepare('SELECT namespace, grp, service, instance_id, status, version, expires_at FROM overrides')
+        .raw()
+        .all()
+        .map((row) => row as unknown[])
+        .map((row) => overrideOf(file, row)),
     };
   } catch (e) {
     if (e instanceof StoreError) throw e;
@@ -186,17 +199,34 @@ function tombstoneOf(file: string, row: unknown[]): Tombstone {
     int(file, version, 'tombstone version'),
     int(file, deletedAt, 'tombstone time'),
     int(file, expiresAt, 'tombstone expiry'),
+    true,
   );
 }
 
+function overrideOf(file: string, row: unknown[]): StoredOverride {
+  const [namespace, group, service, instanceId, status, version, expiresAt] = row;
+  const what = `override of ${String(instanceId)}`;
+  if (!isInstanceStatus(status)) throw new StoreError(file, `is damaged: ${what} is not a status`);
+  return {
+    namespace: text(file, namespace, 'namespace'),
+    group: text(file, group, 'group'),
+    service: text(file, service, 'service'),
+    instanceId: text(file, instanceId, 'instance id'),
+    status,
+    version: int(file, version, `${what}.version`),
+    expiresAt: int(file, expiresAt, `${what}.expiry`),
+  };
+}
+
 function serviceOf(file: string, row: unknown[]): StoredService {
-  const [namespace, group, service, threshold, metadata] = row;
+  const [namespace, group, service, threshold, metadata, version] = row;
   return {
     namespace: text(file, namespace, 'namespace'),
     group: text(file, group, 'group'),
     service: text(file, service, 'service'),
     protectThreshold: int(file, threshold, 'protect threshold'),
     metadata: stringMap(file, parseJson(file, metadata, `metadata of service ${String(service)}`), `metadata of service ${String(service)}`),
+    version: int(file, version, `settings version of service ${String(service)}`),
   };
 }
 

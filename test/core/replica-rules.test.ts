@@ -34,11 +34,16 @@ describe('the version clock', () => {
 describe('the tombstone store', () => {
   it('finds tombstones by instance and service, forgets them when their time is over, and bounds their number', () => {
     const store = new TombstoneStore(2);
-    const t = (id: string, expiresAt: number) => ({ ...ref, instanceId: id, version: 1, deletedAt: 0, expiresAt });
+    const t = (id: string, expiresAt: number) => ({ ...ref, instanceId: id, version: 1, deletedAt: 0, expiresAt, persistent: false });
     store.put(t('x', 100));
     store.put(t('y', 50));
     expect(store.get({ ...ref, instanceId: 'x' })?.expiresAt).toBe(100);
-    expect(store.ofService(ref).map((s) => s.instanceId).sort()).toEqual(['x', 'y']);
+    expect(
+      store
+        .ofService(ref)
+        .map((s) => s.instanceId)
+        .sort(),
+    ).toEqual(['x', 'y']);
     expect(store.prune(60)).toBe(1);
     expect(store.size).toBe(1);
     store.put(t('z', 200));
@@ -112,7 +117,7 @@ describe('write versions on client writes', () => {
     expect(registry.replicaOf({ service: 'a' }).tombstones).toEqual([]);
   });
 
-  it('an eviction leaves no tombstone: it is this node\'s opinion', () => {
+  it("an eviction leaves no tombstone: it is this node's opinion", () => {
     const { registry, clock } = makeRegistry({ selfPreservation: false });
     registry.register({ service: 'a', instance: inst({ instanceId: 'i-1', leaseDurationMs: 2_000, renewalIntervalMs: 500 }) });
     clock.advance(2_001);
@@ -134,7 +139,7 @@ describe('write versions on client writes', () => {
     expect(registry.getInstance(ref).record.status).toBe('UP');
   });
 
-  it('the owner\'s registration is not blocked for long by a copy dated ahead: at most the skew', () => {
+  it("the owner's registration is not blocked for long by a copy dated ahead: at most the skew", () => {
     const { registry, clock } = makeRegistry({ maxClockSkewMs: 60_000 });
     registry.register({ service: 'a', instance: inst({ instanceId: 'i-1', lastDirtyTimestamp: clock.nowMs() + 60_000, weight: 5 }) });
     expect(registry.register({ service: 'a', instance: inst({ instanceId: 'i-1', weight: 1 }) }).keptExisting).toBe(true);
@@ -143,7 +148,7 @@ describe('write versions on client writes', () => {
   });
 });
 
-describe('merging a peer\'s copy (applyReplica)', () => {
+describe("merging a peer's copy (applyReplica)", () => {
   function peerCopy(version: number, lastRenewalMs: number, overrides: Partial<InstanceState> = {}): InstanceState {
     const { registry } = makeRegistry();
     const r = registry.register({ service: 'a', instance: inst({ instanceId: 'i-1', leaseDurationMs: 30_000, renewalIntervalMs: 10_000 }) }).record;
@@ -223,7 +228,7 @@ describe('merging a peer\'s copy (applyReplica)', () => {
   });
 });
 
-describe('merging a peer\'s cancel (applyTombstone) and renewal (renewReplica)', () => {
+describe("merging a peer's cancel (applyTombstone) and renewal (renewReplica)", () => {
   it('removes an older record (a replicated cancel), remembers it when absent, keeps a newer record', () => {
     const { registry, clock } = makeRegistry();
     const events: string[] = [];
@@ -256,7 +261,7 @@ describe('merging a peer\'s cancel (applyTombstone) and renewal (renewReplica)',
 
 describe('the pure decisions', () => {
   const record = (version: number) => ({ version }) as InstanceRecord;
-  const tomb = (version: number) => ({ ...ref, version, deletedAt: 0, expiresAt: 0 });
+  const tomb = (version: number) => ({ ...ref, version, deletedAt: 0, expiresAt: 0, persistent: false });
   const incoming = (version: number) => ({ version, ephemeral: true, leaseDurationMs: 1_000, lastRenewalMs: 0 });
 
   it('every combination of held record, held tombstone and incoming version', () => {

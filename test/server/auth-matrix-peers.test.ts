@@ -7,12 +7,7 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import {
-  FetchServicesRequest,
-  ReplicateRequest,
-  ReplicationAction,
-  ReplicationOutcome,
-} from '../../src/gen/herald/v1/peer_service.js';
+import { FetchServicesRequest, ReplicateRequest, ReplicationAction, ReplicationOutcome } from '../../src/gen/herald/v1/peer_service.js';
 import { GrpcPeerLink } from '../../src/server/peer/grpc-peer-link.js';
 import {
   basic,
@@ -61,8 +56,7 @@ const INVALID = unauthenticated('invalid credentials');
 const WRITER_NOT_ADMIN: GrpcOutcome = { code: GrpcStatus.PERMISSION_DENIED, details: 'writer lacks admin permission on every namespace' };
 
 type Table = Readonly<Record<Column, GrpcOutcome>>;
-const only = (ok: readonly Column[], refusal: GrpcOutcome): Table =>
-  Object.fromEntries(COLUMNS.map((c) => [c, ok.includes(c) ? GRPC_OK : refusal])) as Record<Column, GrpcOutcome>;
+const only = (ok: readonly Column[], refusal: GrpcOutcome): Table => Object.fromEntries(COLUMNS.map((c) => [c, ok.includes(c) ? GRPC_OK : refusal])) as Record<Column, GrpcOutcome>;
 
 /** What a node answers, per kind of call: a peer call over gRPC, Eureka's peer batch, a cluster view. */
 interface Config {
@@ -307,8 +301,19 @@ describe('the peer attacks of issue #12 fail', () => {
     n.seed();
     const link = new GrpcPeerLink(`127.0.0.1:${n.server.port}`, 'not-the-secret', 10_000);
     try {
-      const tombstone = { ...ORDERS, version: n.server.registry.getInstance(ORDERS).record.version + 1, deletedAt: n.clock.nowMs(), expiresAt: n.clock.nowMs() + 600_000 };
-      const attempt = n.witness.unchangedBy(() => link.replicate('intruder', [{ kind: 'cancel', ref: ORDERS, tombstone, replication: false }]).then(() => 'replicated', (e: unknown) => e));
+      const tombstone = {
+        ...ORDERS,
+        version: n.server.registry.getInstance(ORDERS).record.version + 1,
+        deletedAt: n.clock.nowMs(),
+        expiresAt: n.clock.nowMs() + 600_000,
+        persistent: true,
+      };
+      const attempt = n.witness.unchangedBy(() =>
+        link.replicate('intruder', [{ kind: 'cancel', ref: ORDERS, tombstone, replication: false }]).then(
+          () => 'replicated',
+          (e: unknown) => e,
+        ),
+      );
       expect(await attempt).toMatchObject(SECRET_MISSING);
     } finally {
       link.close();

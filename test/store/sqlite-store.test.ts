@@ -72,27 +72,27 @@ describe('SqliteStore', () => {
   it('reads back every acknowledged write after a reopen, in order', async () => {
     const dir = tempDir();
     const s = await open(dir);
-    expect(s.loaded).toEqual({ instances: [], tombstones: [], services: [] });
+    expect(s.loaded).toEqual({ instances: [], tombstones: [], services: [], overrides: [] });
     s.write([instanceOp({ ...svc, instanceId: 'a' }, rec('a', 1))]);
     s.write([instanceOp({ ...svc, instanceId: 'b' }, rec('b', 2))]);
     s.write([instanceOp({ ...svc, instanceId: 'a' }, rec('a', 3, { overriddenStatus: undefined, status: 'UP' }))]);
-    s.write([cancelOp({ ...svc, instanceId: 'b', version: 4, deletedAt: NOW, expiresAt: NOW + 60_000 })]);
-    s.write([serviceOp({ ...svc, protectThreshold: 0.5, metadata: { owner: 'ops' } })]);
+    s.write([cancelOp({ ...svc, instanceId: 'b', version: 4, deletedAt: NOW, expiresAt: NOW + 60_000, persistent: true })]);
+    s.write([serviceOp({ ...svc, protectThreshold: 0.5, metadata: { owner: 'ops' }, version: 7 })]);
     s.write([instanceOp({ ...svc, instanceId: 'c' }, rec('c', 5)), forgetOp({ ...svc, instanceId: 'c' })]);
     await s.durable(s.issued);
     expect(s.stats().settled).toBe(s.issued);
     await s.close();
     const again = await open(dir);
     expect(again.loaded.instances).toEqual([{ ...svc, record: rec('a', 3, { overriddenStatus: undefined, status: 'UP' }) }]);
-    expect(again.loaded.tombstones).toEqual([{ ...svc, instanceId: 'b', version: 4, deletedAt: NOW, expiresAt: NOW + 60_000 }]);
-    expect(again.loaded.services).toEqual([{ ...svc, protectThreshold: 0.5, metadata: { owner: 'ops' } }]);
+    expect(again.loaded.tombstones).toEqual([{ ...svc, instanceId: 'b', version: 4, deletedAt: NOW, expiresAt: NOW + 60_000, persistent: true }]);
+    expect(again.loaded.services).toEqual([{ ...svc, protectThreshold: 0.5, metadata: { owner: 'ops' }, version: 7 }]);
   });
 
   it('forgets a tombstone when its instance is stored again, and drops expired tombstones when it opens', async () => {
     const dir = tempDir();
     const s = await open(dir);
-    s.write([cancelOp({ ...svc, instanceId: 'a', version: 1, deletedAt: NOW, expiresAt: NOW + 10 })]);
-    s.write([cancelOp({ ...svc, instanceId: 'b', version: 2, deletedAt: NOW, expiresAt: NOW + 10 })]);
+    s.write([cancelOp({ ...svc, instanceId: 'a', version: 1, deletedAt: NOW, expiresAt: NOW + 10, persistent: true })]);
+    s.write([cancelOp({ ...svc, instanceId: 'b', version: 2, deletedAt: NOW, expiresAt: NOW + 10, persistent: true })]);
     s.write([instanceOp({ ...svc, instanceId: 'a' }, rec('a', 3))]);
     await s.durable(s.issued);
     await s.close();
@@ -125,12 +125,12 @@ describe('SqliteStore', () => {
   it('refuses writes after close, without losing the ones before', async () => {
     const dir = tempDir();
     const s = await open(dir);
-    s.write([serviceOp({ ...svc, protectThreshold: 0.2, metadata: {} })]);
+    s.write([serviceOp({ ...svc, protectThreshold: 0.2, metadata: {}, version: 7 })]);
     const ticket = s.issued;
     await s.close();
     await expect(s.durable(ticket)).resolves.toBeUndefined();
-    s.write([serviceOp({ ...svc, protectThreshold: 0.3, metadata: {} })]);
+    s.write([serviceOp({ ...svc, protectThreshold: 0.3, metadata: {}, version: 7 })]);
     await expect(s.durable(s.issued)).rejects.toThrow('the store is closed');
-    expect((await open(dir)).loaded.services).toEqual([{ ...svc, protectThreshold: 0.2, metadata: {} }]);
+    expect((await open(dir)).loaded.services).toEqual([{ ...svc, protectThreshold: 0.2, metadata: {}, version: 7 }]);
   });
 });

@@ -7,11 +7,12 @@
  */
 import { DEFAULT_GROUP } from '../../core/model.js';
 import type { PeerAnswer, PeerCopy, ReplicationTask } from '../../cluster/peer-link.js';
+import type { WriteEvent } from '../../core/registry.js';
 import { eurekaInstance } from './eureka-json.js';
 import { replicaFromEureka } from './eureka-params.js';
 import type { EurekaAction, EurekaReplicationItem } from './eureka-replication.js';
 
-const ACTION_NAMES: Readonly<Record<ReplicationTask['kind'], EurekaAction>> = {
+const ACTION_NAMES: Readonly<Record<WriteEvent['kind'], EurekaAction>> = {
   register: 'Register',
   renew: 'Heartbeat',
   cancel: 'Cancel',
@@ -19,13 +20,16 @@ const ACTION_NAMES: Readonly<Record<ReplicationTask['kind'], EurekaAction>> = {
   'delete-override': 'DeleteStatusOverride',
 };
 
-/** Whether a Eureka server can hold the task's instance (an app of `namespace`'s default group). */
-export function inEurekaScope(task: ReplicationTask, namespace: string): boolean {
-  return task.ref.namespace === namespace && task.ref.group === DEFAULT_GROUP;
+/**
+ * Whether a Eureka server can hold the task's instance (an app of `namespace`'s default group).
+ * Service settings are herald's own: a Eureka server has none.
+ */
+export function inEurekaScope(task: ReplicationTask, namespace: string): task is WriteEvent {
+  return task.kind !== 'service' && task.ref.namespace === namespace && task.ref.group === DEFAULT_GROUP;
 }
 
 /** The Eureka item of a task. */
-export function taskToEurekaItem(task: ReplicationTask): EurekaReplicationItem {
+export function taskToEurekaItem(task: WriteEvent): EurekaReplicationItem {
   const action = ACTION_NAMES[task.kind];
   const id = task.ref.instanceId;
   const appName = task.ref.service.toUpperCase();
@@ -66,4 +70,3 @@ export function answerFromEureka(answer: unknown, namespace: string, service: st
   if (code === 409) return { kind: 'newer-here', copy: a.responseEntity === undefined ? undefined : copyFromEureka(a.responseEntity, namespace, service) };
   return { kind: 'rejected', message: `the Eureka peer answered ${Number.isFinite(code) ? code : 'no status'}` };
 }
-

@@ -94,11 +94,20 @@ export function copyFromWire(r: ReplicatedInstance): PeerCopy | undefined {
 }
 
 export function tombstoneToWire(t: Tombstone | TombstoneInput): WireTombstone {
-  return { instanceId: t.instanceId ?? '', deletedAt: t.deletedAt, version: t.version, expiresAt: t.expiresAt };
+  return { instanceId: t.instanceId ?? '', deletedAt: t.deletedAt, version: t.version, expiresAt: t.expiresAt, persistent: t.persistent === true };
 }
 
 export function tombstoneFromWire(ref: ServiceRef, t: WireTombstone): TombstoneInput {
-  return { namespace: ref.namespace, group: ref.group, service: ref.service, instanceId: t.instanceId, version: t.version, deletedAt: t.deletedAt, expiresAt: t.expiresAt };
+  return {
+    namespace: ref.namespace,
+    group: ref.group,
+    service: ref.service,
+    instanceId: t.instanceId,
+    version: t.version,
+    deletedAt: t.deletedAt,
+    expiresAt: t.expiresAt,
+    persistent: t.persistent,
+  };
 }
 
 // ------------------------------------------------------------------ Replicate
@@ -125,8 +134,10 @@ const NONE = WireStatus.INSTANCE_STATUS_UNSPECIFIED;
  * its tombstone; the Eureka-style fields (dirty timestamp, status) ride along for older nodes.
  */
 export function taskToWire(e: ReplicationTask): WireTask {
-  const none = { lastDirtyTimestamp: 0, status: NONE, tombstone: undefined };
+  const none = { lastDirtyTimestamp: 0, status: NONE, tombstone: undefined, settings: undefined };
   switch (e.kind) {
+    case 'service':
+      return { ...none, action: ReplicationAction.REPLICATION_ACTION_UPDATE_SERVICE, target: undefined, version: e.settings.version, settings: settingsToWire(e.settings) };
     case 'register':
       return { ...none, action: ReplicationAction.REPLICATION_ACTION_REGISTER, target: copyToWire(e.ref, e.ref.instanceId, e.record, e.lastRenewalMs), version: e.record.version };
     case 'renew':
@@ -165,6 +176,11 @@ function refOf(t: WireTask): InstanceRef {
 
 /** A received wire task in the cluster's terms. */
 export function taskFromWire(t: WireTask): IncomingTask {
+  if (t.action === ReplicationAction.REPLICATION_ACTION_UPDATE_SERVICE) {
+    const s = t.settings;
+    const ref = { namespace: s?.namespace ?? '', group: s?.group ?? '', service: s?.service ?? '', instanceId: '' };
+    return s === undefined ? { kind: 'unknown', ref, action: t.action } : { kind: 'service', ref, settings: settingsFromWire(s) };
+  }
   const ref = refOf(t);
   const copy = t.target === undefined ? undefined : copyFromWire(t.target);
   switch (t.action) {
@@ -218,7 +234,11 @@ export function answerFromWire(r: ReplicationResult, ref: InstanceRef): PeerAnsw
 // ------------------------------------------------------------------ sync, digests, fetches
 
 export function settingsToWire(s: ConfiguredService): ServiceSettings {
-  return { namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: { ...s.metadata } };
+  return { namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: { ...s.metadata }, version: s.version };
+}
+
+export function settingsFromWire(s: ServiceSettings): ConfiguredService {
+  return { namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata, version: s.version };
 }
 
 export function instanceTombstoneToWire(t: Tombstone): InstanceTombstone {
@@ -233,19 +253,15 @@ export function syncChunkFromWire(r: SyncRegistryResponse): SyncChunk {
   }
   const tombstones: TombstoneInput[] = [];
   for (const t of r.tombstones) if (t.tombstone !== undefined) tombstones.push(tombstoneFromWire(t, t.tombstone));
-  return {
-    services: r.services.map((s) => ({ namespace: s.namespace, group: s.group, service: s.service, protectThreshold: s.protectThreshold, metadata: s.metadata })),
-    copies,
-    tombstones,
-  };
+  return { services: r.services.map(settingsFromWire), copies, tombstones };
 }
 
 export function digestToWire(d: ReplicaDigestEntry): ServiceChecksum {
-  return { namespace: d.namespace, group: d.group, service: d.service, checksum: d.digest };
+  return { namespace: d.namespace, group: d.group, service: d.service, checksum: d.digest, settingsVersion: d.settingsVersion };
 }
 
 export function digestFromWire(c: ServiceChecksum): ReplicaDigestEntry {
-  return { namespace: c.namespace, group: c.group, service: c.service, digest: c.checksum };
+  return { namespace: c.namespace, group: c.group, service: c.service, digest: c.checksum, settingsVersion: c.settingsVersion };
 }
 
 export function serviceReplicaFromWire(s: PeerServiceState): ServiceReplica | undefined {
@@ -256,5 +272,5 @@ export function serviceReplicaFromWire(s: PeerServiceState): ServiceReplica | un
     const c = copyFromWire(i);
     if (c !== undefined) copies.push(c);
   }
-  return { service: ref, copies, tombstones: s.deleted.map((t) => tombstoneFromWire(ref, t)) };
+  return { service: ref, copies, tombstones: s.deleted.map((t) => tombstoneFromWire(ref, t)), settings: s.settings === undefined ? undefined : settingsFromWire(s.settings) };
 }

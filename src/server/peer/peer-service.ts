@@ -109,7 +109,12 @@ export function peerServiceHandlers(deps: PeerServiceDeps): UntypedServiceImplem
         services: call.request.services.map((r) => {
           const ref = normalizeServiceRef(r, registry.options);
           const state = registry.replicaOf(ref);
-          return { service: ref, instances: state.entries.map(entryToWire), deleted: state.tombstones.map(tombstoneToWire) };
+          return {
+            service: ref,
+            instances: state.entries.map(entryToWire),
+            deleted: state.tombstones.map(tombstoneToWire),
+            settings: state.settings === undefined ? undefined : settingsToWire(state.settings),
+          };
         }),
       });
     } catch (e) {

@@ -60,6 +60,29 @@ describe('HealthProber', () => {
     expect(t.prober.stats()).toMatchObject({ targets: 1, probes: 3, failures: 2 });
   });
 
+  it('keeps a fixed rate: a probe that starts or answers late does not push the next ones back', async () => {
+    const t = setup();
+    // An interval that is not a multiple of the tick, so every probe starts a little after it is due.
+    t.add('db-1', { 'herald.probe.interval-ms': '1130' });
+    t.prober.start();
+    const started: number[] = [];
+    // 20 s; each probe answers 300 ms after it starts (a slow connect).
+    for (let ms = 0; ms < 20_000; ms += t.prober.tickMs) {
+      t.timers.advance(t.prober.tickMs);
+      for (const p of t.pending.splice(0)) {
+        started.push(t.clock.nowMs());
+        const answer = p.answer;
+        t.timers.setTimeout(() => { answer(true); }, 300);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    t.prober.stop();
+    // One probe per interval (the first is due at once: random() = 0), each within a tick of its due time.
+    const first = started[0] ?? 0;
+    expect(started.length).toBe(Math.floor((20_000 - (first - 1_700_000_000_000)) / 1_130) + 1);
+    started.forEach((at, i) => { expect(at - (first + i * 1_130)).toBeLessThanOrEqual(t.prober.tickMs); });
+  });
+
   it('takes the kind, port, path and interval from metadata, leaves ephemeral and herald.probe=none instances alone', async () => {
     const t = setup();
     t.add('http-1', { 'herald.probe': 'http', 'herald.probe.port': '8080', 'herald.probe.path': '/ready', 'herald.probe.interval-ms': '5000' });

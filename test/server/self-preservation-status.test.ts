@@ -66,7 +66,7 @@ describe('self-preservation status', () => {
     await eventually(async () => (await nodeStatus(node.port)).lastEviction?.outcome === EvictionOutcome.EVICTION_OUTCOME_NOTHING_EXPIRED, 'a run');
     expect((await nodeStatus(node.port)).selfPreservation).toMatchObject({ active: false, leaseBoundInstances: 0 });
     const down = await heraldOnce(['status', '--server', '127.0.0.1:1']);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(3); // no server could be reached (src/cli/exit-codes.ts)
     expect(down.stderr).toBe('herald: cannot reach 127.0.0.1:1 (connection refused)');
   });
 });

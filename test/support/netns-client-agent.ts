@@ -22,7 +22,7 @@ import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '
 import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { ActionType, InstanceView } from '../../src/gen/herald/v1/model.js';
 import { ClusterServiceClient, type GetClusterStatusResponse } from '../../src/gen/herald/v1/peer_service.js';
-import { NETNS_CLUSTER_SECRET } from './netns-node.js';
+import { NETNS_CLUSTER_SECRET } from './netns-secret.js';
 
 /** ClusterService needs the cluster's secret. */
 function secretMetadata(): Metadata {

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { PartitionNetwork } from './netns.js';
 import { tempDataDir } from './data-dir.js';
 
-/** The partition cluster's secret: its nodes listen on non-loopback addresses, which needs one. */
-export const NETNS_CLUSTER_SECRET = 'partition-test-secret';
+import { NETNS_CLUSTER_SECRET } from './netns-secret.js';
+
+export { NETNS_CLUSTER_SECRET };
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -11,11 +11,14 @@ import { HeraldServer, type HeraldServerDeps } from '../../src/server/herald-ser
 import type { ServerConfig } from '../../src/server/config.js';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
 import type { ServiceInfo } from '../../src/gen/herald/v1/model.js';
+import { removeTempDataDirs } from './data-dir.js';
 
 const cleanups: (() => unknown)[] = [];
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
+  // The test's servers are stopped: their data directories can go.
+  removeTempDataDirs();
 });
 
 export async function startServer(config: Partial<ServerConfig> = {}, deps: Partial<HeraldServerDeps> = {}): Promise<HeraldServer> {

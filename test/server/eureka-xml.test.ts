@@ -3,7 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { HeraldServer } from '../../src/server/herald-server.js';
 import { eurekaMediaType } from '../../src/server/eureka/eureka-xml.js';
 import { startServer } from '../support/server.js';
-import { eurekaInstanceInfo } from '../support/eureka.js';
+import { eurekaInstanceInfo, eurekaInstanceXml as instanceXml } from '../support/eureka.js';
 
 async function call(
   server: HeraldServer,
@@ -17,28 +17,6 @@ async function call(
     ...(init.body === undefined ? {} : { body: init.body }),
   });
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
-}
-
-/** An InstanceInfo as a Java Eureka client writes it in XML (XStream). */
-function instanceXml(app: string, id: string, extra = ''): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<instance>
-  <instanceId>${id}</instanceId>
-  <hostName>${id}.local</hostName>
-  <app>${app}</app>
-  <ipAddr>10.0.0.7</ipAddr>
-  <status>UP</status>
-  <overriddenstatus>UNKNOWN</overriddenstatus>
-  <port enabled="true">8080</port>
-  <securePort enabled="false">443</securePort>
-  <countryId>1</countryId>
-  <dataCenterInfo class="com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo"><name>MyOwn</name></dataCenterInfo>
-  <leaseInfo><renewalIntervalInSecs>30</renewalIntervalInSecs><durationInSecs>90</durationInSecs></leaseInfo>
-  <metadata><zone>b</zone><management.port>8081</management.port></metadata>
-  <vipAddress>${app.toLowerCase()}</vipAddress>
-  <lastDirtyTimestamp>1000</lastDirtyTimestamp>
-  ${extra}
-</instance>`;
 }
 
 const parse = (xml: string): Record<string, unknown> =>

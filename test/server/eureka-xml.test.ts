@@ -110,6 +110,18 @@ describe('Eureka XML', () => {
     expect(server.registry.stats().instances).toBe(0);
   });
 
+  it('answers a replicating peer 409 with the server copy as an <instance> in XML, the bare InstanceInfo in JSON', async () => {
+    const server = await startServer();
+    expect((await call(server, 'POST', '/apps/BILLING', { body: instanceXml('BILLING', 'b-1'), headers: { 'content-type': 'application/xml' } })).status).toBe(204);
+    const peer = { 'x-netflix-discovery-replication': 'true' };
+    const xml = await call(server, 'PUT', '/apps/BILLING/b-1?lastDirtyTimestamp=500', { headers: peer });
+    expect([xml.status, xml.type]).toEqual([409, 'application/xml']);
+    expect(parse(xml.text)).toMatchObject({ instance: [{ instanceId: 'b-1', lastDirtyTimestamp: '1000' }] });
+    const json = await call(server, 'PUT', '/apps/BILLING/b-1?lastDirtyTimestamp=500', { headers: { ...peer, accept: 'application/json' } });
+    expect(json.status).toBe(409);
+    expect(JSON.parse(json.text)).toMatchObject({ instanceId: 'b-1', lastDirtyTimestamp: '1000' });
+  });
+
   it('leaves metadata keys that are not XML names out of XML answers only', async () => {
     const server = await startServer();
     const info = eurekaInstanceInfo('orders', 'o-1', { metadata: { zone: 'a', 'bad key': 'x', '1st': 'y' } });

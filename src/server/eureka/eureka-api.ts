@@ -140,7 +140,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
   };
 
   /** Answers a Eureka document (one root key) in the media type the request negotiated; `json` forces JSON (peer batches). */
-  const send = (reply: FastifyReply, status: number, body?: Readonly<Record<string, unknown>>, json = false): FastifyReply => {
+  const send = (reply: FastifyReply, status: number, body?: object, json = false): FastifyReply => {
     if (body === undefined) return reply.code(status).send();
     if (!json && eurekaMediaType(reply.request.headers.accept) === 'xml') return reply.code(status).type('application/xml').send(toEurekaXml(body));
     return reply.code(status).type('application/json').send(JSON.stringify(body));
@@ -158,7 +158,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
       if (answer.serverCopy !== undefined) {
         const copy = eurekaInstance((req.params as Record<string, string | undefined>).app ?? '', answer.serverCopy);
         // Eureka's JSON copy is the bare InstanceInfo; its XML one is the <instance> element.
-        return eurekaMediaType(req.headers.accept) === 'xml' ? send(reply, 409, { instance: copy }) : send(reply, 409, copy as unknown as Record<string, unknown>, true);
+        return eurekaMediaType(req.headers.accept) === 'xml' ? send(reply, 409, { instance: copy }) : send(reply, 409, copy, true);
       }
       return reply.code(answer.status).type('text/plain').send(answer.message);
     }

@@ -94,7 +94,7 @@ const builder = new XMLBuilder({
 });
 
 /** A Eureka document (one root key: `applications`, `application` or `instance`) as XML. */
-export function toEurekaXml(doc: Readonly<Record<string, unknown>>): string {
+export function toEurekaXml(doc: object): string {
   return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>${builder.build(xmlSafe(doc))}`;
 }
 

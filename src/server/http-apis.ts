@@ -1,6 +1,6 @@
 /**
  * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API, the Eureka REST API and the
- * web console, each optional), registered on the shared fastify server (HTTPS when the node has TLS
+ * web console, each optional, and Prometheus's HTTP service discovery whenever the port is on), registered on the shared fastify server (HTTPS when the node has TLS
  * files), admitted by the node's access decision, with their request counters.
  */
 import type { AccessControl } from '../auth/access-control.js';
@@ -15,6 +15,7 @@ import { registerConsoleRoutes } from './console/console-api.js';
 import { nodeJson } from './console/console-json.js';
 import { nodeTimers, type Timers } from '../common/timers.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
+import { registerPrometheusSdRoutes } from './prometheus-sd/prometheus-sd-api.js';
 import type { NodeCore } from './node-core.js';
 import type { TlsFiles } from './tls-files.js';
 
@@ -103,6 +104,10 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
     });
   }
   if (registrars.length === 1) return undefined;
+  // Prometheus's HTTP service discovery, on whenever the HTTP port is.
+  registrars.push((app) => {
+    registerPrometheusSdRoutes(app, { registry: core.registry, access });
+  });
   const server = await HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes, tls: ctx.tls }, registrars);
   return { server, nacosRequests, eurekaRequests };
 }

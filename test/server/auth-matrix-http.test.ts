@@ -1,7 +1,7 @@
 /**
  * The auth matrix over HTTP (issue #12): every Nacos and Eureka route × every caller and each
  * credential form (Nacos: accessToken parameter or header, a login's token, username and password
- * parameters, Authorization; Eureka: Basic and Bearer), with the exact status and body, and for
+ * parameters, Authorization; Eureka and Prometheus SD: Basic and Bearer), with the exact status and body, and for
  * each refusal the witness's proof that nothing changed; Nacos logins; each route served as before
  * with auth off; /metrics (read on every namespace, or open with --metrics-auth off) and the health
  * probes (open). The attacks over HTTP and UDP push targets are auth-matrix-http-attacks.test.ts.
@@ -21,7 +21,7 @@ import {
   type MatrixNode,
   type UserName,
 } from '../support/auth-matrix.js';
-import { eurekaInstanceInfo } from '../support/eureka.js';
+import { eurekaInstanceInfo, eurekaInstanceXml } from '../support/eureka.js';
 
 /** Credentials as a request carries them: parameters and headers. */
 interface Creds {
@@ -179,8 +179,8 @@ const NACOS_ROWS: readonly Row[] = [
 
 // ------------------------------------------------------------------ Eureka
 
-function eureka(method: string, path: string, extra: { query?: Record<string, string>; body?: unknown } = {}) {
-  return (n: MatrixNode, c: Creds) => n.http(method, path, { ...extra, ...(c.headers === undefined ? {} : { headers: c.headers }) });
+function eureka(method: string, path: string, extra: { query?: Record<string, string>; body?: unknown; xml?: string; headers?: Record<string, string> } = {}) {
+  return (n: MatrixNode, c: Creds) => n.http(method, path, { ...extra, headers: { ...extra.headers, ...c.headers } });
 }
 
 const readEureka = (path: string): Row => ({
@@ -268,6 +268,50 @@ const EUREKA_ROWS: readonly Row[] = [
   readEureka('/eureka/vips/payments.vip'),
   readEureka('/eureka/svips/payments.vip'),
   readEureka('/eureka/v2/apps'),
+  {
+    route: 'POST /eureka/apps/PAYMENTS (register, XML body)',
+    ...inPublic,
+    call: eureka('POST', '/eureka/apps/PAYMENTS', { xml: eurekaInstanceXml('PAYMENTS', 'p-1', '', '10.0.0.67') }),
+    admitted: (n, a) => {
+      expect(a.status).toBe(204);
+      expect(lease(n, PAYMENTS).record.ip).toBe('10.0.0.67');
+    },
+  },
+  {
+    route: 'GET /eureka/apps (XML, no Accept header)',
+    ...readPublic,
+    call: eureka('GET', '/eureka/apps', { headers: { accept: '' } }),
+    admitted: (_n, a) => {
+      expect(a.status).toBe(200);
+      expect(a.text).toContain('<instanceId>p-1</instanceId>');
+    },
+  },
+];
+
+// ------------------------------------------------------------------ Prometheus HTTP SD
+
+const SD_ROWS: readonly Row[] = [
+  {
+    route: 'GET /prometheus/sd',
+    ...readPublic,
+    call: eureka('GET', '/prometheus/sd'),
+    admitted: (_n, a) => {
+      expect(a.status).toBe(200);
+      expect(a.text).toContain('"__meta_herald_service":"PAYMENTS"');
+      expect(a.text).not.toContain('hunter2');
+    },
+  },
+  {
+    route: 'GET /prometheus/sd?namespace=prod',
+    permission: 'read',
+    where: 'namespace prod',
+    admits: ['other', 'admin'],
+    call: eureka('GET', '/prometheus/sd', { query: { namespace: 'prod' } }),
+    admitted: (_n, a) => {
+      expect(a.status).toBe(200);
+      expect(a.text).toContain('"__meta_herald_service":"db"');
+    },
+  },
 ];
 
 // ------------------------------------------------------------------ monitoring
@@ -296,6 +340,8 @@ const REFUSAL = {
   nacos: (_who: Identity, message: string) => ({ status: 403, text: `caused: ${message};`, challenge: null }),
   eureka: (who: Identity, message: string) =>
     who === 'anonymous' || who === 'wrong token' ? { status: 401, text: message, challenge: CHALLENGE } : { status: 403, text: message, challenge: null },
+  sd: (who: Identity, message: string) =>
+    who === 'anonymous' || who === 'wrong token' ? { status: 401, text: message, challenge: 'Bearer realm="herald"' } : { status: 403, text: message, challenge: null },
 };
 
 /** Seeds the canonical registry, prepares the row's target, then moves the clock so a renewal shows. */
@@ -309,6 +355,7 @@ describe.each([
   ['Nacos', NACOS_ROWS, NACOS_CALLERS, REFUSAL.nacos],
   ['Eureka', EUREKA_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
   ['Metrics', METRICS_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
+  ['Prometheus SD', SD_ROWS, EUREKA_CALLERS, REFUSAL.sd],
 ] as const)('%s auth matrix: routes × callers (auth on)', (_api, rows, callers, refusal) => {
   const node = useMatrixNode({ auth: true });
 
@@ -330,27 +377,30 @@ describe.each([
 describe('Nacos login (open to every caller)', () => {
   const node = useMatrixNode({ auth: true });
 
-  it.each(['/nacos/v1/auth/login', '/nacos/v1/auth/users/login'])('%s answers an access token and its TTL for a right password, 403 for a wrong one or an unknown user', async (path) => {
-    const n = node();
-    fresh(n);
-    const ok = await n.http('POST', path, { form: { username: 'admin', password: PASSWORDS.admin } });
-    expect(ok.status).toBe(200);
-    expect(body(ok)).toMatchObject({ tokenTtl: 18_000, globalAdmin: true, username: 'admin' });
-    const writer = await n.http('POST', path, { query: { username: 'writer', password: PASSWORDS.writer } });
-    expect(body(writer)).toMatchObject({ globalAdmin: false, username: 'writer' });
-    for (const form of [
-      { username: 'writer', password: 'nope' },
-      { username: 'nobody', password: 'nope' },
-    ]) {
-      expect(await n.witness.unchangedBy(() => n.http('POST', path, { form }))).toEqual({ status: 403, text: 'caused: invalid credentials;', challenge: null });
-    }
-  });
+  it.each(['/nacos/v1/auth/login', '/nacos/v1/auth/users/login'])(
+    '%s answers an access token and its TTL for a right password, 403 for a wrong one or an unknown user',
+    async (path) => {
+      const n = node();
+      fresh(n);
+      const ok = await n.http('POST', path, { form: { username: 'admin', password: PASSWORDS.admin } });
+      expect(ok.status).toBe(200);
+      expect(body(ok)).toMatchObject({ tokenTtl: 18_000, globalAdmin: true, username: 'admin' });
+      const writer = await n.http('POST', path, { query: { username: 'writer', password: PASSWORDS.writer } });
+      expect(body(writer)).toMatchObject({ globalAdmin: false, username: 'writer' });
+      for (const form of [
+        { username: 'writer', password: 'nope' },
+        { username: 'nobody', password: 'nope' },
+      ]) {
+        expect(await n.witness.unchangedBy(() => n.http('POST', path, { form }))).toEqual({ status: 403, text: 'caused: invalid credentials;', challenge: null });
+      }
+    },
+  );
 });
 
 describe('HTTP with auth off (the default config): every route served as before', () => {
   const node = useMatrixNode({ auth: false });
 
-  it.each([...NACOS_ROWS, ...EUREKA_ROWS, ...METRICS_ROWS])('$route as anonymous', async (r) => {
+  it.each([...NACOS_ROWS, ...EUREKA_ROWS, ...METRICS_ROWS, ...SD_ROWS])('$route as anonymous', async (r) => {
     const n = node();
     fresh(n, r);
     r.admitted(n, await r.call(n, {}));

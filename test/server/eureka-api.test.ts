@@ -8,7 +8,13 @@ type Json = Record<string, unknown>;
 
 const instance = eurekaInstanceInfo;
 
-async function call(server: HeraldServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: () => Json }> {
+async function call(
+  server: HeraldServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; json: () => Json }> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka${path}`, {
     method,
     headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -117,13 +123,13 @@ describe('Eureka REST API', () => {
     expect(delta.apps__hashcode).toBe('DOWN_1_');
   });
 
-  it('speaks JSON only: XML bodies get 415 and XML-only Accept 406, with a clear message', async () => {
+  it('refuses what it cannot read or answer: an empty XML instance 400, an Accept of neither XML nor JSON 406', async () => {
     const server = await startServer();
     const xml = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka/apps/orders`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<instance/>' });
-    expect(xml.status).toBe(415);
-    expect(await xml.text()).toContain('accepts JSON only');
-    const accept = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka/apps`, { headers: { accept: 'application/xml' } });
+    expect(xml.status).toBe(400);
+    const accept = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}/eureka/apps`, { headers: { accept: 'text/html' } });
     expect(accept.status).toBe(406);
+    expect(await accept.text()).toContain('accept application/xml or application/json');
     expect(server.registry.stats().instances).toBe(0);
   });
 

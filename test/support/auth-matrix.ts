@@ -4,15 +4,7 @@
  * callers' credentials, calls answered as exact outcomes, and the witness that a refused call
  * changed nothing (a full registry snapshot, no write or change event, no push but the barrier's).
  */
-import {
-  credentials,
-  Metadata,
-  status as GrpcStatus,
-  type CallOptions,
-  type ClientReadableStream,
-  type ClientUnaryCall,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { credentials, Metadata, status as GrpcStatus, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { silentLogger } from '../../src/common/logger.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -136,6 +128,8 @@ export interface HttpRequest {
   readonly body?: unknown;
   /** A form body (as Nacos clients send). */
   readonly form?: Readonly<Record<string, string>>;
+  /** An XML body (as Java Eureka clients send). */
+  readonly xml?: string;
 }
 
 // ------------------------------------------------------------------ the node
@@ -228,9 +222,11 @@ async function startMatrixNode(options: MatrixOptions, cleanup: (fn: () => unkno
       const body =
         req.form !== undefined
           ? { type: 'application/x-www-form-urlencoded', text: new URLSearchParams(req.form).toString() }
-          : req.body !== undefined
-            ? { type: 'application/json', text: JSON.stringify(req.body) }
-            : undefined;
+          : req.xml !== undefined
+            ? { type: 'application/xml', text: req.xml }
+            : req.body !== undefined
+              ? { type: 'application/json', text: JSON.stringify(req.body) }
+              : undefined;
       const res = await fetch(`http://127.0.0.1:${server.httpPort ?? 0}${path}${query}`, {
         method,
         headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': body.type }), ...req.headers },

@@ -19,3 +19,25 @@ export function eurekaInstanceInfo(app: string, id: string, extra: Json = {}): J
     ...extra,
   };
 }
+
+/** An InstanceInfo as a Java Eureka client writes it in XML (XStream): port 8080, zone b, VIP the app's name lower-case, `extra` elements appended. */
+export function eurekaInstanceXml(app: string, id: string, extra = '', ip = '10.0.0.7'): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<instance>
+  <instanceId>${id}</instanceId>
+  <hostName>${id}.local</hostName>
+  <app>${app}</app>
+  <ipAddr>${ip}</ipAddr>
+  <status>UP</status>
+  <overriddenstatus>UNKNOWN</overriddenstatus>
+  <port enabled="true">8080</port>
+  <securePort enabled="false">443</securePort>
+  <countryId>1</countryId>
+  <dataCenterInfo class="com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo"><name>MyOwn</name></dataCenterInfo>
+  <leaseInfo><renewalIntervalInSecs>30</renewalIntervalInSecs><durationInSecs>90</durationInSecs></leaseInfo>
+  <metadata><zone>b</zone><management.port>8081</management.port></metadata>
+  <vipAddress>${app.toLowerCase()}</vipAddress>
+  <lastDirtyTimestamp>1000</lastDirtyTimestamp>
+  ${extra}
+</instance>`;
+}

@@ -1,6 +1,7 @@
 /**
  * The Eureka REST API (seeds 001–003) over herald's registry, under a base path (default `/eureka`,
- * `/eureka/v2` accepted too), JSON in and out: register, renew (with status, overriddenstatus and
+ * `/eureka/v2` accepted too), XML or JSON in and out (eureka-xml.ts negotiates: XML unless the request
+ * prefers JSON, as Eureka does; bodies in either, by Content-Type): register, renew (with status, overriddenstatus and
  * lastDirtyTimestamp; 409 with the server copy on a replication), cancel, status overrides,
  * metadata, the reads (all apps, delta, one app, one instance, VIPs), and peer batches from Eureka
  * servers (eureka-replication.ts). Every route is admitted by the one access decision first (HTTP
@@ -22,6 +23,7 @@ import type { Logger } from '../../common/logger.js';
 import type { Clock } from '../../core/clock.js';
 import { applications, appsHashCode, eurekaInstance, type EurekaApplication, type EurekaInstance } from './eureka-json.js';
 import { registrationFromEureka } from './eureka-params.js';
+import { eurekaMediaType, fromEurekaXml, toEurekaXml } from './eureka-xml.js';
 import { eurekaError } from './eureka-errors.js';
 import { applyReplicationBatch, HERALD_NODE_HEADER, type EurekaReplicaTarget } from './eureka-replication.js';
 
@@ -53,10 +55,14 @@ export type EurekaRequestCounts = Record<'register' | 'renew' | 'cancel' | 'stat
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | undefined> }>;
 
-function wantsXmlOnly(req: FastifyRequest): boolean {
-  const accept = req.headers.accept;
-  if (accept === undefined || accept === '') return false;
-  return accept.includes('xml') && !accept.includes('json') && !accept.includes('*/*');
+/** An XML request body, kept as text until a handler reads it so bad XML answers through the status table. */
+class XmlBody {
+  constructor(readonly text: string) {}
+}
+
+/** A request body as Eureka's JSON shape: XML bodies parsed (INVALID_ARGUMENT when malformed). */
+function bodyOf(req: FastifyRequest): unknown {
+  return req.body instanceof XmlBody ? fromEurekaXml(req.body.text) : req.body;
 }
 
 /**
@@ -133,20 +139,27 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
     return max;
   };
 
-  const send = (reply: FastifyReply, status: number, body?: unknown): FastifyReply => {
+  /** Answers a Eureka document (one root key) in the media type the request negotiated; `json` forces JSON (peer batches). */
+  const send = (reply: FastifyReply, status: number, body?: object, json = false): FastifyReply => {
     if (body === undefined) return reply.code(status).send();
+    if (!json && eurekaMediaType(reply.request.headers.accept) === 'xml') return reply.code(status).type('application/xml').send(toEurekaXml(body));
     return reply.code(status).type('application/json').send(JSON.stringify(body));
   };
 
   /** Runs a handler; answers registry errors with Eureka's statuses, anything else with 500. */
   const handle = (req: FastifyRequest, reply: FastifyReply, fn: () => FastifyReply): FastifyReply => {
-    if (wantsXmlOnly(req)) return reply.code(406).type('text/plain').send("herald's Eureka API answers JSON only; send Accept: application/json");
+    if (eurekaMediaType(req.headers.accept) === undefined)
+      return reply.code(406).type('text/plain').send("herald's Eureka API answers XML or JSON; accept application/xml or application/json");
     deps.durable?.mark(req);
     try {
       return fn();
     } catch (e) {
       const answer = eurekaError(e, logger, req.url);
-      if (answer.serverCopy !== undefined) return send(reply, 409, eurekaInstance((req.params as Record<string, string | undefined>).app ?? '', answer.serverCopy));
+      if (answer.serverCopy !== undefined) {
+        const copy = eurekaInstance((req.params as Record<string, string | undefined>).app ?? '', answer.serverCopy);
+        // Eureka's JSON copy is the bare InstanceInfo; its XML one is the <instance> element.
+        return eurekaMediaType(req.headers.accept) === 'xml' ? send(reply, 409, { instance: copy }) : send(reply, 409, copy, true);
+      }
       return reply.code(answer.status).type('text/plain').send(answer.message);
     }
   };
@@ -175,9 +188,9 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
   for (const base of [deps.basePath, `${deps.basePath}/v2`]) {
     app.register(
       (scope, _opts, done) => {
-        // Eureka's XML is not spoken: say so instead of failing to parse.
-        scope.addContentTypeParser(['application/xml', 'text/xml'], (_req, _payload, cb) => {
-          cb(Object.assign(new Error("herald's Eureka API accepts JSON only; send Content-Type: application/json"), { statusCode: 415 }), undefined);
+        // Eureka's XML bodies: kept as text here, parsed by the handler (bodyOf) so bad XML is a 400 from the status table.
+        scope.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_req, text, done) => {
+          done(null, new XmlBody(String(text)));
         });
 
         scope.post(
@@ -185,7 +198,7 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           guarded('write', (req: Req, reply, actor) =>
             handle(req, reply, () => {
               counts.register++;
-              registry.register(registrationFromEureka(req.params.app ?? '', req.body, namespace), { replication: isReplication(req, access), actor, transport: 'eureka' });
+              registry.register(registrationFromEureka(req.params.app ?? '', bodyOf(req), namespace), { replication: isReplication(req, access), actor, transport: 'eureka' });
               return send(reply, 204);
             }),
           ),
@@ -268,10 +281,12 @@ export function registerEurekaRoutes(app: FastifyInstance, deps: EurekaApiDeps):
           fromPeer((req: Req, reply) =>
             handle(req, reply, () => {
               counts.batch++;
+              // Eureka peers replicate in JSON (JerseyReplicationClient); a batch is answered in JSON whatever it accepts.
+              if (req.body instanceof XmlBody) return reply.code(415).type('text/plain').send('peer replication batches are JSON; send Content-Type: application/json');
               const answer = applyReplicationBatch(req.body, { registry, namespace, findInstance, logger });
               const nodeId = deps.nodeId?.() ?? '';
               if (nodeId !== '') void reply.header(HERALD_NODE_HEADER, nodeId);
-              return send(reply, 200, answer);
+              return send(reply, 200, answer, true);
             }),
           ),
         );

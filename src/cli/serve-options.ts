@@ -191,6 +191,21 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('console', '--console <on|off>', 'HERALD_CONSOLE', 'serve the web console at / on the HTTP port (see docs/console.md)', onOff, 'on'),
   server('eurekaBasePath', '--eureka-base-path <path>', 'HERALD_EUREKA_BASE_PATH', 'base path of the Eureka REST API (<path>/v2 is served too)', (v) => v),
   server('eurekaNamespace', '--eureka-namespace <namespace>', 'HERALD_EUREKA_NAMESPACE', 'namespace Eureka apps live in (services of its default group)', (v) => v),
+  server('consulApi', '--consul-api <on|off>', 'HERALD_CONSUL_API', 'serve the Consul-compatible HTTP API under /v1 (see docs/consul.md)', onOff, 'on'),
+  server(
+    'consulNamespace',
+    '--consul-namespace <namespace>',
+    'HERALD_CONSUL_NAMESPACE',
+    'namespace Consul services live in (services of its default group) unless a request passes ?ns=',
+    (v) => v,
+  ),
+  server(
+    'consulMaxBlockingQueries',
+    '--consul-max-blocking-queries <n>',
+    'HERALD_CONSUL_MAX_BLOCKING_QUERIES',
+    'Consul blocking queries (?index=) held at once; more are answered 429',
+    integer(1, 1_000_000),
+  ),
   server('nacosBeatIntervalMs', '--nacos-beat-interval-ms <ms>', 'HERALD_NACOS_BEAT_INTERVAL_MS', 'beat interval asked of Nacos clients', integer(100, MAX_MS)),
   server(
     'nacosBeatTimeoutMs',

@@ -41,7 +41,7 @@ export interface ServerConfig {
   readonly heartbeatCheckIntervalMs: number;
   /** Serve the Nacos v1 open API over HTTP. */
   readonly nacosApi: boolean;
-  /** HTTP port of the Nacos v1 and Eureka REST APIs; 0 picks a free one. */
+  /** HTTP port of the Nacos v1, Eureka REST and Consul-compatible APIs; 0 picks a free one. */
   readonly httpPort: number;
   /** Serve the Eureka REST API over HTTP. */
   readonly eurekaApi: boolean;

@@ -12,8 +12,8 @@ import { eurekaInstanceInfo } from '../support/eureka.js';
 import { connect, onCleanup, within } from '../support/server.js';
 
 /** A served herald: its gRPC port and HTTP base URL. */
-async function herald(): Promise<{ port: number; httpPort: number; base: string }> {
-  const p = await serve();
+async function herald(args: string[] = []): Promise<{ port: number; httpPort: number; base: string }> {
+  const p = await serve(args);
   const line = await p.line(/herald is serving/, 'stderr');
   const { http } = JSON.parse(line) as { http: string };
   const httpPort = Number(http.split(':').at(-1));
@@ -30,10 +30,10 @@ interface Entry {
 }
 
 /** The changes a watch emits, and a way to wait for one that satisfies a check. */
-function watchHealth(client: Consul, service: string): { until: (check: (entries: Entry[]) => boolean, what: string) => Promise<Entry[]>; changes: Entry[][] } {
+function watchHealth(client: Consul, service: string, passing = true): { until: (check: (entries: Entry[]) => boolean, what: string) => Promise<Entry[]>; changes: Entry[][] } {
   // The client calls `method` with `this` = { consul } (its documented use): it must be passed unbound.
   // eslint-disable-next-line @typescript-eslint/unbound-method
-  const w = client.watch({ method: client.health.service, options: { service, passing: 'true', wait: '30s' } });
+  const w = client.watch({ method: client.health.service, options: { service, ...(passing ? { passing: 'true' } : {}), wait: '30s' } });
   onCleanup(() => {
     w.end();
   });
@@ -102,6 +102,24 @@ describe('the consul npm client against herald serve', () => {
     await watch.until((e) => ids(e).join() === 'web-2', 'the watch sees web-1 deregistered');
     expect(await a.catalog.service.list()).toEqual({ web: [] });
     expect((await a.catalog.service.nodes('web')).map((n: { ServiceID: string }) => n.ServiceID)).toEqual(['web-2']);
+  });
+
+  it('a TTL check not passed within its TTL turns critical, and the service is removed after DeregisterCriticalServiceAfter', async () => {
+    const h = await herald(['--heartbeat-check-interval-ms', '50', '--eviction-interval-ms', '50', '--self-preservation', 'off']);
+    const c = consulClient(h.httpPort);
+    await c.agent.service.register({
+      name: 'lapse',
+      id: 'lapse-1',
+      address: '10.0.0.1',
+      port: 80,
+      check: { name: 'alive', ttl: '1s', timeout: '1s', status: 'passing', deregistercriticalserviceafter: '1s' },
+    });
+    const passing = watchHealth(c, 'lapse');
+    const any = watchHealth(c, 'lapse', false);
+    await passing.until((e) => ids(e).join() === 'lapse-1', 'the watch sees lapse-1 passing');
+    await passing.until((e) => e.length === 0, 'without a pass the check turns critical and leaves the passing list');
+    await any.until((e) => e.length === 0, 'the critical service is deregistered after DeregisterCriticalServiceAfter');
+    expect(any.changes.some((e) => e[0]?.Checks[0]?.Status === 'critical')).toBe(true);
   });
 
   it('a blocking query is answered when the service changes and carries X-Consul-Index (after another was aborted by its caller)', async () => {

@@ -88,21 +88,32 @@ export class BlockingQueries {
     if (closed.aborted) return Promise.resolve();
     if (this.waiting >= this.deps.maxWaiters) throw RegistryError.limit(`too many blocking queries (${this.deps.maxWaiters}); retry later`);
     this.waiting++;
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       const state: { done: boolean; unwatch: (() => unknown) | undefined } = { done: false, unwatch: undefined };
-      const release = (): void => {
+      const release = (error?: Error): void => {
         if (state.done) return;
         state.done = true;
         this.waiting--;
         this.deps.timers.clearTimeout(timer);
-        closed.removeEventListener('abort', release);
+        closed.removeEventListener('abort', onAbort);
         state.unwatch?.();
-        resolve();
+        if (error === undefined) resolve();
+        else reject(error);
       };
-      closed.addEventListener('abort', release);
-      const timer = this.deps.timers.setTimeout(release, waitMs);
+      const onAbort = (): void => {
+        release();
+      };
+      closed.addEventListener('abort', onAbort);
+      const timer = this.deps.timers.setTimeout(onAbort, waitMs);
       // The hub delivers the current view synchronously: a change already made releases at once.
-      const stop = watch(release);
+      let stop: () => unknown;
+      try {
+        stop = watch(onAbort);
+      } catch (e) {
+        // A bad address (the hub validates it): free the place now and reject with the error.
+        release(e instanceof Error ? e : new Error('invalid service address'));
+        return;
+      }
       if (state.done) stop();
       else state.unwatch = stop;
     });

@@ -65,6 +65,14 @@ describe('Consul blocking queries', () => {
     expect(blocking.held).toBe(2);
   });
 
+  it('a query of an invalid service name is refused and holds no place', async () => {
+    const { blocking } = setup(1);
+    await expect(blocking.waitService({ namespace: 'public', group: 'DEFAULT_GROUP', service: 'bad name!' }, 5, 60_000, new AbortController().signal)).rejects.toThrow(
+      RegistryError,
+    );
+    expect(blocking.held).toBe(0);
+  });
+
   it('holds a catalog query until any service of the namespace changes', async () => {
     const { registry, blocking } = setup();
     let current = 7;

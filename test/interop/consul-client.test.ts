@@ -8,16 +8,25 @@ import { describe, expect, it } from 'vitest';
 import Consul from 'consul';
 import { GetServiceRequest, RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { serve } from '../support/cli.js';
+import { tempDataDir } from '../support/data-dir.js';
 import { eurekaInstanceInfo } from '../support/eureka.js';
 import { connect, onCleanup, within } from '../support/server.js';
 
 /** A served herald: its gRPC port and HTTP base URL. */
-async function herald(args: string[] = []): Promise<{ port: number; httpPort: number; base: string }> {
+async function herald(args: string[] = []): Promise<{ port: number; httpPort: number; base: string; stop: () => Promise<unknown> }> {
   const p = await serve(args);
   const line = await p.line(/herald is serving/, 'stderr');
   const { http } = JSON.parse(line) as { http: string };
   const httpPort = Number(http.split(':').at(-1));
-  return { port: p.port, httpPort, base: `http://127.0.0.1:${httpPort}` };
+  return {
+    port: p.port,
+    httpPort,
+    base: `http://127.0.0.1:${httpPort}`,
+    stop: () => {
+      p.proc.kill('SIGTERM');
+      return p.exited;
+    },
+  };
 }
 
 function consulClient(httpPort: number): Consul {
@@ -120,6 +129,18 @@ describe('the consul npm client against herald serve', () => {
     await passing.until((e) => e.length === 0, 'without a pass the check turns critical and leaves the passing list');
     await any.until((e) => e.length === 0, 'the critical service is deregistered after DeregisterCriticalServiceAfter');
     expect(any.changes.some((e) => e[0]?.Checks[0]?.Status === 'critical')).toBe(true);
+  });
+
+  it('a service registered without checks is persistent: acknowledged once on disk, it is there after a restart', async () => {
+    const dir = tempDataDir();
+    const first = await herald(['--data-dir', dir]);
+    await consulClient(first.httpPort).agent.service.register({ name: 'db', id: 'db-1', address: '10.0.0.5', port: 5432, tags: ['primary'] });
+    await first.stop();
+    const second = await herald(['--data-dir', dir]);
+    const entries = (await consulClient(second.httpPort).health.service({ service: 'db', passing: true })) as Entry[];
+    expect(entries.map((e) => [e.Service.ID, e.Service.Address, e.Service.Port, e.Service.Tags, e.Checks[0]?.Status])).toEqual([
+      ['db-1', '10.0.0.5', 5432, ['primary'], 'passing'],
+    ]);
   });
 
   it('a blocking query is answered when the service changes and carries X-Consul-Index (after another was aborted by its caller)', async () => {

@@ -81,7 +81,7 @@ export interface InstanceRecord {
 }
 
 /** The APIs a registrant can register through. */
-export const REGISTRANT_TRANSPORTS = ['grpc', 'nacos', 'eureka'] as const;
+export const REGISTRANT_TRANSPORTS = ['grpc', 'nacos', 'eureka', 'consul'] as const;
 /** One of REGISTRANT_TRANSPORTS, or '' when not known. */
 export type RegistrantTransport = (typeof REGISTRANT_TRANSPORTS)[number] | '';
 

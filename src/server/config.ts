@@ -41,7 +41,7 @@ export interface ServerConfig {
   readonly heartbeatCheckIntervalMs: number;
   /** Serve the Nacos v1 open API over HTTP. */
   readonly nacosApi: boolean;
-  /** HTTP port of the Nacos v1 and Eureka REST APIs, /metrics and the probes; 0 picks a free one. */
+  /** HTTP port of the Nacos v1, Eureka REST and Consul-compatible APIs, the web console, /metrics and the probes; 0 picks a free one. */
   readonly httpPort: number;
   /** Serve the Eureka REST API over HTTP. */
   readonly eurekaApi: boolean;
@@ -51,6 +51,12 @@ export interface ServerConfig {
   readonly eurekaBasePath: string;
   /** Namespace Eureka apps live in (services of its default group). */
   readonly eurekaNamespace: string;
+  /** Serve the Consul-compatible HTTP API under /v1 (docs/consul.md). */
+  readonly consulApi: boolean;
+  /** Namespace Consul services live in (services of its default group) unless a request names one with `?ns=`. */
+  readonly consulNamespace: string;
+  /** Consul blocking queries (`?index=`) held at once; more are answered 429. */
+  readonly consulMaxBlockingQueries: number;
   /** Beat interval asked of Nacos clients. */
   readonly nacosBeatIntervalMs: number;
   /** A Nacos-registered instance is shown unhealthy after this long without a beat. */
@@ -168,6 +174,9 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   console: true,
   eurekaBasePath: '/eureka',
   eurekaNamespace: 'public',
+  consulApi: true,
+  consulNamespace: 'public',
+  consulMaxBlockingQueries: 10_000,
   nacosBeatIntervalMs: 5_000,
   nacosBeatTimeoutMs: 15_000,
   nacosIpDeleteTimeoutMs: 30_000,

@@ -1,6 +1,6 @@
 /**
- * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API, the Eureka REST API and the
- * web console, each optional, and Prometheus's HTTP service discovery whenever the port is on), registered on the shared fastify server (HTTPS when the node has TLS
+ * The HTTP APIs a node serves on its HTTP port (the Nacos v1 open API, the Eureka REST API, the
+ * Consul-compatible API and the web console, each optional, and Prometheus's HTTP service discovery whenever the port is on), registered on the shared fastify server (HTTPS when the node has TLS
  * files), admitted by the node's access decision, with their request counters.
  */
 import type { AccessControl } from '../auth/access-control.js';
@@ -14,6 +14,8 @@ import { HttpServer, type RouteRegistrar } from './http-server.js';
 import { registerConsoleRoutes } from './console/console-api.js';
 import { nodeJson } from './console/console-json.js';
 import { nodeTimers, type Timers } from '../common/timers.js';
+import { BlockingQueries } from './consul/consul-blocking.js';
+import { registerConsulRoutes, type ConsulRequestCounts } from './consul/consul-api.js';
 import { registerNacosRoutes, type NacosRequestCounts } from './nacos/nacos-api.js';
 import { registerPrometheusSdRoutes } from './prometheus-sd/prometheus-sd-api.js';
 import type { NodeCore } from './node-core.js';
@@ -36,6 +38,7 @@ export interface HttpApis {
   /** Requests served per route (undefined when that API is off). */
   readonly nacosRequests: Readonly<NacosRequestCounts> | undefined;
   readonly eurekaRequests: Readonly<EurekaRequestCounts> | undefined;
+  readonly consulRequests: Readonly<ConsulRequestCounts> | undefined;
 }
 
 /** Starts the HTTP server with the APIs that are on (and the console); undefined when all are off and there are no monitoring routes. */
@@ -51,6 +54,7 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
   ];
   let nacosRequests: NacosRequestCounts | undefined;
   let eurekaRequests: EurekaRequestCounts | undefined;
+  let consulRequests: ConsulRequestCounts | undefined;
   if (c.nacosApi) {
     registrars.push((app) => {
       nacosRequests = registerNacosRoutes(app, {
@@ -86,6 +90,25 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
       });
     });
   }
+  if (c.consulApi) {
+    registrars.push((app) => {
+      const blocking = new BlockingQueries({ hub: core.hub, registry: core.registry, timers: ctx.timers ?? nodeTimers, maxWaiters: c.consulMaxBlockingQueries });
+      app.addHook('onClose', (_app, done) => {
+        blocking.close();
+        done();
+      });
+      consulRequests = registerConsulRoutes(app, {
+        registry: core.registry,
+        blocking,
+        durable,
+        clock,
+        logger,
+        access,
+        namespace: c.consulNamespace,
+        nodeName: () => cluster()?.nodeId ?? (c.nodeId === undefined || c.nodeId === '' ? 'herald' : c.nodeId),
+      });
+    });
+  }
   if (c.console) {
     registrars.push((app) => {
       registerConsoleRoutes(app, {
@@ -109,5 +132,5 @@ export async function startHttpApis(core: NodeCore, c: ServerConfig, ctx: HttpAp
     registerPrometheusSdRoutes(app, { registry: core.registry, access });
   });
   const server = await HttpServer.start({ host: c.host, port: c.httpPort, bodyLimit: c.maxMessageBytes, tls: ctx.tls }, registrars);
-  return { server, nacosRequests, eurekaRequests };
+  return { server, nacosRequests, eurekaRequests, consulRequests };
 }

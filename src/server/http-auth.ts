@@ -62,3 +62,22 @@ export function eurekaRefusal(reply: FastifyReply, a: Refusal): FastifyReply {
     .type('text/plain; charset=utf-8')
     .send(a.message);
 }
+
+/**
+ * Credentials of a Consul request, as a Consul agent reads its ACL token: the `X-Consul-Token`
+ * header, else the `token` query parameter, else the Authorization header (`Bearer <token>`, or
+ * Basic).
+ */
+export function consulCredentials(headers: IncomingHttpHeaders, token: string | undefined): Credentials {
+  const given = header(headers, 'x-consul-token') ?? token;
+  if (given !== undefined && given !== '') return { kind: 'bearer', token: given };
+  return httpCredentials(headers);
+}
+
+/** A refusal as Consul answers it: 403 with the reason (Consul answers a missing or wrong token 403 too). */
+export function consulRefusal(reply: FastifyReply, a: Refusal): FastifyReply {
+  return reply
+    .code(403)
+    .type('text/plain; charset=utf-8')
+    .send(a.authenticated ? `Permission denied: ${a.message}` : `ACL not found: ${a.message}`);
+}

@@ -1,7 +1,7 @@
 /**
- * The auth matrix over HTTP (issue #12): every Nacos and Eureka route × every caller and each
+ * The auth matrix over HTTP (issue #12): every Nacos, Eureka and Consul route × every caller and each
  * credential form (Nacos: accessToken parameter or header, a login's token, username and password
- * parameters, Authorization; Eureka and Prometheus SD: Basic and Bearer), with the exact status and body, and for
+ * parameters, Authorization; Eureka and Prometheus SD: Basic and Bearer; Consul: X-Consul-Token, the token parameter and Bearer), with the exact status and body, and for
  * each refusal the witness's proof that nothing changed; Nacos logins; each route served as before
  * with auth off; /metrics (read on every namespace, or open with --metrics-auth off) and the health
  * probes (open). The attacks over HTTP and UDP push targets are auth-matrix-http-attacks.test.ts.
@@ -12,6 +12,7 @@ import {
   basic,
   nacosLogin,
   PASSWORDS,
+  ORDERS,
   PAYMENTS,
   STOCK,
   useMatrixNode,
@@ -22,6 +23,7 @@ import {
   type UserName,
 } from '../support/auth-matrix.js';
 import { eurekaInstanceInfo, eurekaInstanceXml } from '../support/eureka.js';
+import { registrationFromConsul } from '../../src/server/consul/consul-codec.js';
 
 /** Credentials as a request carries them: parameters and headers. */
 interface Creds {
@@ -331,6 +333,90 @@ const METRICS_ROWS: readonly Row[] = [
   },
 ];
 
+// ------------------------------------------------------------------ Consul
+
+const CONSUL_CALLERS: readonly Caller[] = [
+  caller('anonymous', 'anonymous', () => ({})),
+  caller('a wrong X-Consul-Token', 'wrong token', () => ({ headers: { 'x-consul-token': WRONG_TOKEN } })),
+  caller('reader (X-Consul-Token)', 'reader', (n) => ({ headers: { 'x-consul-token': token(n, 'reader') } })),
+  caller('other (token parameter)', 'other', (n) => ({ query: { token: token(n, 'other') } })),
+  caller('writer (Authorization: Bearer)', 'writer', (n) => ({ headers: { authorization: `Bearer ${token(n, 'writer')}` } })),
+  caller('writer (X-Consul-Token)', 'writer', (n) => ({ headers: { 'x-consul-token': token(n, 'writer') } })),
+  caller('admin (token parameter)', 'admin', (n) => ({ query: { token: token(n, 'admin') } })),
+];
+
+function consul(method: string, path: string, extra: { body?: unknown } = {}) {
+  return (n: MatrixNode, c: Creds) =>
+    n.http(method, path, { ...extra, ...(c.query === undefined ? {} : { query: c.query }), ...(c.headers === undefined ? {} : { headers: c.headers }) });
+}
+
+/** A Consul service with a passing TTL check, registered before a check row. */
+const CART = { namespace: 'public', group: 'DEFAULT_GROUP', service: 'cart', instanceId: 'cart-1' } as const;
+const prepareCart = (n: MatrixNode): void => {
+  const { input } = registrationFromConsul(
+    { Name: 'cart', ID: 'cart-1', Address: '10.0.0.8', Port: 80, Check: { TTL: '30s', Status: 'passing' } },
+    { namespace: 'public', callerAddress: '127.0.0.1', defaultLeaseMs: 90_000 },
+  );
+  n.server.registry.register(input);
+};
+
+const readConsul = (path: string, contains: string, status = 200): Row => ({
+  route: `GET ${path}`,
+  ...readPublic,
+  call: consul('GET', path),
+  admitted: (_n, a) => {
+    expect(a.status).toBe(status);
+    expect(a.text).toContain(contains);
+  },
+});
+
+const CONSUL_ROWS: readonly Row[] = [
+  {
+    route: 'PUT /v1/agent/service/register',
+    ...inPublic,
+    call: consul('PUT', '/v1/agent/service/register', { body: { Name: 'cart', ID: 'cart-1', Address: '10.0.0.8', Port: 80 } }),
+    admitted: (n, a) => {
+      expect(a.status).toBe(200);
+      expect(n.server.registry.hasInstance(CART)).toBe(true);
+    },
+  },
+  {
+    route: 'PUT /v1/agent/service/deregister/o-1',
+    ...inPublic,
+    call: consul('PUT', '/v1/agent/service/deregister/o-1'),
+    admitted: (n, a) => {
+      expect(a.status).toBe(200);
+      expect(n.server.registry.hasInstance(ORDERS)).toBe(false);
+    },
+  },
+  {
+    route: 'PUT /v1/agent/check/pass/service:cart-1',
+    ...inPublic,
+    prepare: prepareCart,
+    call: consul('PUT', '/v1/agent/check/pass/service:cart-1'),
+    admitted: (n, a) => {
+      expect(a.status).toBe(200);
+      expect(n.server.registry.getInstance(CART).lastRenewalMs).toBe(n.clock.nowMs());
+    },
+  },
+  {
+    route: 'PUT /v1/agent/check/fail/service:cart-1',
+    ...inPublic,
+    prepare: prepareCart,
+    call: consul('PUT', '/v1/agent/check/fail/service:cart-1'),
+    admitted: (n, a) => {
+      expect(a.status).toBe(200);
+      expect(n.server.registry.getInstance(CART).record.healthy).toBe(false);
+    },
+  },
+  readConsul('/v1/health/service/orders', 'o-1'),
+  readConsul('/v1/catalog/service/orders', 'o-1'),
+  readConsul('/v1/catalog/services', 'orders'),
+  readConsul('/v1/agent/services', 'o-1'),
+  readConsul('/v1/agent/checks', 'service:o-1'),
+  readConsul('/v1/kv/config', 'KV', 501),
+];
+
 // ------------------------------------------------------------------ the matrix
 
 const CHALLENGE = 'Basic realm="herald", charset="UTF-8"';
@@ -342,6 +428,11 @@ const REFUSAL = {
     who === 'anonymous' || who === 'wrong token' ? { status: 401, text: message, challenge: CHALLENGE } : { status: 403, text: message, challenge: null },
   sd: (who: Identity, message: string) =>
     who === 'anonymous' || who === 'wrong token' ? { status: 401, text: message, challenge: 'Bearer realm="herald"' } : { status: 403, text: message, challenge: null },
+  consul: (who: Identity, message: string) => ({
+    status: 403,
+    text: who === 'anonymous' || who === 'wrong token' ? `ACL not found: ${message}` : `Permission denied: ${message}`,
+    challenge: null,
+  }),
 };
 
 /** Seeds the canonical registry, prepares the row's target, then moves the clock so a renewal shows. */
@@ -356,6 +447,7 @@ describe.each([
   ['Eureka', EUREKA_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
   ['Metrics', METRICS_ROWS, EUREKA_CALLERS, REFUSAL.eureka],
   ['Prometheus SD', SD_ROWS, EUREKA_CALLERS, REFUSAL.sd],
+  ['Consul', CONSUL_ROWS, CONSUL_CALLERS, REFUSAL.consul],
 ] as const)('%s auth matrix: routes × callers (auth on)', (_api, rows, callers, refusal) => {
   const node = useMatrixNode({ auth: true });
 
@@ -400,7 +492,7 @@ describe('Nacos login (open to every caller)', () => {
 describe('HTTP with auth off (the default config): every route served as before', () => {
   const node = useMatrixNode({ auth: false });
 
-  it.each([...NACOS_ROWS, ...EUREKA_ROWS, ...METRICS_ROWS, ...SD_ROWS])('$route as anonymous', async (r) => {
+  it.each([...NACOS_ROWS, ...EUREKA_ROWS, ...METRICS_ROWS, ...SD_ROWS, ...CONSUL_ROWS])('$route as anonymous', async (r) => {
     const n = node();
     fresh(n, r);
     r.admitted(n, await r.call(n, {}));

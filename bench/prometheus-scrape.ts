@@ -62,7 +62,10 @@ async function freePort(): Promise<number> {
 
 /** Starts herald and resolves with its HTTP port once it serves. */
 async function startHerald(args: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, ['bin/herald.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--udp-push', 'off', ...args], {
+  // --data-dir none: nothing here is persistent, and the default ./data may be held (locked) by a
+  // server the operator runs from the same checkout, as `npm start` does while CI runs the tests.
+  const serveArgs = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--udp-push', 'off', '--data-dir', 'none', ...args];
+  const child = spawn(process.execPath, ['bin/herald.js', ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(child);

@@ -112,6 +112,12 @@ export function renderSnapshot(snap: ServiceSnapshot, output: OutputFormat): str
   );
 }
 
+/** One service as `herald get` prints it (and `herald list <service>`), with the note findSnapshot may add. */
+export async function snapshotText(t: RegistryTransport, flags: ReadFlags, service: string): Promise<{ text: string; note?: string | undefined }> {
+  const { snapshot, note } = await findSnapshot(t, flags.namespace ?? '', flags.group ?? '', service);
+  return { text: renderSnapshot(snapshot, outputOf(flags)), note };
+}
+
 /** Runs a read on the first server that answers and prints it; ends the command with the right exit code when it fails. */
 export async function printRead(flags: ReadFlags, cmd: Command, read: (t: RegistryTransport) => Promise<{ text: string; note?: string | undefined }>): Promise<void> {
   const security = securityOrExit(flags, cmd);
@@ -142,9 +148,6 @@ export function getCommand(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (argument: string | undefined, flags: ReadFlags, cmd: Command) => {
       const service = requiredService(argument, flags.service, cmd);
-      await printRead(flags, cmd, async (t) => {
-        const { snapshot, note } = await findSnapshot(t, flags.namespace ?? '', flags.group ?? '', service);
-        return { text: renderSnapshot(snapshot, outputOf(flags)), note };
-      });
+      await printRead(flags, cmd, (t) => snapshotText(t, flags, service));
     });
 }

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { groupOption, namespaceOption, serverOption, withSecurityOptions } from './client-options.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { table } from './format.js';
-import { allServices, findSnapshot, printRead, renderSnapshot, type ReadFlags } from './get.js';
+import { allServices, printRead, snapshotText, type ReadFlags } from './get.js';
 import { json, outputOf, withOutputOptions } from './output.js';
 import { serviceOf, serviceOption } from './service-name.js';
 
@@ -20,10 +20,7 @@ export function listCommand(): Command {
       const service = serviceOf(argument, flags.service, cmd);
       const output = outputOf(flags);
       await printRead(flags, cmd, async (t) => {
-        if (service !== undefined) {
-          const { snapshot, note } = await findSnapshot(t, flags.namespace ?? '', flags.group ?? '', service);
-          return { text: renderSnapshot(snapshot, output), note };
-        }
+        if (service !== undefined) return snapshotText(t, flags, service);
         const services = await allServices(t, flags.namespace ?? '', flags.group ?? '');
         if (output === 'json') return { text: json(services) };
         if (services.length === 0) return { text: 'no services\n' };

@@ -2,7 +2,7 @@
  * The SDK's view of the registry: plain objects with status names instead of wire enums. Times are
  * milliseconds since the Unix epoch; durations are milliseconds.
  */
-import type { InstanceStatus } from '../core/model.js';
+import type { InstanceStatus, ServiceSummary as CoreServiceSummary } from '../core/model.js';
 
 export type { InstanceStatus } from '../core/model.js';
 
@@ -92,15 +92,5 @@ export interface ServiceSettings {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** A service as listed, with its settings (UpdateService's answer). */
-export interface ServiceSummary {
-  readonly namespace: string;
-  readonly group: string;
-  readonly name: string;
-  readonly instanceCount: number;
-  readonly healthyInstanceCount: number;
-  readonly clusters: readonly string[];
-  readonly revision: number;
-  readonly protectThreshold: number;
-  readonly metadata: Readonly<Record<string, string>>;
-}
+/** A service as listed, with its settings (UpdateService's answer): core's summary without its server-side fields (`configured`, `settingsVersion`). */
+export type ServiceSummary = Omit<CoreServiceSummary, 'configured' | 'settingsVersion'>;

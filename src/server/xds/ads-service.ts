@@ -1,0 +1,204 @@
+/**
+ * envoy.service.discovery.v3.AggregatedDiscoveryService, state of the world (groundwork for issue
+ * #17). One AdsStream per call keeps, per type URL, the names the client subscribed to and the
+ * nonce of the last response. Listeners and clusters are answered when asked (they follow from the
+ * name alone); endpoints come from the push hub, so a registry change re-sends the cluster's
+ * ClusterLoadAssignment within the hub's merge window. A client that does not read keeps at most the
+ * newest assignment per cluster waiting (latest wins), never a queue.
+ *
+ * Not yet: authorization (the one access decision), incremental xDS, RDS (routes are inline).
+ */
+import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.js';
+import type { ServiceView } from '../../core/model.js';
+import type { PushHub } from '../../push/push-hub.js';
+import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, type XdsResource } from './xds-codec.js';
+import { adsServiceDefinition, TYPE_URL } from './xds-protos.js';
+
+/** The fields of a decoded DiscoveryRequest this server reads (proto-loader, keepCase, no defaults). */
+interface DiscoveryRequest {
+  readonly version_info?: string;
+  readonly node?: { readonly id?: string };
+  readonly resource_names?: readonly string[];
+  readonly type_url?: string;
+  readonly response_nonce?: string;
+  readonly error_detail?: { readonly code?: number; readonly message?: string };
+}
+
+interface DiscoveryResponse {
+  readonly version_info: string;
+  readonly resources: readonly XdsResource[];
+  readonly type_url: string;
+  readonly nonce: string;
+}
+
+export interface AdsDeps {
+  readonly hub: Pick<PushHub, 'subscribe'>;
+  readonly logger: Logger;
+  /** Told of each NACK (a client rejected a response). */
+  readonly onNack?: (typeUrl: string) => void;
+}
+
+/** Per type URL: what the client asked for and what it was last sent. */
+interface TypeState {
+  names: ReadonlySet<string>;
+  version: number;
+  /** Nonce of the last response of this type; '' before the first. */
+  nonce: string;
+}
+
+type AdsCall = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+class AdsStream {
+  private readonly types = new Map<string, TypeState>();
+  /** EDS subscriptions to the hub, by cluster name. */
+  private readonly subscriptions = new Map<string, () => void>();
+  /** Assignments waiting for the stream to drain, newest per cluster. */
+  private readonly pending = new Map<string, ServiceView>();
+  private writable = true;
+  private nonces = 0;
+  private closed = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly call: AdsCall,
+    private readonly deps: AdsDeps,
+  ) {
+    this.logger = deps.logger.child({ transport: 'xds', peer: call.getPeer() });
+    call.on('data', (req: DiscoveryRequest) => {
+      this.onRequest(req);
+    });
+    call.on('drain', () => {
+      this.onDrain();
+    });
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('cancelled', () => {
+      this.close();
+    });
+    call.on('error', () => {
+      this.close();
+    });
+  }
+
+  private state(typeUrl: string): TypeState {
+    let s = this.types.get(typeUrl);
+    if (s === undefined) this.types.set(typeUrl, (s = { names: new Set(), version: 0, nonce: '' }));
+    return s;
+  }
+
+  private onRequest(req: DiscoveryRequest): void {
+    if (this.closed) return;
+    const typeUrl = req.type_url ?? '';
+    const s = this.state(typeUrl);
+    const nonce = req.response_nonce ?? '';
+    // A request answering an older response than the last one sent is stale: the newer one is on its way.
+    if (nonce !== '' && nonce !== s.nonce) return;
+    if (req.error_detail !== undefined) {
+      this.deps.onNack?.(typeUrl);
+      this.logger.warn({ typeUrl, version: req.version_info, node: req.node?.id, error: req.error_detail.message }, 'xds: client rejected a response (NACK)');
+    }
+    const names = new Set(req.resource_names ?? []);
+    // An ACK or NACK of the current subscription: nothing new to send.
+    if (s.nonce !== '' && sameSet(names, s.names)) return;
+    s.names = names;
+    switch (typeUrl) {
+      case TYPE_URL.listener:
+        this.send(typeUrl, [...names].map(listenerResource));
+        break;
+      case TYPE_URL.cluster:
+        this.send(typeUrl, [...names].map(clusterResource));
+        break;
+      case TYPE_URL.endpoints:
+        this.resubscribe(names);
+        break;
+      default:
+        // Types not served (RDS: routes are inline) get an empty answer, so the client stops waiting.
+        this.send(typeUrl, []);
+    }
+  }
+
+  /** Follows the hub for exactly `names`; each new subscription delivers (and sends) its first view. */
+  private resubscribe(names: ReadonlySet<string>): void {
+    for (const [name, unsubscribe] of this.subscriptions) {
+      if (names.has(name)) continue;
+      unsubscribe();
+      this.subscriptions.delete(name);
+      this.pending.delete(name);
+    }
+    for (const name of names) {
+      if (this.subscriptions.has(name)) continue;
+      try {
+        const unsubscribe = this.deps.hub.subscribe(serviceOfXdsName(name), {
+          filter: { healthyOnly: true },
+          deliver: (view) => {
+            this.sendEndpoints(name, view);
+          },
+        });
+        this.subscriptions.set(name, unsubscribe);
+      } catch (e) {
+        // A name the registry rejects: the client is told there is no such cluster (no endpoints).
+        this.logger.warn({ err: e, cluster: name }, 'xds: cannot follow cluster');
+        this.send(TYPE_URL.endpoints, [endpointsResource(name, [])]);
+      }
+    }
+  }
+
+  private sendEndpoints(name: string, view: ServiceView): void {
+    if (this.closed) return;
+    if (!this.writable) {
+      this.pending.set(name, view);
+      return;
+    }
+    this.send(TYPE_URL.endpoints, [endpointsResource(name, view.hosts)]);
+  }
+
+  private onDrain(): void {
+    this.writable = true;
+    // Once the stream fills again, sendEndpoints puts the rest back (still the newest per cluster).
+    for (const [name, view] of [...this.pending]) {
+      this.pending.delete(name);
+      this.sendEndpoints(name, view);
+    }
+  }
+
+  private send(typeUrl: string, resources: readonly XdsResource[]): void {
+    const s = this.state(typeUrl);
+    s.version++;
+    s.nonce = String(++this.nonces);
+    this.writable = this.call.write({ version_info: String(s.version), resources, type_url: typeUrl, nonce: s.nonce });
+  }
+
+  /** Releases the hub subscriptions. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const unsubscribe of this.subscriptions.values()) unsubscribe();
+    this.subscriptions.clear();
+    this.pending.clear();
+  }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+export function adsDefinition(): ServiceDefinition {
+  return adsServiceDefinition();
+}
+
+/** Handlers for the ADS service: SotW streams; the incremental (delta) protocol is UNIMPLEMENTED. */
+export function adsHandlers(deps: AdsDeps): UntypedServiceImplementation {
+  return {
+    StreamAggregatedResources: (call: AdsCall) => {
+      new AdsStream(call, deps);
+    },
+    DeltaAggregatedResources: (call: AdsCall) => {
+      call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: 'incremental xDS is not served; use the state-of-the-world stream' });
+    },
+  };
+}

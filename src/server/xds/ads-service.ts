@@ -8,29 +8,14 @@
  *
  * Not yet: authorization (the one access decision), incremental xDS, RDS (routes are inline).
  */
-import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import type { ServiceView } from '../../core/model.js';
 import type { PushHub } from '../../push/push-hub.js';
-import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, type XdsResource } from './xds-codec.js';
-import { adsServiceDefinition, TYPE_URL } from './xds-protos.js';
-
-/** The fields of a decoded DiscoveryRequest this server reads (proto-loader, keepCase, no defaults). */
-interface DiscoveryRequest {
-  readonly version_info?: string;
-  readonly node?: { readonly id?: string };
-  readonly resource_names?: readonly string[];
-  readonly type_url?: string;
-  readonly response_nonce?: string;
-  readonly error_detail?: { readonly code?: number; readonly message?: string };
-}
-
-interface DiscoveryResponse {
-  readonly version_info: string;
-  readonly resources: readonly XdsResource[];
-  readonly type_url: string;
-  readonly nonce: string;
-}
+import { AggregatedDiscoveryServiceService, type AggregatedDiscoveryServiceServer } from '../../gen/xds/envoy/service/discovery/v3/ads.js';
+import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/service/discovery/v3/discovery.js';
+import type { Any } from '../../gen/xds/google/protobuf/any.js';
+import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
@@ -91,16 +76,16 @@ class AdsStream {
 
   private onRequest(req: DiscoveryRequest): void {
     if (this.closed) return;
-    const typeUrl = req.type_url ?? '';
+    const typeUrl = req.typeUrl;
     const s = this.state(typeUrl);
-    const nonce = req.response_nonce ?? '';
+    const nonce = req.responseNonce;
     // A request answering an older response than the last one sent is stale: the newer one is on its way.
     if (nonce !== '' && nonce !== s.nonce) return;
-    if (req.error_detail !== undefined) {
+    if (req.errorDetail !== undefined) {
       this.deps.onNack?.(typeUrl);
-      this.logger.warn({ typeUrl, version: req.version_info, node: req.node?.id, error: req.error_detail.message }, 'xds: client rejected a response (NACK)');
+      this.logger.warn({ typeUrl, version: req.versionInfo, node: req.node?.id, error: req.errorDetail.message }, 'xds: client rejected a response (NACK)');
     }
-    const names = new Set(req.resource_names ?? []);
+    const names = new Set(req.resourceNames);
     // An ACK or NACK of the current subscription: nothing new to send.
     if (s.nonce !== '' && sameSet(names, s.names)) return;
     s.names = names;
@@ -164,11 +149,11 @@ class AdsStream {
     }
   }
 
-  private send(typeUrl: string, resources: readonly XdsResource[]): void {
+  private send(typeUrl: string, resources: Any[]): void {
     const s = this.state(typeUrl);
     s.version++;
     s.nonce = String(++this.nonces);
-    this.writable = this.call.write({ version_info: String(s.version), resources, type_url: typeUrl, nonce: s.nonce });
+    this.writable = this.call.write(DiscoveryResponse.fromPartial({ versionInfo: String(s.version), resources, typeUrl, nonce: s.nonce }));
   }
 
   /** Releases the hub subscriptions. Idempotent. */
@@ -187,17 +172,18 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** envoy.service.discovery.v3.AggregatedDiscoveryService, as generated from Envoy's protos. */
 export function adsDefinition(): ServiceDefinition {
-  return adsServiceDefinition();
+  return AggregatedDiscoveryServiceService;
 }
 
 /** Handlers for the ADS service: SotW streams; the incremental (delta) protocol is UNIMPLEMENTED. */
-export function adsHandlers(deps: AdsDeps): UntypedServiceImplementation {
+export function adsHandlers(deps: AdsDeps): AggregatedDiscoveryServiceServer {
   return {
-    StreamAggregatedResources: (call: AdsCall) => {
+    streamAggregatedResources: (call) => {
       new AdsStream(call, deps);
     },
-    DeltaAggregatedResources: (call: AdsCall) => {
+    deltaAggregatedResources: (call) => {
       call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: 'incremental xDS is not served; use the state-of-the-world stream' });
     },
   };

@@ -1,20 +1,22 @@
 /**
  * A real xDS client against herald's ADS service (groundwork for issue #17): grpc-js with
- * @grpc/grpc-js-xds registered, bootstrapped from a file naming herald's ADS port, dials
+ * @grpc/grpc-js-xds registered, bootstrapped from a file naming herald's gRPC port, dials
  * `xds:///orders` and reaches the echo servers registered in herald as service `orders`; a
  * registration and a cancel are pushed (EDS re-sent) and calls follow them.
  *
- * grpc-js-xds reads its bootstrap once per process, so this file holds one ADS server for all its tests.
+ * grpc-js-xds reads its bootstrap once per process, so only one test in this file may use it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Client, credentials, Server, ServerCredentials, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, Server, ServerCredentials, status as GrpcStatus, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { register as registerXdsResolver } from '@grpc/grpc-js-xds';
-import { silentLogger } from '../../src/common/logger.js';
-import { adsDefinition, adsHandlers } from '../../src/server/xds/ads-service.js';
-import { eventually, onCleanup, startServer } from '../support/server.js';
+import { AggregatedDiscoveryServiceClient } from '../../src/gen/xds/envoy/service/discovery/v3/ads.js';
+import type { DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
+import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
+import { authFixture } from '../support/auth-fixture.js';
+import { eventually, onCleanup, recordingLogger, startServer, within } from '../support/server.js';
 
 const ECHO_PATH = '/herald.test.Echo/Echo';
 const identity = (b: Buffer): Buffer => b;
@@ -75,14 +77,8 @@ async function until(client: Client, check: (reached: ReadonlySet<string>) => bo
 
 describe('a grpc-js client with @grpc/grpc-js-xds against herald ADS', () => {
   it('dials xds:///orders, reaches the registered echo server, and follows a registration and a cancel', async () => {
-    const herald = await startServer();
-    const ads = new Server();
-    const nacks: string[] = [];
-    ads.addService(adsDefinition(), adsHandlers({ hub: herald.hub, logger: silentLogger, onNack: (typeUrl) => nacks.push(typeUrl) }));
-    const adsPort = await bind(ads);
-    onCleanup(() => {
-      ads.forceShutdown();
-    });
+    const log = recordingLogger();
+    const herald = await startServer({}, { logger: log.logger });
 
     const dir = mkdtempSync(join(tmpdir(), 'herald-xds-'));
     onCleanup(() => {
@@ -92,7 +88,7 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald ADS', () => {
     writeFileSync(
       bootstrap,
       JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
+        xds_servers: [{ server_uri: `127.0.0.1:${herald.port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
         node: { id: 'herald-xds-node-test', locality: {} },
       }),
     );
@@ -117,6 +113,40 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald ADS', () => {
     herald.registry.cancel({ service: 'orders', instanceId: 'a' });
     await until(client, (r) => r.size === 1 && r.has('b'), 'calls reaching only b');
     // The client accepted every listener, cluster and assignment it was sent.
-    expect(nacks).toEqual([]);
+    expect(log.lines.values.filter((l) => l.message.includes('NACK'))).toEqual([]);
+  });
+});
+
+/** Opens an ADS stream asking for cluster `orders`; resolves with the first response or the stream's error. */
+function firstAdsAnswer(port: number, token?: string): Promise<DiscoveryResponse | ServiceError> {
+  const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  onCleanup(() => {
+    client.close();
+  });
+  const md = new Metadata();
+  if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+  const call = client.streamAggregatedResources(md);
+  onCleanup(() => {
+    call.cancel();
+  });
+  const answer = new Promise<DiscoveryResponse | ServiceError>((resolve) => {
+    call.on('data', resolve);
+    call.on('error', resolve);
+  });
+  call.write({ versionInfo: '', resourceNames: ['orders'], resourceLocators: [], typeUrl: TYPE_URL.cluster, responseNonce: '' });
+  return within(answer, 'the first ADS answer');
+}
+
+describe('ADS with authentication on', () => {
+  it('refuses a stream without credentials or with wrong ones, and one whose caller may not read the namespace; serves a reader', async () => {
+    const auth = await authFixture([
+      { name: 'reader', roles: [{ namespace: 'public', permission: 'read' }] },
+      { name: 'other', roles: [{ namespace: 'elsewhere', permission: 'read' }] },
+    ]);
+    const herald = await startServer({ authFile: auth.path });
+    expect(await firstAdsAnswer(herald.port)).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+    expect(await firstAdsAnswer(herald.port, 'not-a-token')).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
+    expect(await firstAdsAnswer(herald.port, auth.tokens.other)).toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
+    expect(await firstAdsAnswer(herald.port, auth.tokens.reader)).toMatchObject({ typeUrl: TYPE_URL.cluster, resources: [{ typeUrl: TYPE_URL.cluster }] });
   });
 });

@@ -6,19 +6,28 @@
  * ClusterLoadAssignment within the hub's merge window. A client that does not read keeps at most the
  * newest assignment per cluster waiting (latest wins), never a queue.
  *
- * Not yet: authorization (the one access decision), incremental xDS, RDS (routes are inline).
+ * Access: the caller is authenticated from its `authorization` metadata when the stream opens, and
+ * every resource name it asks for needs read on the namespace the name stands for (the one decision
+ * in src/auth); a refusal ends the stream (SotW has no per-resource error).
+ *
+ * Not yet: incremental xDS, RDS (routes are inline), following auth-file reloads on open streams.
  */
 import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import type { AccessControl } from '../../auth/access-control.js';
+import type { Principal } from '../../auth/permissions.js';
 import type { Logger } from '../../common/logger.js';
 import type { ServiceView } from '../../core/model.js';
 import type { PushHub } from '../../push/push-hub.js';
 import { AggregatedDiscoveryServiceService, type AggregatedDiscoveryServiceServer } from '../../gen/xds/envoy/service/discovery/v3/ads.js';
 import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/service/discovery/v3/discovery.js';
 import type { Any } from '../../gen/xds/google/protobuf/any.js';
+import { credentialsOf } from '../grpc-auth.js';
+import { grpcError } from '../grpc-errors.js';
 import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
+  readonly access: Pick<AccessControl, 'authenticate' | 'decide'>;
   readonly logger: Logger;
   /** Told of each NACK (a client rejected a response). */
   readonly onNack?: (typeUrl: string) => void;
@@ -48,6 +57,7 @@ class AdsStream {
   constructor(
     private readonly call: AdsCall,
     private readonly deps: AdsDeps,
+    private readonly principal: Principal,
   ) {
     this.logger = deps.logger.child({ transport: 'xds', peer: call.getPeer() });
     call.on('data', (req: DiscoveryRequest) => {
@@ -86,6 +96,14 @@ class AdsStream {
       this.logger.warn({ typeUrl, version: req.versionInfo, node: req.node?.id, error: req.errorDetail.message }, 'xds: client rejected a response (NACK)');
     }
     const names = new Set(req.resourceNames);
+    for (const name of names) {
+      const d = this.deps.access.decide(this.principal, 'read', serviceOfXdsName(name).namespace);
+      if (!d.allowed) {
+        this.close();
+        this.call.emit('error', grpcError(d.authenticated ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED, d.message));
+        return;
+      }
+    }
     // An ACK or NACK of the current subscription: nothing new to send.
     if (s.nonce !== '' && sameSet(names, s.names)) return;
     s.names = names;
@@ -181,7 +199,16 @@ export function adsDefinition(): ServiceDefinition {
 export function adsHandlers(deps: AdsDeps): AggregatedDiscoveryServiceServer {
   return {
     streamAggregatedResources: (call) => {
-      new AdsStream(call, deps);
+      // Requests that arrive meanwhile wait in the stream (no 'data' listener yet).
+      deps.access.authenticate(credentialsOf(call.metadata)).then(
+        (who) => {
+          if (who.ok) new AdsStream(call, deps, who.principal);
+          else call.emit('error', grpcError(GrpcStatus.UNAUTHENTICATED, who.message));
+        },
+        (e: unknown) => {
+          call.emit('error', grpcError(GrpcStatus.INTERNAL, `cannot check credentials: ${e instanceof Error ? e.message : String(e)}`));
+        },
+      );
     },
     deltaAggregatedResources: (call) => {
       call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: 'incremental xDS is not served; use the state-of-the-world stream' });

@@ -19,7 +19,7 @@ import type { NodeCore } from './node-core.js';
 import { clusterSecretOf, credentialsOf, guardService } from './grpc-auth.js';
 import { peerServiceHandlers } from './peer/peer-service.js';
 import { addReflection } from './reflection.js';
-import { adsDefinition, adsHandlers } from './xds/ads-service.js';
+import { adsDefinition, createAdsServer } from './xds/ads-service.js';
 import { registryServiceHandlers } from './registry-service.js';
 import { addGuardedService, type UnaryTimer } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
@@ -32,6 +32,8 @@ export interface GrpcServices {
   setServing(serving: boolean): void;
   /** What was last reported: SERVING (true) or NOT_SERVING. */
   readonly serving: boolean;
+  /** Ends every open xDS stream with UNAVAILABLE (graceful shutdown). Idempotent. */
+  endXdsStreams(): void;
 }
 
 /**
@@ -104,7 +106,8 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     timer,
   );
   // xDS (issue #17, groundwork): proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
-  server.addService(adsDefinition(), adsHandlers({ hub: core.hub, access, logger }));
+  const ads = createAdsServer({ hub: core.hub, access, logger });
+  server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server);
@@ -113,6 +116,9 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     server,
     get serving() {
       return serving;
+    },
+    endXdsStreams: () => {
+      ads.endAll();
     },
     setServing: (next) => {
       serving = next;

@@ -12,7 +12,7 @@
  *
  * Not yet: incremental xDS, RDS (routes are inline), following auth-file reloads on open streams.
  */
-import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { AccessControl } from '../../auth/access-control.js';
 import type { Principal } from '../../auth/permissions.js';
 import type { Logger } from '../../common/logger.js';
@@ -58,6 +58,7 @@ class AdsStream {
     private readonly call: AdsCall,
     private readonly deps: AdsDeps,
     private readonly principal: Principal,
+    private readonly onClosed: () => void,
   ) {
     this.logger = deps.logger.child({ transport: 'xds', peer: call.getPeer() });
     call.on('data', (req: DiscoveryRequest) => {
@@ -174,10 +175,18 @@ class AdsStream {
     this.writable = this.call.write(DiscoveryResponse.fromPartial({ versionInfo: String(s.version), resources, typeUrl, nonce: s.nonce }));
   }
 
+  /** Ends the call with `status` (shutdown) and releases the stream. */
+  end(status: Partial<ServiceError>): void {
+    if (this.closed) return;
+    this.close();
+    this.call.emit('error', status);
+  }
+
   /** Releases the hub subscriptions. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.onClosed();
     for (const unsubscribe of this.subscriptions.values()) unsubscribe();
     this.subscriptions.clear();
     this.pending.clear();
@@ -195,15 +204,29 @@ export function adsDefinition(): ServiceDefinition {
   return AggregatedDiscoveryServiceService;
 }
 
-/** Handlers for the ADS service: SotW streams; the incremental (delta) protocol is UNIMPLEMENTED. */
-export function adsHandlers(deps: AdsDeps): AggregatedDiscoveryServiceServer {
-  return {
+export interface AdsServer {
+  /** SotW streams; the incremental (delta) protocol is UNIMPLEMENTED. */
+  readonly handlers: AggregatedDiscoveryServiceServer;
+  /** Ends every open stream with UNAVAILABLE, so a graceful shutdown need not wait for them. Idempotent. */
+  endAll(): void;
+}
+
+const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
+
+/** The ADS service over `deps`, and the owner of its open streams. */
+export function createAdsServer(deps: AdsDeps): AdsServer {
+  const open = new Set<AdsStream>();
+  const handlers: AggregatedDiscoveryServiceServer = {
     streamAggregatedResources: (call) => {
       // Requests that arrive meanwhile wait in the stream (no 'data' listener yet).
       deps.access.authenticate(credentialsOf(call.metadata)).then(
         (who) => {
-          if (who.ok) new AdsStream(call, deps, who.principal);
-          else call.emit('error', grpcError(GrpcStatus.UNAUTHENTICATED, who.message));
+          if (who.ok) {
+            const stream: AdsStream = new AdsStream(call, deps, who.principal, () => open.delete(stream));
+            open.add(stream);
+          } else {
+            call.emit('error', grpcError(GrpcStatus.UNAUTHENTICATED, who.message));
+          }
         },
         (e: unknown) => {
           call.emit('error', grpcError(GrpcStatus.INTERNAL, `cannot check credentials: ${e instanceof Error ? e.message : String(e)}`));
@@ -211,7 +234,13 @@ export function adsHandlers(deps: AdsDeps): AggregatedDiscoveryServiceServer {
       );
     },
     deltaAggregatedResources: (call) => {
-      call.emit('error', { code: GrpcStatus.UNIMPLEMENTED, details: 'incremental xDS is not served; use the state-of-the-world stream' });
+      call.emit('error', grpcError(GrpcStatus.UNIMPLEMENTED, 'incremental xDS is not served; use the state-of-the-world stream'));
+    },
+  };
+  return {
+    handlers,
+    endAll: () => {
+      for (const stream of [...open]) stream.end(SHUTTING_DOWN);
     },
   };
 }

@@ -2,7 +2,8 @@
  * The node's gRPC server: herald.v1.RegistryService, AuthService, PeerService and ClusterService
  * (each added guarded: a request that cannot be decoded is INVALID_ARGUMENT naming the field; each
  * call admitted by the one access decision), the standard health service (NOT_SERVING until the
- * node is ready) and server reflection, both open to every caller.
+ * node is ready) and server reflection, both open to every caller, and the xDS ADS service (each
+ * stream authenticated, each resource name admitted by the same decision).
  */
 import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -18,6 +19,7 @@ import type { NodeCore } from './node-core.js';
 import { clusterSecretOf, credentialsOf, guardService } from './grpc-auth.js';
 import { peerServiceHandlers } from './peer/peer-service.js';
 import { addReflection } from './reflection.js';
+import { adsDefinition, createAdsServer } from './xds/ads-service.js';
 import { registryServiceHandlers } from './registry-service.js';
 import { addGuardedService, type UnaryTimer } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
@@ -30,6 +32,8 @@ export interface GrpcServices {
   setServing(serving: boolean): void;
   /** What was last reported: SERVING (true) or NOT_SERVING. */
   readonly serving: boolean;
+  /** Ends every open xDS stream with UNAVAILABLE (graceful shutdown). Idempotent. */
+  endXdsStreams(): void;
 }
 
 /**
@@ -101,6 +105,9 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     ),
     timer,
   );
+  // xDS (issue #17, groundwork): proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
+  const ads = createAdsServer({ hub: core.hub, access, logger });
+  server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server);
@@ -109,6 +116,9 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     server,
     get serving() {
       return serving;
+    },
+    endXdsStreams: () => {
+      ads.endAll();
     },
     setServing: (next) => {
       serving = next;

@@ -318,7 +318,7 @@ export class HeraldServer {
   }
 
   /**
-   * Graceful shutdown: report NOT_SERVING, end every Subscribe stream with UNAVAILABLE, let open calls
+   * Graceful shutdown: report NOT_SERVING, end every Subscribe and xDS stream with UNAVAILABLE, let open calls
    * finish for up to the grace period, then close connections and the port. Idempotent.
    */
   close(): Promise<void> {
@@ -335,6 +335,7 @@ export class HeraldServer {
     await this.http?.server.close();
     this.core.hub.close();
     this.core.streams.endAll();
+    this.grpc.endXdsStreams();
     const grpc = this.grpc.server;
     await new Promise<void>((resolve) => {
       const timer = this.timers.setTimeout(() => {

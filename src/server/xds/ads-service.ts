@@ -98,7 +98,10 @@ class AdsStream {
     }
     const names = new Set(req.resourceNames);
     for (const name of names) {
-      const d = this.deps.access.decide(this.principal, 'read', serviceOfXdsName(name).namespace);
+      // A name that is no herald service is answered as a resource that does not exist: nothing to admit.
+      const ref = serviceOfXdsName(name);
+      if (ref === undefined) continue;
+      const d = this.deps.access.decide(this.principal, 'read', ref.namespace);
       if (!d.allowed) {
         this.close();
         this.call.emit('error', grpcError(d.authenticated ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED, d.message));
@@ -110,10 +113,11 @@ class AdsStream {
     s.names = names;
     switch (typeUrl) {
       case TYPE_URL.listener:
-        this.send(typeUrl, [...names].map(listenerResource));
+        // SotW: a listener or cluster left out of the response does not exist (the client fails its calls with that).
+        this.send(typeUrl, [...names].filter(isServiceName).map(listenerResource));
         break;
       case TYPE_URL.cluster:
-        this.send(typeUrl, [...names].map(clusterResource));
+        this.send(typeUrl, [...names].filter(isServiceName).map(clusterResource));
         break;
       case TYPE_URL.endpoints:
         this.resubscribe(names);
@@ -134,8 +138,10 @@ class AdsStream {
     }
     for (const name of names) {
       if (this.subscriptions.has(name)) continue;
+      const ref = serviceOfXdsName(name);
       try {
-        const unsubscribe = this.deps.hub.subscribe(serviceOfXdsName(name), {
+        if (ref === undefined) throw new Error(`"${name}" is not service, group@@service or namespace@@group@@service`);
+        const unsubscribe = this.deps.hub.subscribe(ref, {
           filter: { healthyOnly: true },
           deliver: (view) => {
             this.sendEndpoints(name, view);
@@ -191,6 +197,10 @@ class AdsStream {
     this.subscriptions.clear();
     this.pending.clear();
   }
+}
+
+function isServiceName(name: string): boolean {
+  return serviceOfXdsName(name) !== undefined;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -2,10 +2,17 @@
  * The xDS codec: herald's names and instances in, xDS resources out, packed as google.protobuf.Any
  * with the ts-proto code generated from Envoy's protos (scripts/gen-xds.mjs). Wire types stop here.
  *
- * Names (draft): an xDS resource name `orders` (what `xds:///orders` asks for, as listener, route,
- * cluster and endpoints alike) is service `orders` of the default group in the default namespace.
+ * Names: an xDS resource name (what `xds:///<name>` asks for, as listener, route, cluster and
+ * endpoints alike) is `service`, `group@@service` (Nacos's grouped name) or
+ * `namespace@@group@@service`; the parts left out are the default group and namespace. herald's
+ * names never contain '@', so the form is unambiguous, and it is a valid HTTP/2 :authority (the
+ * gRPC client sends the target's path as one; '/' would be refused by the servers it calls).
+ *
+ * Weights: gRPC clients pick a locality by its weight, then round-robin inside it, ignoring endpoint
+ * weights. So instances are grouped into one locality per herald cluster (zone) and weight
+ * (sub_zone `weight=<w>`), weighted by weight × members: each instance then gets its weight's share.
  */
-import { DEFAULT_GROUP, DEFAULT_NAMESPACE, type InstanceRecord, type ServiceRef } from '../../core/model.js';
+import { DEFAULT_GROUP, DEFAULT_NAMESPACE, isUsable, type InstanceRecord, type ServiceRef } from '../../core/model.js';
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../gen/xds/envoy/config/cluster/v3/cluster.js';
 import { ApiVersion } from '../../gen/xds/envoy/config/core/v3/config_source.js';
 import { HealthStatus } from '../../gen/xds/envoy/config/core/v3/health_check.js';
@@ -29,9 +36,15 @@ function pack(typeUrl: string, bytes: Uint8Array): Any {
   return { typeUrl, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
-/** The herald service an xDS resource name stands for. */
-export function serviceOfXdsName(name: string): ServiceRef {
-  return { namespace: DEFAULT_NAMESPACE, group: DEFAULT_GROUP, service: name };
+/** herald's name characters (src/core/validate.ts); '@@' separates the parts of an xDS name. */
+const NAME_PART = /^[A-Za-z0-9._:-]+$/;
+
+/** The herald service an xDS resource name stands for, or undefined when the name is not one. */
+export function serviceOfXdsName(name: string): ServiceRef | undefined {
+  const parts = name.split('@@');
+  if (parts.length > 3 || !parts.every((p) => NAME_PART.test(p))) return undefined;
+  const [service = '', group = DEFAULT_GROUP, namespace = DEFAULT_NAMESPACE] = parts.reverse();
+  return { namespace, group, service };
 }
 
 /** The API listener for `name`: an HttpConnectionManager with an inline route sending everything to cluster `name`. */
@@ -63,33 +76,46 @@ export function clusterResource(name: string): Any {
   return pack(TYPE_URL.cluster, Cluster.encode(cluster).finish());
 }
 
-/** xDS weights are positive integers; herald's are non-negative numbers. */
-function xdsWeight(weight: number): number {
-  return Math.max(1, Math.round(weight));
+/**
+ * herald's weights are numbers from 0 to 10,000, meaningful to a thousandth (the checksum rounds
+ * weight × 1000); xDS weights are positive 32-bit integers. An instance of weight 0 takes no calls.
+ */
+function weightUnits(weight: number): number {
+  return Math.round(weight * 1000);
 }
 
+/** Locality weights are scaled down, if need be, so that their sum fits a signed 32-bit integer (C-core sums them). */
+const MAX_TOTAL_WEIGHT = 2 ** 31 - 1;
+
 /**
- * The endpoints of cluster `name` from the hosts of a healthy-only view (the usable instances, or
- * all of them once the protect threshold is reached, so every one is sent HEALTHY).
- * One locality per herald cluster (its sub_zone), weighted by the sum of its instances' weights.
+ * The endpoints of cluster `name` from the hosts of a healthy-only view: the usable instances, or all
+ * of them once the protect threshold is reached (those not usable are then sent UNKNOWN, which gRPC
+ * and Envoy still pick, rather than HEALTHY). Instances of weight 0 are left out.
+ * One locality per herald cluster (zone) and weight (sub_zone `weight=<w>`), weighted by weight ×
+ * members, so that clients that round-robin inside a locality still give each instance its share.
  */
 export function endpointsResource(name: string, hosts: readonly InstanceRecord[]): Any {
-  const byCluster = new Map<string, InstanceRecord[]>();
+  const groups = new Map<string, { cluster: string; units: number; members: InstanceRecord[] }>();
   for (const h of hosts) {
-    let list = byCluster.get(h.cluster);
-    if (list === undefined) byCluster.set(h.cluster, (list = []));
-    list.push(h);
+    const units = weightUnits(h.weight);
+    if (units <= 0) continue;
+    const key = `${h.cluster}\n${units}`;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { cluster: h.cluster, units, members: [] }));
+    g.members.push(h);
   }
+  const total = [...groups.values()].reduce((sum, g) => sum + g.units * g.members.length, 0);
+  const scale = total > MAX_TOTAL_WEIGHT ? MAX_TOTAL_WEIGHT / total : 1;
   const cla = ClusterLoadAssignment.fromPartial({
     clusterName: name,
-    endpoints: [...byCluster].map(([cluster, members]) => ({
-      locality: { subZone: cluster },
+    endpoints: [...groups.values()].map((g) => ({
+      locality: { zone: g.cluster, subZone: `weight=${g.units / 1000}` },
       priority: 0,
-      loadBalancingWeight: members.reduce((sum, h) => sum + xdsWeight(h.weight), 0),
-      lbEndpoints: members.map((h) => ({
+      loadBalancingWeight: Math.max(1, Math.floor(g.units * g.members.length * scale)),
+      lbEndpoints: g.members.map((h) => ({
         endpoint: { address: { socketAddress: { address: h.ip, portValue: h.port } } },
-        healthStatus: HealthStatus.HEALTHY,
-        loadBalancingWeight: xdsWeight(h.weight),
+        healthStatus: isUsable(h) ? HealthStatus.HEALTHY : HealthStatus.UNKNOWN,
+        loadBalancingWeight: g.units,
       })),
     })),
   });

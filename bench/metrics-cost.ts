@@ -46,6 +46,7 @@ const metrics = new NodeMetrics(
     udp: () => undefined,
     peers: () => [],
     readiness: () => ({ ready: true, state: 'serving' }),
+    xds: () => undefined,
   },
   { perService: false },
 );

@@ -20,6 +20,7 @@ import { clusterSecretOf, credentialsOf, guardService } from './grpc-auth.js';
 import { peerServiceHandlers } from './peer/peer-service.js';
 import { addReflection } from './reflection.js';
 import { adsDefinition, createAdsServer } from './xds/ads-service.js';
+import type { XdsStats } from './xds/xds-stats.js';
 import { registryServiceHandlers } from './registry-service.js';
 import { addGuardedService, type UnaryTimer } from './request-decoding.js';
 import { registryServiceDefinition } from './service-definition.js';
@@ -34,6 +35,7 @@ export interface GrpcServices {
   readonly serving: boolean;
   /** Ends every open xDS stream with UNAVAILABLE (graceful shutdown). Idempotent. */
   endXdsStreams(): void;
+  xdsStats(): XdsStats;
 }
 
 /**
@@ -105,7 +107,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     ),
     timer,
   );
-  // xDS (issue #17, groundwork): proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
+  // xDS: proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
   const ads = createAdsServer({ hub: core.hub, access, logger });
   server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
@@ -120,6 +122,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     endXdsStreams: () => {
       ads.endAll();
     },
+    xdsStats: () => ads.stats(),
     setServing: (next) => {
       serving = next;
       const status = next ? 'SERVING' : 'NOT_SERVING';

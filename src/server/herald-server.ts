@@ -77,6 +77,9 @@ export class HeraldServer {
       () => this.core,
       () => this.cluster,
       () => this.readiness(),
+      // Read at scrape time only: the gRPC server is built below.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+      () => this.grpc?.xdsStats(),
     );
     this.metrics = this.config.metrics ? new NodeMetrics(sources, { perService: this.config.metricsPerService }) : undefined;
     const metrics = this.metrics;
@@ -164,7 +167,12 @@ export class HeraldServer {
     try {
       await server.core.udp?.start();
       const monitoring = observabilityRoutes({ metrics: server.metrics, readiness: () => server.readiness(), access: server.access, metricsOpen: !c.metricsAuth });
-      server.http = await startHttpApis(server.core, c, { clock: server.clock, logger: server.logger, access: server.access, tls, timers: server.timers, monitoring }, () => server.cluster);
+      server.http = await startHttpApis(
+        server.core,
+        c,
+        { clock: server.clock, logger: server.logger, access: server.access, tls, timers: server.timers, monitoring },
+        () => server.cluster,
+      );
       server.cluster = startClusterNode({
         core: server.core,
         config: c,

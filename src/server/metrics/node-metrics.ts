@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRe
 import type { PeerView } from '../../cluster/cluster.js';
 import type { Registry } from '../../core/registry.js';
 import type { UdpPushStats } from '../../push/udp-pusher.js';
+import { XDS_TYPE_LABELS, type XdsStats } from '../xds/xds-stats.js';
 import type { WriteCount } from './write-counts.js';
 
 /** Push counters of a node: the hub's and the subscriber streams'. */
@@ -51,6 +52,8 @@ export interface MetricsSources {
   /** Peers' replication state (none when standalone or before the cluster starts). */
   peers(): readonly PeerView[];
   readiness(): Readiness;
+  /** The xDS (ADS) service's counts; undefined before the gRPC server is built. */
+  xds(): XdsStats | undefined;
 }
 
 export interface NodeMetricsOptions {
@@ -100,6 +103,7 @@ export class NodeMetrics {
       push: () => memo('push', () => sources.push()),
       udp: () => memo('udp', () => sources.udp()),
       peers: () => memo('peers', () => sources.peers()),
+      xds: () => memo('xds', () => sources.xds()),
     };
     const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect: (g: Gauge<L>) => void): void => {
       new Gauge<L>({
@@ -231,6 +235,40 @@ export class NodeMetrics {
       buckets: PUSH_BUCKETS,
       registers,
     });
+
+    // --------------------------------------------------------------- xDS
+    const byType = (pick: (x: XdsStats) => ReadonlyMap<string, number>) => (): (readonly [{ type: string }, number])[] => {
+      const x = s.xds();
+      return x === undefined ? [] : [...pick(x)].map(([typeUrl, n]) => [{ type: XDS_TYPE_LABELS.get(typeUrl) ?? 'other' }, n] as const);
+    };
+    const xdsCount = (pick: (x: XdsStats) => number) => (): [readonly [Record<string, never>, number]] => one(((x) => (x === undefined ? 0 : pick(x)))(s.xds()));
+    gauge('herald_xds_streams', 'Open xDS (ADS) streams.', [], (g) => {
+      g.set(s.xds()?.streams ?? 0);
+    });
+    counter(
+      'herald_xds_responses_total',
+      'xDS responses sent, by resource type.',
+      ['type'],
+      byType((x) => x.responses),
+    );
+    counter(
+      'herald_xds_nacks_total',
+      'xDS responses a client rejected (NACK), by resource type.',
+      ['type'],
+      byType((x) => x.nacks),
+    );
+    counter(
+      'herald_xds_updates_skipped_total',
+      'Endpoint updates replaced by a newer one before a slow xDS client drained (latest wins).',
+      [],
+      xdsCount((x) => x.skipped),
+    );
+    counter(
+      'herald_xds_refused_total',
+      "xDS streams ended by a refusal: no or wrong credentials, or no read permission on a name's namespace.",
+      [],
+      xdsCount((x) => x.refused),
+    );
 
     // --------------------------------------------------------------- UDP push
     const udp = (pick: (u: UdpPushStats) => number) => (): [readonly [Record<string, never>, number]] => one(((u) => (u === undefined ? 0 : pick(u)))(s.udp()));

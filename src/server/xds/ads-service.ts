@@ -1,19 +1,22 @@
 /**
- * envoy.service.discovery.v3.AggregatedDiscoveryService, state of the world (groundwork for issue
- * #17). One AdsStream per call keeps, per type URL, the names the client subscribed to and the
- * nonce of the last response. Listeners and clusters are answered when asked (they follow from the
+ * envoy.service.discovery.v3.AggregatedDiscoveryService, state of the world (issue #17). One
+ * AdsStream per call keeps, per type URL, the names the client subscribed to and the nonce of the
+ * last response. Listeners and clusters are answered when asked (they follow from the
  * name alone); endpoints come from the push hub, so a registry change re-sends the cluster's
  * ClusterLoadAssignment within the hub's merge window. A client that does not read keeps at most the
  * newest assignment per cluster waiting (latest wins), never a queue.
  *
- * Access: the caller is authenticated from its `authorization` metadata when the stream opens, and
- * every resource name it asks for needs read on the namespace the name stands for (the one decision
- * in src/auth); a refusal ends the stream (SotW has no per-resource error).
+ * Access: the caller is authenticated from its `authorization` call metadata or, for xDS clients
+ * that cannot send call credentials (their bootstrap has no place for them), from the `authorization`
+ * field of the node metadata in its first request; again after every reload of the auth file. Every
+ * resource name it asks for needs read on the namespace the name stands for (the one decision in
+ * src/auth), re-decided after each reload; a refusal ends the stream (SotW has no per-resource error).
  *
- * Not yet: incremental xDS, RDS (routes are inline), following auth-file reloads on open streams.
+ * Not served: incremental xDS, RDS (routes are inline).
  */
 import { status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { AccessControl } from '../../auth/access-control.js';
+import type { Credentials } from '../../auth/authenticator.js';
 import type { Principal } from '../../auth/permissions.js';
 import type { Logger } from '../../common/logger.js';
 import type { ServiceView } from '../../core/model.js';
@@ -21,16 +24,27 @@ import type { PushHub } from '../../push/push-hub.js';
 import { AggregatedDiscoveryServiceService, type AggregatedDiscoveryServiceServer } from '../../gen/xds/envoy/service/discovery/v3/ads.js';
 import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/service/discovery/v3/discovery.js';
 import type { Any } from '../../gen/xds/google/protobuf/any.js';
-import { credentialsOf } from '../grpc-auth.js';
+import { credentialsFromAuthorization, credentialsOf } from '../grpc-auth.js';
 import { grpcError } from '../grpc-errors.js';
+import type { XdsStats } from './xds-stats.js';
 import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
-  readonly access: Pick<AccessControl, 'authenticate' | 'decide'>;
+  readonly access: Pick<AccessControl, 'authenticate' | 'decide' | 'onReload'>;
   readonly logger: Logger;
-  /** Told of each NACK (a client rejected a response). */
-  readonly onNack?: (typeUrl: string) => void;
+}
+
+/** The counters behind XdsStats, shared by a server's streams. */
+class XdsCounters {
+  readonly responses = new Map<string, number>();
+  readonly nacks = new Map<string, number>();
+  skipped = 0;
+  refused = 0;
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
 }
 
 /** Per type URL: what the client asked for and what it was last sent. */
@@ -53,16 +67,29 @@ class AdsStream {
   private nonces = 0;
   private closed = false;
   private readonly logger: Logger;
+  /** Who the caller is, once authenticated; until then requests wait in `waiting`. */
+  private principal: Principal | undefined;
+  private waiting: DiscoveryRequest[] | undefined = [];
+  /** Stops following auth-file reloads. */
+  private stopFollowing: (() => void) | undefined;
 
   constructor(
     private readonly call: AdsCall,
     private readonly deps: AdsDeps,
-    private readonly principal: Principal,
+    private readonly counters: XdsCounters,
     private readonly onClosed: () => void,
   ) {
     this.logger = deps.logger.child({ transport: 'xds', peer: call.getPeer() });
+    // Call credentials when the client sends them; otherwise those of the first request's node metadata.
+    const fromCall = credentialsOf(call.metadata);
+    if (fromCall.kind !== 'none') this.follow(fromCall);
     call.on('data', (req: DiscoveryRequest) => {
-      this.onRequest(req);
+      if (this.waiting === undefined) {
+        this.onRequest(req);
+        return;
+      }
+      if (this.stopFollowing === undefined) this.follow(credentialsFromAuthorization(nodeAuthorization(req)));
+      this.waiting.push(req);
     });
     call.on('drain', () => {
       this.onDrain();
@@ -79,6 +106,54 @@ class AdsStream {
     });
   }
 
+  /** Authenticates `creds` now and after every reload of the auth file. */
+  private follow(creds: Credentials): void {
+    const check = (): void => {
+      this.deps.access.authenticate(creds).then(
+        (who) => {
+          if (who.ok) this.admitted(who.principal);
+          else this.refuse(GrpcStatus.UNAUTHENTICATED, who.message);
+        },
+        (e: unknown) => {
+          this.end(grpcError(GrpcStatus.INTERNAL, `cannot check credentials: ${e instanceof Error ? e.message : String(e)}`));
+        },
+      );
+    };
+    check();
+    this.stopFollowing = this.deps.access.onReload(check);
+  }
+
+  /** The caller is (still) who it says: re-decide what it follows, then answer what waited. */
+  private admitted(principal: Principal): void {
+    if (this.closed) return;
+    this.principal = principal;
+    for (const s of this.types.values()) if (!this.mayRead(s.names)) return;
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const req of waiting) this.onRequest(req);
+  }
+
+  /** True when the caller may read every name's namespace; otherwise ends the stream and false. */
+  private mayRead(names: Iterable<string>): boolean {
+    for (const name of names) {
+      // A name that is no herald service is answered as a resource that does not exist: nothing to admit.
+      const ref = serviceOfXdsName(name);
+      if (ref === undefined || this.principal === undefined) continue;
+      const d = this.deps.access.decide(this.principal, 'read', ref.namespace);
+      if (!d.allowed) {
+        this.refuse(d.authenticated ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED, d.message);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private refuse(code: GrpcStatus, message: string): void {
+    if (this.closed) return;
+    this.counters.refused++;
+    this.end(grpcError(code, message));
+  }
+
   private state(typeUrl: string): TypeState {
     let s = this.types.get(typeUrl);
     if (s === undefined) this.types.set(typeUrl, (s = { names: new Set(), version: 0, nonce: '' }));
@@ -93,21 +168,11 @@ class AdsStream {
     // A request answering an older response than the last one sent is stale: the newer one is on its way.
     if (nonce !== '' && nonce !== s.nonce) return;
     if (req.errorDetail !== undefined) {
-      this.deps.onNack?.(typeUrl);
+      bump(this.counters.nacks, typeUrl);
       this.logger.warn({ typeUrl, version: req.versionInfo, node: req.node?.id, error: req.errorDetail.message }, 'xds: client rejected a response (NACK)');
     }
     const names = new Set(req.resourceNames);
-    for (const name of names) {
-      // A name that is no herald service is answered as a resource that does not exist: nothing to admit.
-      const ref = serviceOfXdsName(name);
-      if (ref === undefined) continue;
-      const d = this.deps.access.decide(this.principal, 'read', ref.namespace);
-      if (!d.allowed) {
-        this.close();
-        this.call.emit('error', grpcError(d.authenticated ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED, d.message));
-        return;
-      }
-    }
+    if (!this.mayRead(names)) return;
     // An ACK or NACK of the current subscription: nothing new to send.
     if (s.nonce !== '' && sameSet(names, s.names)) return;
     s.names = names;
@@ -159,6 +224,7 @@ class AdsStream {
   private sendEndpoints(name: string, view: ServiceView): void {
     if (this.closed) return;
     if (!this.writable) {
+      if (this.pending.has(name)) this.counters.skipped++;
       this.pending.set(name, view);
       return;
     }
@@ -178,6 +244,7 @@ class AdsStream {
     const s = this.state(typeUrl);
     s.version++;
     s.nonce = String(++this.nonces);
+    bump(this.counters.responses, typeUrl);
     this.writable = this.call.write(DiscoveryResponse.fromPartial({ versionInfo: String(s.version), resources, typeUrl, nonce: s.nonce }));
   }
 
@@ -193,10 +260,18 @@ class AdsStream {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
+    this.stopFollowing?.();
+    this.waiting = undefined;
     for (const unsubscribe of this.subscriptions.values()) unsubscribe();
     this.subscriptions.clear();
     this.pending.clear();
   }
+}
+
+/** The `authorization` field of a request's node metadata (google.protobuf.Struct), if it is a string. */
+function nodeAuthorization(req: DiscoveryRequest): string | undefined {
+  const v: unknown = req.node?.metadata?.['authorization'];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function isServiceName(name: string): boolean {
@@ -219,6 +294,7 @@ export interface AdsServer {
   readonly handlers: AggregatedDiscoveryServiceServer;
   /** Ends every open stream with UNAVAILABLE, so a graceful shutdown need not wait for them. Idempotent. */
   endAll(): void;
+  stats(): XdsStats;
 }
 
 const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down');
@@ -226,22 +302,11 @@ const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down
 /** The ADS service over `deps`, and the owner of its open streams. */
 export function createAdsServer(deps: AdsDeps): AdsServer {
   const open = new Set<AdsStream>();
+  const counters = new XdsCounters();
   const handlers: AggregatedDiscoveryServiceServer = {
     streamAggregatedResources: (call) => {
-      // Requests that arrive meanwhile wait in the stream (no 'data' listener yet).
-      deps.access.authenticate(credentialsOf(call.metadata)).then(
-        (who) => {
-          if (who.ok) {
-            const stream: AdsStream = new AdsStream(call, deps, who.principal, () => open.delete(stream));
-            open.add(stream);
-          } else {
-            call.emit('error', grpcError(GrpcStatus.UNAUTHENTICATED, who.message));
-          }
-        },
-        (e: unknown) => {
-          call.emit('error', grpcError(GrpcStatus.INTERNAL, `cannot check credentials: ${e instanceof Error ? e.message : String(e)}`));
-        },
-      );
+      const stream: AdsStream = new AdsStream(call, deps, counters, () => open.delete(stream));
+      open.add(stream);
     },
     deltaAggregatedResources: (call) => {
       call.emit('error', grpcError(GrpcStatus.UNIMPLEMENTED, 'incremental xDS is not served; use the state-of-the-world stream'));
@@ -252,5 +317,6 @@ export function createAdsServer(deps: AdsDeps): AdsServer {
     endAll: () => {
       for (const stream of [...open]) stream.end(SHUTTING_DOWN);
     },
+    stats: () => ({ streams: open.size, responses: counters.responses, nacks: counters.nacks, skipped: counters.skipped, refused: counters.refused }),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerView } from '../../../src/cluster/cluster.js';
+import { TYPE_URL } from '../../../src/server/xds/xds-codec.js';
 import { NodeMetrics, type MetricsSources, type PushCounts, type Readiness } from '../../../src/server/metrics/node-metrics.js';
 import { WriteCounts } from '../../../src/server/metrics/write-counts.js';
 import { inst, makeRegistry } from '../../core/helpers.js';
@@ -14,6 +15,7 @@ function fixture(perService = false) {
     peers: [] as PeerView[],
     readiness: { ready: false, state: 'syncing' } as Readiness,
     udp: undefined as ReturnType<MetricsSources['udp']>,
+    xds: undefined as ReturnType<MetricsSources['xds']>,
   };
   const sources: MetricsSources = {
     registry,
@@ -23,6 +25,7 @@ function fixture(perService = false) {
     udp: () => state.udp,
     peers: () => state.peers,
     readiness: () => state.readiness,
+    xds: () => state.xds,
   };
   const metrics = new NodeMetrics(sources, { perService });
   /** The value of one series in the exposition text (`name{labels}` exactly as printed). */
@@ -111,6 +114,29 @@ describe('NodeMetrics', () => {
     // A peer gone from the configuration leaves no series behind.
     f.state.peers = [];
     expect(await f.value('herald_peer_queue_depth{peer="10.0.0.2:7070"}')).toBeUndefined();
+  });
+
+  it('reports the xDS service: open streams, responses and NACKs by resource type (unknown types as other), skipped updates and refusals', async () => {
+    const f = fixture();
+    expect(await f.value('herald_xds_streams')).toBe(0);
+    f.state.xds = {
+      streams: 3,
+      responses: new Map([
+        [TYPE_URL.listener, 2],
+        [TYPE_URL.endpoints, 9],
+        ['type.googleapis.com/some.Other', 1],
+      ]),
+      nacks: new Map([[TYPE_URL.cluster, 1]]),
+      skipped: 4,
+      refused: 2,
+    };
+    expect(await f.value('herald_xds_streams')).toBe(3);
+    expect(await f.value('herald_xds_responses_total{type="listener"}')).toBe(2);
+    expect(await f.value('herald_xds_responses_total{type="endpoints"}')).toBe(9);
+    expect(await f.value('herald_xds_responses_total{type="other"}')).toBe(1);
+    expect(await f.value('herald_xds_nacks_total{type="cluster"}')).toBe(1);
+    expect(await f.value('herald_xds_updates_skipped_total')).toBe(4);
+    expect(await f.value('herald_xds_refused_total')).toBe(2);
   });
 
   it('has help text for every metric, and two nodes in one process keep apart (no global registry)', async () => {

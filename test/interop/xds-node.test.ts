@@ -18,26 +18,7 @@ import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { serve } from '../support/cli.js';
 import { connect, onCleanup, startServer, within } from '../support/server.js';
-import { ECHO_PATH, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
-
-const identity = (b: Buffer): Buffer => b;
-
-function call(client: Client): Promise<string> {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5_000 }, (err: ServiceError | null, reply?: Buffer) => {
-      resolve(err === null && reply !== undefined ? reply.toString() : `error ${err?.code ?? ''}: ${err?.details ?? 'no reply'}`);
-    });
-  });
-}
-
-/** `n` calls, at most 20 in flight. */
-function batchesOf(client: Client): CallBatch {
-  return async (n) => {
-    const replies: string[] = [];
-    for (let i = 0; i < n; i += 20) replies.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => call(client)))));
-    return replies;
-  };
-}
+import { grpcJsCalls, weightedFleetScenario } from '../support/weighted-fleet.js';
 
 describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
   it('load-balances xds:/// names by weight and follows cancels, registrations and OUT_OF_SERVICE, in the default and a named namespace', async () => {
@@ -62,7 +43,7 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
     onCleanup(() => {
       client.close();
     });
-    const report = await weightedFleetScenario({ transport, service: 'orders', calls: batchesOf(client) });
+    const report = await weightedFleetScenario({ transport, service: 'orders', calls: grpcJsCalls(client) });
     console.log(`grpc-js-xds, xds:///orders: ${JSON.stringify(report)}`);
 
     // The fully qualified form: namespace@@group@@service.
@@ -70,7 +51,7 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
     onCleanup(() => {
       qualified.close();
     });
-    const report2 = await weightedFleetScenario({ transport, namespace: 'team-a', group: 'payments', service: 'ledger', calls: batchesOf(qualified) });
+    const report2 = await weightedFleetScenario({ transport, namespace: 'team-a', group: 'payments', service: 'ledger', calls: grpcJsCalls(qualified) });
     console.log(`grpc-js-xds, xds:///team-a@@payments@@ledger: ${JSON.stringify(report2)}`);
 
     // The client accepted every listener, cluster and assignment it was sent.

@@ -1,57 +1,86 @@
 /**
- * Debian's python3-grpcio (C-core's xDS resolver and load balancing) against herald's ADS on its
- * gRPC port: GRPC_XDS_BOOTSTRAP names a file the test writes, the script dials `xds:///orders` and
- * its calls reach the echo server registered in herald (groundwork for issue #17).
+ * Debian's python3-grpcio (C-core's xDS resolver and load balancing) against the ADS service of a
+ * `herald serve` process: GRPC_XDS_BOOTSTRAP names a file the test writes, and a Python agent
+ * (xds_client.py) dials `xds:///<service>` and makes the calls the weighted fleet scenario asks
+ * for: proportions by weight, cancel, registration, OUT_OF_SERVICE and back. With authentication on,
+ * its token travels in the bootstrap's node metadata, the one place a C-core xDS client can put it.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import { onCleanup, startServer } from '../support/server.js';
-import { pythonGrpcMissing, runPython } from './python.js';
-
-const ECHO_PATH = '/herald.test.Echo/Echo';
-const identity = (b: Buffer): Buffer => b;
-const ECHO: ServiceDefinition = {
-  Echo: { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
-};
+import { RegistryTransport } from '../../src/client/registry-transport.js';
+import { authFixture } from '../support/auth-fixture.js';
+import { serve } from '../support/cli.js';
+import { connect, onCleanup } from '../support/server.js';
+import { ECHO_PATH, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
+import { PYTHON, pythonGrpcMissing } from './python.js';
 
 const missing = pythonGrpcMissing();
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Starts the Python agent with a bootstrap naming herald's port; `calls(target)` drives it. */
+function pythonAgent(port: number, nodeMetadata: Record<string, string> = {}): (target: string) => CallBatch {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-xds-py-'));
+  onCleanup(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const bootstrap = join(dir, 'bootstrap.json');
+  writeFileSync(
+    bootstrap,
+    JSON.stringify({
+      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
+      node: { id: 'herald-xds-python-test', locality: {}, metadata: nodeMetadata },
+    }),
+  );
+  const proc = spawn(PYTHON, [join(here, 'xds_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrap } });
+  onCleanup(() => {
+    proc.kill('SIGKILL');
+  });
+  const stderr: string[] = [];
+  proc.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  return (target) => async (n) => {
+    proc.stdin.write(`${JSON.stringify({ target, path: ECHO_PATH, calls: n })}\n`);
+    const line = await lines.next();
+    if (line.done === true) throw new Error(`xds_client.py exited: ${stderr.join('')}`);
+    return (JSON.parse(line.value) as { replies: string[] }).replies;
+  };
+}
 
 describe.skipIf(missing !== undefined)(`python3-grpcio dialing xds:/// ${missing ?? ''}`, () => {
-  it('reaches the echo server registered in herald as service orders', async () => {
-    const herald = await startServer();
-    const echo = new Server();
-    echo.addService(ECHO, {
-      Echo: (_call: unknown, callback: (err: null, reply: Buffer) => void) => {
-        callback(null, Buffer.from('a'));
-      },
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      echo.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => {
-        if (err === null) resolve(p);
-        else reject(err);
-      });
-    });
-    onCleanup(() => {
-      echo.forceShutdown();
-    });
-    herald.registry.register({ service: 'orders', instance: { instanceId: 'a', ip: '127.0.0.1', port } });
+  it('load-balances by weight and follows cancels, registrations and OUT_OF_SERVICE, in the default and a named namespace', async () => {
+    const herald = await serve(['--data-dir', 'none']);
+    const transport = connect(herald.port);
+    const agent = pythonAgent(herald.port);
+    const report = await weightedFleetScenario({ transport, service: 'orders', calls: agent('xds:///orders') });
+    console.log(`python3-grpcio, xds:///orders: ${JSON.stringify(report)}`);
+    const report2 = await weightedFleetScenario({ transport, namespace: 'team-a', group: 'payments', service: 'ledger', calls: agent('xds:///team-a@@payments@@ledger') });
+    console.log(`python3-grpcio, xds:///team-a@@payments@@ledger: ${JSON.stringify(report2)}`);
+    expect(herald.stderr.filter((l) => l.includes('NACK'))).toEqual([]);
+  }, 60_000);
 
-    const dir = mkdtempSync(join(tmpdir(), 'herald-xds-py-'));
+  it('with authentication on, is served with a reader token in its node metadata and refused with none', async () => {
+    const auth = await authFixture([
+      { name: 'writer', roles: [{ namespace: 'public', permission: 'write' }] },
+      { name: 'reader', roles: [{ namespace: 'public', permission: 'read' }] },
+    ]);
+    const herald = await serve(['--data-dir', 'none', '--auth-file', auth.path]);
+    const transport = new RegistryTransport(`127.0.0.1:${herald.port}`, { security: { token: auth.tokens.writer ?? '' } });
     onCleanup(() => {
-      rmSync(dir, { recursive: true, force: true });
+      transport.close();
     });
-    const bootstrap = join(dir, 'bootstrap.json');
-    writeFileSync(
-      bootstrap,
-      JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${herald.port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
-        node: { id: 'herald-xds-python-test', locality: {} },
-      }),
-    );
-    const out = await runPython<{ replies: string[] }>('xds_client.py', ['orders', ECHO_PATH, '5'], { GRPC_XDS_BOOTSTRAP: bootstrap });
-    expect(out.replies).toEqual(['a', 'a', 'a', 'a', 'a']);
-  });
+    const anonymous = pythonAgent(herald.port)('xds:///orders');
+    const refused = await anonymous(1);
+    expect(refused[0]).toMatch(/^error UNAVAILABLE/);
+    const report = await weightedFleetScenario({
+      transport,
+      service: 'orders',
+      calls: pythonAgent(herald.port, { authorization: `Bearer ${auth.tokens.reader}` })('xds:///orders'),
+    });
+    console.log(`python3-grpcio with a token, xds:///orders: ${JSON.stringify(report)}`);
+  }, 60_000);
 });

@@ -6,7 +6,7 @@
  * calls again once its override is deleted. Every step waits on what the client's calls show,
  * bounded by the wait limit, never on a clock.
  */
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { RegistryTransport } from '../../src/client/registry-transport.js';
 import { InstanceStatus } from '../../src/gen/herald/v1/model.js';
 import { CancelRequest, DeleteStatusOverrideRequest, RegisterRequest, SetStatusRequest } from '../../src/gen/herald/v1/registry_service.js';
@@ -144,4 +144,19 @@ function summary(replies: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const r of replies) counts.set(r, (counts.get(r) ?? 0) + 1);
   return [...counts].map(([r, n]) => `${r} ×${n}`).join(', ') || '(none)';
+}
+
+/** `n` echo calls through a grpc-js client, at most 20 in flight. */
+export function grpcJsCalls(client: Client): CallBatch {
+  const call = (): Promise<string> =>
+    new Promise((resolve) => {
+      client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5_000 }, (err: ServiceError | null, reply?: Buffer) => {
+        resolve(err === null && reply !== undefined ? reply.toString() : `error ${err?.code ?? ''}: ${err?.details ?? 'no reply'}`);
+      });
+    });
+  return async (n) => {
+    const replies: string[] = [];
+    for (let i = 0; i < n; i += 20) replies.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, call))));
+    return replies;
+  };
 }

@@ -18,7 +18,9 @@ describe.skipIf(missing !== undefined)('server reflection with a non-JS client (
     const server = await startServer();
     const stubs = generateReflectionStubs();
     const r = await runPython<ReflectionResult>('reflection_client.py', [`127.0.0.1:${server.port}`, stubs, version]);
-    expect(r.services).toEqual(expect.arrayContaining(['herald.v1.RegistryService', 'grpc.health.v1.Health']));
+    expect(r.services).toEqual(expect.arrayContaining(['herald.v1.RegistryService', 'grpc.health.v1.Health', 'envoy.service.discovery.v3.AggregatedDiscoveryService']));
+    // The xDS files load as strictly as herald's (Envoy's protos with their validate options).
+    expect(r.methods['envoy.service.discovery.v3.AggregatedDiscoveryService']).toEqual(['StreamAggregatedResources', 'DeltaAggregatedResources']);
     expect(r.methods['herald.v1.RegistryService']).toEqual([
       'Register',
       'Renew',

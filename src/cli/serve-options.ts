@@ -197,6 +197,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   server('console', '--console <on|off>', 'HERALD_CONSOLE', 'serve the web console at / on the HTTP port (see docs/console.md)', onOff, 'on'),
   server('eurekaBasePath', '--eureka-base-path <path>', 'HERALD_EUREKA_BASE_PATH', 'base path of the Eureka REST API (<path>/v2 is served too)', (v) => v),
   server('eurekaNamespace', '--eureka-namespace <namespace>', 'HERALD_EUREKA_NAMESPACE', 'namespace Eureka apps live in (services of its default group)', (v) => v),
+  server('xds', '--xds <on|off>', 'HERALD_XDS', 'serve xDS (ADS) on the gRPC port, so gRPC clients dial xds:///<service> (see docs/xds.md)', onOff, 'on'),
   server('consulApi', '--consul-api <on|off>', 'HERALD_CONSUL_API', 'serve the Consul-compatible HTTP API under /v1 (see docs/consul.md)', onOff, 'on'),
   server(
     'consulNamespace',

@@ -53,6 +53,8 @@ export interface ServerConfig {
   readonly eurekaNamespace: string;
   /** Serve the Consul-compatible HTTP API under /v1 (docs/consul.md). */
   readonly consulApi: boolean;
+  /** Serve xDS (the ADS service) on the gRPC port, for proxyless gRPC clients (docs/xds.md). */
+  readonly xds: boolean;
   /** Namespace Consul services live in (services of its default group) unless a request names one with `?ns=`. */
   readonly consulNamespace: string;
   /** Consul blocking queries (`?index=`) held at once; more are answered 429. */
@@ -175,6 +177,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.freeze({
   eurekaBasePath: '/eureka',
   eurekaNamespace: 'public',
   consulApi: true,
+  xds: true,
   consulNamespace: 'public',
   consulMaxBlockingQueries: 10_000,
   nacosBeatIntervalMs: 5_000,

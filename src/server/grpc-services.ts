@@ -109,10 +109,10 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
   );
   // xDS: proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
   const ads = createAdsServer({ hub: core.hub, access, logger });
-  server.addService(adsDefinition(), ads.handlers);
+  if (c.xds) server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  addReflection(server);
+  addReflection(server, { xds: c.xds });
   let serving = false;
   return {
     server,

@@ -53,11 +53,11 @@ export function descriptorFileName(file: Buffer): string {
   return file.toString('utf8', o, o + len);
 }
 
-/** Adds reflection for herald.v1, grpc.health.v1 and the xDS ADS service to `server`. */
-export function addReflection(server: Server): void {
+/** Adds reflection for herald.v1, grpc.health.v1 and, when it is served, the xDS ADS service to `server`. */
+export function addReflection(server: Server, o: { xds: boolean }): void {
   // Both sets carry google/protobuf's well-known types: each file is served once, herald's copy first.
   const byName = new Map<string, Buffer>();
-  for (const set of [DESCRIPTOR_SET_BASE64, XDS_DESCRIPTOR_SET_BASE64]) {
+  for (const set of o.xds ? [DESCRIPTOR_SET_BASE64, XDS_DESCRIPTOR_SET_BASE64] : [DESCRIPTOR_SET_BASE64]) {
     for (const file of splitDescriptorSet(Buffer.from(set, 'base64'))) {
       const name = descriptorFileName(file);
       if (!byName.has(name)) byName.set(name, file);

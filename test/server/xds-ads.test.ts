@@ -152,6 +152,15 @@ describe('ADS metrics, credentials and slow clients', () => {
   });
 });
 
+describe('--xds off', () => {
+  it('serves no ADS: the stream is UNIMPLEMENTED', async () => {
+    const server = await startServer({ xds: false });
+    const s = ads(server.port);
+    s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
+    await expect(s.responses.until(() => false, 'the refusal')).rejects.toThrow(/UNIMPLEMENTED/);
+  });
+});
+
 describe('a slow ADS client', () => {
   it('has at most the newest assignment per cluster waiting: older ones are skipped, and the newest is sent on drain', () => {
     const views = new Map<string, (v: ServiceView) => void>();

@@ -14,7 +14,7 @@ import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { serve } from '../support/cli.js';
 import { onCleanup } from '../support/server.js';
-import { grpcJsCalls, weightedFleetScenario } from '../support/weighted-fleet.js';
+import { grpcJsCalls, readmeXdsBootstrap, weightedFleetScenario } from '../support/weighted-fleet.js';
 
 describe('a grpc-js xDS client of a herald with authentication on', () => {
   it('is served with a reader token in its bootstrap node metadata', async () => {
@@ -28,13 +28,7 @@ describe('a grpc-js xDS client of a herald with authentication on', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const bootstrap = join(dir, 'bootstrap.json');
-    writeFileSync(
-      bootstrap,
-      JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${herald.port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
-        node: { id: 'herald-xds-node-auth-test', locality: {}, metadata: { authorization: `Bearer ${auth.tokens.reader ?? ''}` } },
-      }),
-    );
+    writeFileSync(bootstrap, readmeXdsBootstrap(herald.port, { authorization: `Bearer ${auth.tokens.reader ?? ''}` }));
     process.env.GRPC_XDS_BOOTSTRAP = bootstrap;
     registerXdsResolver();
     const transport = new RegistryTransport(`127.0.0.1:${herald.port}`, { security: { token: auth.tokens.writer ?? '' } });

@@ -18,7 +18,7 @@ import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { serve } from '../support/cli.js';
 import { connect, onCleanup, startServer, within } from '../support/server.js';
-import { grpcJsCalls, weightedFleetScenario } from '../support/weighted-fleet.js';
+import { grpcJsCalls, readmeXdsBootstrap, weightedFleetScenario } from '../support/weighted-fleet.js';
 
 describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
   it('load-balances xds:/// names by weight and follows cancels, registrations and OUT_OF_SERVICE, in the default and a named namespace', async () => {
@@ -28,13 +28,7 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const bootstrap = join(dir, 'bootstrap.json');
-    writeFileSync(
-      bootstrap,
-      JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${herald.port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
-        node: { id: 'herald-xds-node-test', locality: {} },
-      }),
-    );
+    writeFileSync(bootstrap, readmeXdsBootstrap(herald.port));
     process.env.GRPC_XDS_BOOTSTRAP = bootstrap;
     registerXdsResolver();
     const transport = connect(herald.port);

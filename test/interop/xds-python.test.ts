@@ -2,7 +2,8 @@
  * Debian's python3-grpcio (C-core's xDS resolver and load balancing) against the ADS service of a
  * `herald serve` process: GRPC_XDS_BOOTSTRAP names a file the test writes, and a Python agent
  * (xds_client.py) dials `xds:///<service>` and makes the calls the weighted fleet scenario asks
- * for: proportions by weight, cancel, registration, OUT_OF_SERVICE and back. With authentication on,
+ * for: proportions by weight, cancel, registration, OUT_OF_SERVICE and back. The bootstrap is the
+ * one README shows, with the test's port. With authentication on,
  * its token travels in the bootstrap's node metadata, the one place a C-core xDS client can put it.
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { serve } from '../support/cli.js';
 import { connect, onCleanup } from '../support/server.js';
-import { ECHO_PATH, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
+import { ECHO_PATH, readmeXdsBootstrap, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
 import { PYTHON, pythonGrpcMissing } from './python.js';
 
 const missing = pythonGrpcMissing();
@@ -29,13 +30,7 @@ function pythonAgent(port: number, nodeMetadata: Record<string, string> = {}): (
     rmSync(dir, { recursive: true, force: true });
   });
   const bootstrap = join(dir, 'bootstrap.json');
-  writeFileSync(
-    bootstrap,
-    JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: [] }],
-      node: { id: 'herald-xds-python-test', locality: {}, metadata: nodeMetadata },
-    }),
-  );
+  writeFileSync(bootstrap, readmeXdsBootstrap(port, nodeMetadata));
   const proc = spawn(PYTHON, [join(here, 'xds_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrap } });
   onCleanup(() => {
     proc.kill('SIGKILL');

@@ -6,6 +6,9 @@
  * calls again once its override is deleted. Every step waits on what the client's calls show,
  * bounded by the wait limit, never on a clock.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import type { RegistryTransport } from '../../src/client/registry-transport.js';
 import { InstanceStatus } from '../../src/gen/herald/v1/model.js';
@@ -159,4 +162,17 @@ export function grpcJsCalls(client: Client): CallBatch {
     for (let i = 0; i < n; i += 20) replies.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, call))));
     return replies;
   };
+}
+
+/**
+ * The xDS bootstrap README's xDS section shows (its `echo '…' > xds-bootstrap.json` line), as a user
+ * copies it, with herald's port and, when given, node metadata: what the xDS client tests use.
+ */
+export function readmeXdsBootstrap(port: number, nodeMetadata?: Record<string, string>): string {
+  const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md'), 'utf8');
+  const line = /^echo '(\{"xds_servers".*\})' > xds-bootstrap\.json$/m.exec(readme);
+  if (line?.[1] === undefined) throw new Error("README's xDS section has no bootstrap line");
+  const bootstrap = JSON.parse(line[1].replace('127.0.0.1:7070', `127.0.0.1:${port}`)) as { node: Record<string, unknown> };
+  if (nodeMetadata !== undefined) bootstrap.node.metadata = nodeMetadata;
+  return JSON.stringify(bootstrap);
 }

@@ -3,7 +3,8 @@
  * `herald serve` process: GRPC_XDS_BOOTSTRAP names a file the test writes, and a Python agent
  * (xds_client.py) dials `xds:///<service>` and makes the calls the weighted fleet scenario asks
  * for: proportions by weight, cancel, registration, OUT_OF_SERVICE and back. The bootstrap is the
- * one README shows, with the test's port. With authentication on,
+ * one README shows, with the test's port. In a cluster, a client of one node follows writes made on
+ * another. With authentication on,
  * its token travels in the bootstrap's node metadata, the one place a C-core xDS client can put it.
  */
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { authFixture } from '../support/auth-fixture.js';
+import { FaultCluster } from '../support/fault-cluster.js';
 import { serve } from '../support/cli.js';
 import { connect, onCleanup } from '../support/server.js';
 import { ECHO_PATH, readmeXdsBootstrap, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
@@ -77,5 +79,12 @@ describe.skipIf(missing !== undefined)(`python3-grpcio dialing xds:/// ${missing
       calls: pythonAgent(herald.port, { authorization: `Bearer ${auth.tokens.reader}` })('xds:///orders'),
     });
     console.log(`python3-grpcio with a token, xds:///orders: ${JSON.stringify(report)}`);
+  }, 60_000);
+
+  it('in a cluster: a client bootstrapped to node A follows writes made on node B, replicated and pushed', async () => {
+    const cluster = await FaultCluster.start({ names: ['A', 'B'] });
+    onCleanup(() => cluster.close());
+    const report = await weightedFleetScenario({ transport: connect(cluster.node('B').port), service: 'orders', calls: pythonAgent(cluster.node('A').port)('xds:///orders') });
+    console.log(`python3-grpcio on node A, writes on node B: ${JSON.stringify(report)}`);
   }, 60_000);
 });

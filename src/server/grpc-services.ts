@@ -108,7 +108,11 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     timer,
   );
   // xDS: proxyless gRPC clients dial xds:///<service> with this port in their bootstrap.
-  const ads = createAdsServer({ hub: core.hub, access, logger });
+  let markReady = (): void => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const ads = createAdsServer({ hub: core.hub, access, logger, ready });
   if (c.xds) server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -125,6 +129,7 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
     xdsStats: () => ads.stats(),
     setServing: (next) => {
       serving = next;
+      if (next) markReady();
       const status = next ? 'SERVING' : 'NOT_SERVING';
       health.setStatus('', status);
       health.setStatus(REGISTRY_SERVICE_NAME, status);

@@ -6,11 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { Subject } from 'rxjs';
-import { AggregatedDiscoveryServiceClient } from '../../src/gen/xds/envoy/service/discovery/v3/ads.js';
+import { Metadata } from '@grpc/grpc-js';
 import { DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
-import { ClusterLoadAssignment } from '../../src/gen/xds/envoy/config/endpoint/v3/endpoint.js';
 import { Node } from '../../src/gen/xds/envoy/config/core/v3/base.js';
 import { Listener } from '../../src/gen/xds/envoy/config/listener/v3/listener.js';
 import { silentLogger } from '../../src/common/logger.js';
@@ -19,41 +16,15 @@ import type { HeraldServer } from '../../src/server/herald-server.js';
 import { createAdsServer, type AdsServer } from '../../src/server/xds/ads-service.js';
 import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
 import { authFixture } from '../support/auth-fixture.js';
-import { onCleanup, record, recordingLogger, startServer } from '../support/server.js';
-
-function ads(port: number) {
-  const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const call = client.streamAggregatedResources();
-  onCleanup(() => {
-    call.cancel();
-    client.close();
-  });
-  const responses = new Subject<DiscoveryResponse>();
-  call.on('data', (r: DiscoveryResponse) => {
-    responses.next(r);
-  });
-  call.on('error', (e: ServiceError) => {
-    responses.error(e);
-  });
-  return {
-    responses: record(responses),
-    send: (req: Partial<DiscoveryRequest>) => {
-      call.write(DiscoveryRequest.fromPartial(req));
-    },
-  };
-}
-
-/** The endpoints' ports in an EDS response. */
-function ports(r: DiscoveryResponse): number[] {
-  return r.resources.flatMap((a) => ClusterLoadAssignment.decode(a.value).endpoints.flatMap((l) => l.lbEndpoints.map((e) => e.endpoint?.address?.socketAddress?.portValue ?? 0)));
-}
+import { adsStream, edsPorts } from '../support/ads-client.js';
+import { recordingLogger, startServer } from '../support/server.js';
 
 describe('ADS state of the world', () => {
   it('answers each new subscription once, ignores ACKs, NACKs (logged) and stale nonces, and pushes registry changes', async () => {
     const log = recordingLogger();
     const server = await startServer({}, { logger: log.logger });
     server.registry.register({ service: 'orders', instance: { instanceId: 'a', ip: '127.0.0.1', port: 1001 } });
-    const s = ads(server.port);
+    const s = adsStream(server.port);
 
     s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
     const cds = await s.responses.until((r) => r.typeUrl === TYPE_URL.cluster, 'the CDS response');
@@ -73,7 +44,7 @@ describe('ADS state of the world', () => {
     s.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['orders'] });
     const eds = await s.responses.until((r) => r.typeUrl === TYPE_URL.endpoints, 'the EDS response');
     expect(s.responses.values.map((r) => r.typeUrl)).toEqual([TYPE_URL.cluster, TYPE_URL.endpoints]);
-    expect(ports(eds)).toEqual([1001]);
+    expect(edsPorts(eds)).toEqual([1001]);
     expect(log.lines.values.filter((l) => l.message.includes('NACK'))).toHaveLength(1);
 
     // A registration is pushed as a new version of the assignment.
@@ -81,7 +52,7 @@ describe('ADS state of the world', () => {
     server.registry.register({ service: 'orders', instance: { instanceId: 'b', ip: '127.0.0.1', port: 1002 } });
     const pushed = await s.responses.until((r) => r.typeUrl === TYPE_URL.endpoints && r.nonce !== eds.nonce, 'the pushed EDS response');
     expect(pushed.versionInfo).not.toBe(eds.versionInfo);
-    expect(ports(pushed).sort()).toEqual([1001, 1002]);
+    expect(edsPorts(pushed).sort()).toEqual([1001, 1002]);
   });
 });
 
@@ -95,7 +66,7 @@ async function metric(server: HeraldServer, series: string): Promise<number | un
 describe('ADS metrics, credentials and slow clients', () => {
   it('counts streams, responses and NACKs by type in /metrics', async () => {
     const server = await startServer();
-    const s = ads(server.port);
+    const s = adsStream(server.port);
     s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
     const cds = await s.responses.until((r) => r.typeUrl === TYPE_URL.cluster, 'the CDS response');
     s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'], versionInfo: cds.versionInfo, responseNonce: cds.nonce, errorDetail: { code: 3, message: 'no', details: [] } });
@@ -116,23 +87,23 @@ describe('ADS metrics, credentials and slow clients', () => {
     server.registry.register({ namespace: 'team-a', group: 'payments', service: 'ledger', instance: { instanceId: 'a', ip: '127.0.0.1', port: 1001 } });
     const node = (authorization: string) => Node.fromPartial({ id: 'n', metadata: { authorization } });
 
-    const wrong = ads(server.port);
+    const wrong = adsStream(server.port);
     wrong.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['team-a@@payments@@ledger'], node: node('Bearer not-a-token') });
     await expect(wrong.responses.until(() => false, 'the refusal')).rejects.toThrow(/UNAUTHENTICATED/);
 
-    const outsider = ads(server.port);
+    const outsider = adsStream(server.port);
     outsider.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['team-a@@payments@@ledger'], node: node(`Bearer ${auth.tokens.other}`) });
     await expect(outsider.responses.until(() => false, 'the refusal')).rejects.toThrow(/PERMISSION_DENIED/);
 
-    const reader = ads(server.port);
+    const reader = adsStream(server.port);
     reader.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['team-a@@payments@@ledger'], node: node(`Bearer ${auth.tokens.reader}`) });
     const eds = await reader.responses.until((r) => r.typeUrl === TYPE_URL.endpoints, 'the EDS response');
-    expect(ports(eds)).toEqual([1001]);
+    expect(edsPorts(eds)).toEqual([1001]);
     // Not a name of another namespace: that needs read there.
     reader.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['team-a@@payments@@ledger', 'orders'], versionInfo: eds.versionInfo, responseNonce: eds.nonce });
     await expect(reader.responses.until(() => false, 'the refusal')).rejects.toThrow(/PERMISSION_DENIED/);
 
-    const again = ads(server.port);
+    const again = adsStream(server.port);
     again.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['team-a@@payments@@ledger'], node: node(`Bearer ${auth.tokens.reader}`) });
     await again.responses.until((r) => r.typeUrl === TYPE_URL.endpoints, 'the EDS response');
     await auth.rewrite([{ name: 'reader', roles: [{ namespace: 'elsewhere', permission: 'read' }] }]);
@@ -142,20 +113,20 @@ describe('ADS metrics, credentials and slow clients', () => {
 
   it('answers names that are no herald service as resources that do not exist', async () => {
     const server = await startServer();
-    const s = ads(server.port);
+    const s = adsStream(server.port);
     s.send({ typeUrl: TYPE_URL.listener, resourceNames: ['a/b', 'x@@y@@z@@w', 'orders'] });
     const lds = await s.responses.until((r) => r.typeUrl === TYPE_URL.listener, 'the LDS response');
     expect(lds.resources.map((a) => Listener.decode(a.value).name)).toEqual(['orders']);
     s.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['a/b'] });
     const eds = await s.responses.until((r) => r.typeUrl === TYPE_URL.endpoints, 'the EDS response');
-    expect(ports(eds)).toEqual([]);
+    expect(edsPorts(eds)).toEqual([]);
   });
 });
 
 describe('--xds off', () => {
   it('serves no ADS: the stream is UNIMPLEMENTED', async () => {
     const server = await startServer({ xds: false });
-    const s = ads(server.port);
+    const s = adsStream(server.port);
     s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
     await expect(s.responses.until(() => false, 'the refusal')).rejects.toThrow(/UNIMPLEMENTED/);
   });
@@ -175,7 +146,7 @@ describe('a slow ADS client', () => {
       decide: () => ({ allowed: true as const }),
       onReload: () => () => undefined,
     };
-    const server = createAdsServer({ hub: hub, access: access, logger: silentLogger });
+    const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve() });
     const written: DiscoveryResponse[] = [];
     let writable = true;
     const call = Object.assign(new EventEmitter(), {
@@ -198,11 +169,11 @@ describe('a slow ADS client', () => {
       writable = false;
       deliver?.(view(1)); // written; the stream is now full
       for (const p of [2, 3, 4]) deliver?.(view(p)); // wait, newest only
-      expect(written.map(ports)).toEqual([[1]]);
+      expect(written.map(edsPorts)).toEqual([[1]]);
       expect(server.stats().skipped).toBe(2);
       writable = true;
       call.emit('drain');
-      expect(written.map(ports)).toEqual([[1], [4]]);
+      expect(written.map(edsPorts)).toEqual([[1], [4]]);
     })();
   });
 });

@@ -31,6 +31,12 @@ import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName,
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
+  /**
+   * Settles once the node serves (its start-up sync from a peer is over). Until then nothing is
+   * answered: a node still pulling the registry would send empty assignments, and gRPC clients,
+   * unlike herald's SDK, have no empty-push protection; they keep what they had while they wait.
+   */
+  readonly ready: Promise<void>;
   readonly access: Pick<AccessControl, 'authenticate' | 'decide' | 'onReload'>;
   readonly logger: Logger;
 }
@@ -70,6 +76,7 @@ class AdsStream {
   /** Who the caller is, once authenticated; until then requests wait in `waiting`. */
   private principal: Principal | undefined;
   private waiting: DiscoveryRequest[] | undefined = [];
+  private ready = false;
   /** Stops following auth-file reloads. */
   private stopFollowing: (() => void) | undefined;
 
@@ -83,6 +90,10 @@ class AdsStream {
     // Call credentials when the client sends them; otherwise those of the first request's node metadata.
     const fromCall = credentialsOf(call.metadata);
     if (fromCall.kind !== 'none') this.follow(fromCall);
+    void deps.ready.then(() => {
+      this.ready = true;
+      this.answerWaiting();
+    });
     call.on('data', (req: DiscoveryRequest) => {
       if (this.waiting === undefined) {
         this.onRequest(req);
@@ -123,12 +134,18 @@ class AdsStream {
     this.stopFollowing = this.deps.access.onReload(check);
   }
 
-  /** The caller is (still) who it says: re-decide what it follows, then answer what waited. */
+  /** The caller is (still) who it says: re-decide what it follows, then answer what waited (once the node serves). */
   private admitted(principal: Principal): void {
     if (this.closed) return;
     this.principal = principal;
     for (const s of this.types.values()) if (!this.mayRead(s.names)) return;
-    const waiting = this.waiting ?? [];
+    this.answerWaiting();
+  }
+
+  /** Once the caller is known and the node serves, answers the requests that waited, in order. */
+  private answerWaiting(): void {
+    if (this.closed || !this.ready || this.principal === undefined || this.waiting === undefined) return;
+    const waiting = this.waiting;
     this.waiting = undefined;
     for (const req of waiting) this.onRequest(req);
   }

@@ -23,7 +23,8 @@ import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/se
 import type { Any } from '../../gen/xds/google/protobuf/any.js';
 import { credentialsOf } from '../grpc-auth.js';
 import { grpcError } from '../grpc-errors.js';
-import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from './xds-codec.js';
+import { serviceOfXdsName } from '../../core/service-name.js';
+import { clusterResource, endpointsResource, listenerResource, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;

@@ -34,9 +34,14 @@ interface Child {
   current: number;
 }
 
-/** Registers the policy in `grpc`'s registry (idempotent: a second registration replaces the first). */
+/** The grpc-js copies the policy is registered in. */
+const registered = new WeakSet<object>();
+
+/** Registers the policy in `grpc`'s registry, once per copy of grpc-js. */
 export function registerWeightedBalancer(grpc: GrpcModule): void {
   const x = grpc.experimental;
+  if (registered.has(x)) return;
+  registered.add(x);
   const S = grpc.connectivityState;
 
   class Config implements experimental.TypedLoadBalancingConfig {
@@ -89,7 +94,7 @@ export function registerWeightedBalancer(grpc: GrpcModule): void {
     }
 
     updateAddressList(endpoints: experimental.StatusOr<experimental.Endpoint[]>, config: experimental.TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
-      if (!(config instanceof Config)) return false;
+      if (config.getLoadBalancerName() !== WEIGHTED_POLICY) return false;
       if (!endpoints.ok) {
         // A resolution error keeps the endpoints held (herald unreachable: the last list stands).
         if (this.children.length === 0) this.publish(S.TRANSIENT_FAILURE, new x.UnavailablePicker(endpoints.error), endpoints.error.details);

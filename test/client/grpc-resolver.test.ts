@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { Client, credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { registerHeraldResolver } from '../../src/client/index.js';
-import { CancelRequest, RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
+import { InstanceStatus } from '../../src/gen/herald/v1/model.js';
+import { CancelRequest, RegisterRequest, SetStatusRequest, UpdateServiceRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { serve } from '../support/cli.js';
 import { connect, eventually, onCleanup, startServer, within } from '../support/server.js';
 import { echoServer, ECHO_PATH, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
@@ -128,6 +129,51 @@ describe('the herald:/// resolver', () => {
     const gone = await untilReply(client, 'a call failing once a is cancelled', (r) => r.startsWith('error'));
     expect(gone).toContain('herald://127.0.0.1');
     expect(gone).toContain('/shop@@cart (service cart, group shop, namespace public): no instance can take calls');
+  });
+
+  it("follows the service's protect threshold: below it, instances out of traffic take calls again; weight 0 still takes none", async () => {
+    const herald = await startServer();
+    const transport = connect(herald);
+    registerHeraldResolver({ servers: [`127.0.0.1:${herald.port}`] });
+    const servers = await Promise.all(['a', 'b', 'c'].map((n) => echoServer(n)));
+    for (const [i, s] of servers.entries()) {
+      await transport.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: s.name, ip: '127.0.0.1', port: s.port, weight: i === 2 ? 0 : 1 } }));
+    }
+    const client = channel('herald:///orders');
+    const batch = batchesOf(client);
+    const until = (what: string, check: (r: readonly string[]) => boolean) => {
+      let last: string[] = [];
+      const loop = async (): Promise<void> => {
+        while (!check((last = await batch(60))));
+      };
+      return within(loop(), what, () => `last replies: ${[...new Set(last)].join(', ')}`);
+    };
+    await until('calls reaching a and b', (r) => r.includes('a') && r.includes('b'));
+
+    await transport.setStatus(SetStatusRequest.fromPartial({ service: 'orders', instanceId: 'b', status: InstanceStatus.INSTANCE_STATUS_OUT_OF_SERVICE }));
+    await until('calls reaching a only, b set OUT_OF_SERVICE', (r) => r.every((x) => x === 'a'));
+
+    // One usable instance of three is under 0.6: every instance is offered, as the server offers them.
+    await transport.updateService(UpdateServiceRequest.fromPartial({ service: 'orders', protectThreshold: 0.6 }));
+    await until('calls reaching b again under the protect threshold', (r) => r.includes('b') && r.every((x) => x === 'a' || x === 'b'));
+    expect(new Set(await batch(200))).toEqual(new Set(['a', 'b']));
+  });
+
+  it('leaves channels created before a second registration working', async () => {
+    const herald = await startServer();
+    const transport = connect(herald);
+    registerHeraldResolver({ servers: [`127.0.0.1:${herald.port}`] });
+    const [a, b] = await Promise.all([echoServer('a'), echoServer('b')]);
+    const register = (name: string, port: number) =>
+      transport.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: name, ip: '127.0.0.1', port, weight: 1 } }));
+    await register('a', a.port);
+    const before = channel('herald:///orders');
+    await untilReply(before, 'calls reaching a', (r) => r === 'a');
+
+    registerHeraldResolver({ servers: [`127.0.0.1:${herald.port}`], callTimeoutMs: 2_000 });
+    await register('b', b.port);
+    await untilReply(before, 'calls through the earlier channel reaching the new b', (r) => r === 'b');
+    await untilReply(channel('herald:///orders'), 'calls through a new channel reaching b', (r) => r === 'b');
   });
 
   it('shares one watch among channels to the same service, and ends it when the last channel closes', async () => {

@@ -17,3 +17,5 @@ export { isUnavailable, ServerUnreachableError } from './call-errors.js';
 export type { Unreached } from './call-errors.js';
 export type { SecurityOptions, TlsOptions } from './connection-security.js';
 export type { Logger } from '../common/logger.js';
+export { HERALD_SCHEME, registerHeraldResolver, WEIGHTED_POLICY } from './grpc-resolver.js';
+export type { GrpcModule, HeraldResolver, HeraldResolverOptions } from './grpc-resolver.js';

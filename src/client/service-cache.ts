@@ -7,7 +7,8 @@
  *   from another server (after a fail-over) is taken, since revisions are per server;
  * - empty-push protection: an empty host list does not replace a non-empty one (Nacos's
  *   pushEmptyProtection), so a server-side mishap cannot take every instance away;
- * - change events with the host diff, only when hosts (or protection) actually changed.
+ * - change events with the host diff, only when hosts or protection (the threshold, or whether it
+ *   was reached) actually changed.
  */
 import { Subject } from 'rxjs';
 import type { Logger } from '../common/logger.js';
@@ -84,7 +85,8 @@ export class ServiceCache {
     }
     this.entries.set(key, { snapshot, source, server, updatedAt: now });
     const diff = diffHosts(current?.snapshot.hosts ?? [], snapshot.hosts);
-    const protectionChanged = current !== undefined && current.snapshot.reachProtectionThreshold !== snapshot.reachProtectionThreshold;
+    const protectionChanged =
+      current !== undefined && (current.snapshot.reachProtectionThreshold !== snapshot.reachProtectionThreshold || current.snapshot.protectThreshold !== snapshot.protectThreshold);
     if (current === undefined || current.source === 'disk' || !isEmptyDiff(diff) || protectionChanged) {
       this.options.onStored?.(key, snapshot);
       this.changesSubject.next({ key, snapshot, diff, source, initial: false });

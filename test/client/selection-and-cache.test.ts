@@ -31,7 +31,20 @@ function inst(id: string, extra: Partial<ServiceInstance> = {}): ServiceInstance
 }
 
 function snap(hosts: ServiceInstance[], extra: Partial<ServiceSnapshot> = {}): ServiceSnapshot {
-  return { namespace: 'public', group: 'DEFAULT_GROUP', name: 's', clusters: [], hosts, lastRefTime: 1, checksum: '', revision: 1, cacheMillis: 10_000, reachProtectionThreshold: false, protectThreshold: 0, ...extra };
+  return {
+    namespace: 'public',
+    group: 'DEFAULT_GROUP',
+    name: 's',
+    clusters: [],
+    hosts,
+    lastRefTime: 1,
+    checksum: '',
+    revision: 1,
+    cacheMillis: 10_000,
+    reachProtectionThreshold: false,
+    protectThreshold: 0,
+    ...extra,
+  };
 }
 
 describe('cache keys', () => {
@@ -77,7 +90,16 @@ describe('diffHosts', () => {
     const after = [inst('b'), inst('c', { metadata: { v: '2' } }), inst('d')];
     const d = diffHosts(before, after);
     expect([d.added, d.modified, d.removed].map((l) => l.map((h) => h.instanceId))).toEqual([['d'], ['c'], ['a']]);
-    for (const change of [{ ip: 'x' }, { port: 1 }, { weight: 2 }, { healthy: false }, { enabled: false }, { cluster: 'x' }, { status: 'DOWN' as const }, { overriddenStatus: 'UP' as const }]) {
+    for (const change of [
+      { ip: 'x' },
+      { port: 1 },
+      { weight: 2 },
+      { healthy: false },
+      { enabled: false },
+      { cluster: 'x' },
+      { status: 'DOWN' as const },
+      { overriddenStatus: 'UP' as const },
+    ]) {
       expect(diffHosts([inst('a')], [inst('a', change)]).modified).toHaveLength(1);
     }
     expect(diffHosts([inst('a')], [inst('a', { lastDirtyTimestamp: 5 })]).modified).toHaveLength(0);
@@ -103,6 +125,15 @@ describe('ServiceCache.apply', () => {
     // Fail-over: s2's revisions are its own; its first answer replaces s1's.
     expect(c.apply('k', snap([inst('c')], { revision: 2 }), 'push', 's2')).toBe('applied');
     expect(events.map((e) => e.snapshot.hosts[0]?.instanceId)).toEqual(['a', 'c']);
+  });
+
+  it('announces a change of the protect threshold with the same hosts (watchers recompute the usable instances)', () => {
+    const { c, events } = cache();
+    c.apply('k', snap([inst('a')], { revision: 1 }), 'push', 's1');
+    expect(c.apply('k', snap([inst('a')], { revision: 2, protectThreshold: 0.6 }), 'push', 's1')).toBe('applied');
+    expect(c.apply('k', snap([inst('a')], { revision: 3, protectThreshold: 0.6 }), 'push', 's1')).toBe('unchanged');
+    expect(events.map((e) => e.snapshot.protectThreshold)).toEqual([0, 0.6]);
+    expect(events[1]?.diff).toEqual({ added: [], modified: [], removed: [] });
   });
 
   it('replaces a disk seed whatever its revision, and announces it', () => {

@@ -74,10 +74,12 @@ function emptyProject(dir: string): void {
 }
 
 const CONSUMER = `
-import { createRegistryClient, type RegistryClientOptions, type ServiceInstance } from 'herald-client';
+import { createRegistryClient, registerHeraldResolver, type HeraldResolver, type RegistryClientOptions, type ServiceInstance } from 'herald-client';
 
 const options: RegistryClientOptions = { servers: [process.argv[2] ?? '127.0.0.1:7070'] };
 const client = createRegistryClient(options);
+// The grpc-js resolver ships too, its types usable under strict tsc.
+const resolver: HeraldResolver = registerHeraldResolver({ servers: options.servers });
 const handle = client.register({ service: 'packed', ip: '10.9.8.7', port: 8080, metadata: { from: 'register' } });
 await new Promise<void>((done, fail) => {
   handle.state$.subscribe((s) => {
@@ -88,7 +90,7 @@ await new Promise<void>((done, fail) => {
 await handle.update({ metadata: { from: 'tarball' } });
 const { snapshot } = await client.getServiceInfo('packed', { subscribe: false });
 const hosts: readonly ServiceInstance[] = snapshot.hosts;
-process.stdout.write(JSON.stringify({ instanceId: handle.instanceId, hosts: hosts.map((h) => ({ id: h.instanceId, ip: h.ip, metadata: h.metadata })) }) + '\\n');
+process.stdout.write(JSON.stringify({ instanceId: handle.instanceId, hosts: hosts.map((h) => ({ id: h.instanceId, ip: h.ip, metadata: h.metadata })), resolver: resolver.stats() }) + '\\n');
 await client.close();
 `;
 
@@ -195,8 +197,9 @@ describe.skipIf(unreachable !== undefined)('npm pack', () => {
       });
       const { address } = JSON.parse(serving) as { address: string };
       const { stdout } = await run(process.execPath, [join(clientProject, 'out', 'consumer.js'), address], { cwd: clientProject, timeout: 30_000 });
-      const result = JSON.parse(stdout) as { instanceId: string; hosts: { id: string; ip: string; metadata: Record<string, string> }[] };
+      const result = JSON.parse(stdout) as { instanceId: string; hosts: { id: string; ip: string; metadata: Record<string, string> }[]; resolver: unknown };
       expect(result.hosts).toEqual([{ id: result.instanceId, ip: '10.9.8.7', metadata: { from: 'tarball' } }]);
+      expect(result.resolver).toEqual({ clients: 0, services: 0 });
     } finally {
       // npx runs herald in a child: signal the process group, and wait for it to go.
       if (serve.pid !== undefined && serve.exitCode === null && serve.signalCode === null) {

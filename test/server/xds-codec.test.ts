@@ -10,7 +10,8 @@ import { ClusterLoadAssignment } from '../../src/gen/xds/envoy/config/endpoint/v
 import { Cluster, Cluster_DiscoveryType } from '../../src/gen/xds/envoy/config/cluster/v3/cluster.js';
 import { Listener } from '../../src/gen/xds/envoy/config/listener/v3/listener.js';
 import { HttpConnectionManager } from '../../src/gen/xds/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
-import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from '../../src/server/xds/xds-codec.js';
+import { serviceOfXdsName } from '../../src/core/service-name.js';
+import { clusterResource, endpointsResource, listenerResource, TYPE_URL } from '../../src/server/xds/xds-codec.js';
 import { makeRegistry } from '../core/helpers.js';
 
 function assignment(name: string, hosts: Parameters<typeof endpointsResource>[1]) {

@@ -26,8 +26,9 @@ import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/se
 import type { Any } from '../../gen/xds/google/protobuf/any.js';
 import { credentialsFromAuthorization, credentialsOf } from '../grpc-auth.js';
 import { grpcError } from '../grpc-errors.js';
+import { serviceOfXdsName } from '../../core/service-name.js';
 import type { XdsStats } from './xds-stats.js';
-import { clusterResource, endpointsResource, listenerResource, serviceOfXdsName, TYPE_URL } from './xds-codec.js';
+import { clusterResource, endpointsResource, listenerResource, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;

@@ -4,7 +4,8 @@
  *
  * Names: an xDS resource name (what `xds:///<name>` asks for, as listener, route, cluster and
  * endpoints alike) is `service`, `group@@service` (Nacos's grouped name) or
- * `namespace@@group@@service`; the parts left out are the default group and namespace. herald's
+ * `namespace@@group@@service` (src/core/service-name.ts, shared with the SDK's herald:/// resolver);
+ * the parts left out are the default group and namespace. herald's
  * names never contain '@', so the form is unambiguous, and it is a valid HTTP/2 :authority (the
  * gRPC client sends the target's path as one; '/' would be refused by the servers it calls).
  *
@@ -12,7 +13,7 @@
  * weights. So instances are grouped into one locality per herald cluster (zone) and weight
  * (sub_zone `weight=<w>`), weighted by weight × members: each instance then gets its weight's share.
  */
-import { DEFAULT_GROUP, DEFAULT_NAMESPACE, isUsable, type InstanceRecord, type ServiceRef } from '../../core/model.js';
+import { isUsable, type InstanceRecord } from '../../core/model.js';
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../gen/xds/envoy/config/cluster/v3/cluster.js';
 import { ApiVersion } from '../../gen/xds/envoy/config/core/v3/config_source.js';
 import { HealthStatus } from '../../gen/xds/envoy/config/core/v3/health_check.js';
@@ -34,17 +35,6 @@ export const TYPE_URL = {
 
 function pack(typeUrl: string, bytes: Uint8Array): Any {
   return { typeUrl, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-}
-
-/** herald's name characters (src/core/validate.ts); '@@' separates the parts of an xDS name. */
-const NAME_PART = /^[A-Za-z0-9._:-]+$/;
-
-/** The herald service an xDS resource name stands for, or undefined when the name is not one. */
-export function serviceOfXdsName(name: string): ServiceRef | undefined {
-  const parts = name.split('@@');
-  if (parts.length > 3 || !parts.every((p) => NAME_PART.test(p))) return undefined;
-  const [service = '', group = DEFAULT_GROUP, namespace = DEFAULT_NAMESPACE] = parts.reverse();
-  return { namespace, group, service };
 }
 
 /** The API listener for `name`: an HttpConnectionManager with an inline route sending everything to cluster `name`. */

@@ -28,7 +28,7 @@ import { credentialsFromAuthorization, credentialsOf } from '../grpc-auth.js';
 import { grpcError } from '../grpc-errors.js';
 import { serviceOfXdsName } from '../../core/service-name.js';
 import type { XdsStats } from './xds-stats.js';
-import { clusterResource, endpointsResource, listenerResource, TYPE_URL } from './xds-codec.js';
+import { clusterResource, endpointsOfView, endpointsResource, listenerResource, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
@@ -246,7 +246,7 @@ class AdsStream {
       this.pending.set(name, view);
       return;
     }
-    this.send(TYPE_URL.endpoints, [endpointsResource(name, view.hosts)]);
+    this.send(TYPE_URL.endpoints, [endpointsOfView(name, view)]);
   }
 
   private onDrain(): void {

@@ -13,7 +13,7 @@
  * weights. So instances are grouped into one locality per herald cluster (zone) and weight
  * (sub_zone `weight=<w>`), weighted by weight × members: each instance then gets its weight's share.
  */
-import { isUsable, type InstanceRecord } from '../../core/model.js';
+import { isUsable, type InstanceRecord, type ServiceView } from '../../core/model.js';
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../gen/xds/envoy/config/cluster/v3/cluster.js';
 import { ApiVersion } from '../../gen/xds/envoy/config/core/v3/config_source.js';
 import { HealthStatus } from '../../gen/xds/envoy/config/core/v3/health_check.js';
@@ -110,4 +110,19 @@ export function endpointsResource(name: string, hosts: readonly InstanceRecord[]
     })),
   });
   return pack(TYPE_URL.endpoints, ClusterLoadAssignment.encode(cla).finish());
+}
+
+/**
+ * The assignment of a view, encoded once per view and name however many streams follow it: the
+ * registry hands every subscriber of a revision the same view object (memoised per revision and
+ * filter), so a push to N xDS streams encodes it once, as Subscribe's frames are.
+ */
+const encoded = new WeakMap<ServiceView, Map<string, Any>>();
+
+export function endpointsOfView(name: string, view: ServiceView): Any {
+  let byName = encoded.get(view);
+  if (byName === undefined) encoded.set(view, (byName = new Map<string, Any>()));
+  let any = byName.get(name);
+  if (any === undefined) byName.set(name, (any = endpointsResource(name, view.hosts)));
+  return any;
 }

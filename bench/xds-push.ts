@@ -4,8 +4,11 @@
  * with Subscribe's push latency (the same Register to an ordinary decoding Subscribe client holding
  * a ServiceInfo with the instance), in the same rounds; and the cancel direction (Cancel to the
  * last call reaching the cancelled instance, and to the Subscribe client's ServiceInfo without it).
- * The real `herald serve` (dist/, its defaults), the echo servers, the xDS client and the Subscribe
- * client each run in a process of their own (xds-push/); the driver registers and cancels.
+ * A bare ADS stream beside the Subscribe client times the EDS push as it leaves herald, so the xDS
+ * figure splits into herald's part and the xDS client's (EDS handling, subchannel connect, pick).
+ * The real `herald serve` (dist/, its defaults), the echo servers (which time each call's arrival),
+ * the xDS client and the watchers each run in a process of their own (xds-push/); the driver
+ * registers and cancels. One clock: performance.timeOrigin + performance.now() in every process.
  *
  *   npx tsx bench/xds-push.ts --help
  *   npx tsx bench/xds-push.ts --quick
@@ -35,9 +38,9 @@ const { flags } = parseFlags(
   {
     script: 'bench/xds-push.ts',
     about: `Register → first xDS call reaching the new instance, next to Register → Subscribe client holding it,
-and Cancel → last call reaching it / Subscribe client without it, over --rounds rounds per run (each a
-fresh echo server, registered then cancelled, with --base-instances registered throughout), on the
-real herald serve with its defaults. Prints p50/p99/max per run and their medians over --runs runs, and
+and Cancel → last call reaching it / Subscribe client without it, with a bare ADS stream's EDS receipt
+(herald's part of the xDS figure), over --rounds rounds per run (each a fresh echo server, registered
+then cancelled, with --base-instances registered throughout), on the real herald serve with its defaults. Prints p50/p99/max per run and their medians over --runs runs, and
 writes bench/results/xds-push.json.`,
     quick: 'one run of 15 rounds',
   },

@@ -78,7 +78,7 @@ export interface MeasuredChanges {
 }
 
 /** |Clock offset| between this process and one load process, ms, from the probe with the shortest round trip. */
-async function clockOffsetMs(load: { usage(): Promise<{ atMs: number }> }, probes = 15): Promise<number> {
+export async function clockOffsetMs(load: { usage(): Promise<{ atMs: number }> }, probes = 15): Promise<number> {
   // That probe's midpoint is closest to the moment the other side read its clock.
   let best = { offsetMs: Number.NaN, rttMs: Number.POSITIVE_INFINITY };
   for (let i = 0; i < probes; i++) {

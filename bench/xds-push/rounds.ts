@@ -1,0 +1,129 @@
+/**
+ * xds-push's figures: one sample per round, a run's summary, its line and table columns, and the
+ * medians over runs. Times are ms from the Register or Cancel call being sent; NaN = not seen
+ * within the round's time limit (counted as missed).
+ */
+import type { Column } from '../lib/report.js';
+import { medians } from '../lib/runs.js';
+import { summarize, type LatencySummary } from '../lib/stats.js';
+import type { XdsCallerStats } from './protocol.js';
+
+export interface RoundSample {
+  readonly registerAckMs: number;
+  /** Register sent → the first call of the xDS client reaching the new echo server. */
+  readonly xdsFirstCallMs: number;
+  /** Register sent → the Subscribe client receiving a ServiceInfo that holds the instance. */
+  readonly subscribeMs: number;
+  /** Register sent → the bare ADS stream receiving a ClusterLoadAssignment with the instance's endpoint. */
+  readonly edsMs: number;
+  readonly cancelAckMs: number;
+  /** Cancel sent → the last call reaching the cancelled instance (0 when none reached it after the Cancel was sent). */
+  readonly xdsLastCallMs: number;
+  readonly callsAfterCancel: number;
+  /** Cancel sent → the Subscribe client receiving a ServiceInfo without the instance. */
+  readonly subscribeGoneMs: number;
+  /** Cancel sent → the bare ADS stream receiving a ClusterLoadAssignment without it. */
+  readonly edsGoneMs: number;
+}
+
+export type RoundSummary = { readonly [K in keyof RoundSample]: LatencySummary };
+
+/** Each figure over a run's rounds (the rounds where it was seen). */
+export function summarizeRounds(samples: readonly RoundSample[]): RoundSummary {
+  const over = (pick: (s: RoundSample) => number): LatencySummary => summarize(samples.map(pick).filter((v) => !Number.isNaN(v)));
+  return {
+    registerAckMs: over((s) => s.registerAckMs),
+    xdsFirstCallMs: over((s) => s.xdsFirstCallMs),
+    subscribeMs: over((s) => s.subscribeMs),
+    edsMs: over((s) => s.edsMs),
+    cancelAckMs: over((s) => s.cancelAckMs),
+    xdsLastCallMs: over((s) => s.xdsLastCallMs),
+    callsAfterCancel: over((s) => s.callsAfterCancel),
+    subscribeGoneMs: over((s) => s.subscribeGoneMs),
+    edsGoneMs: over((s) => s.edsGoneMs),
+  };
+}
+
+export interface XdsPushRun {
+  readonly samples: readonly RoundSample[];
+  readonly summary: RoundSummary;
+  /** Rounds with a step not seen in time. */
+  readonly missed: number;
+  readonly caller: XdsCallerStats;
+  readonly subscribeErrors: number;
+  /** Calls each base instance answered over the run (all of them should have kept receiving calls). */
+  readonly baseCalls: readonly number[];
+  /** % of one core over the measured rounds. */
+  readonly cpuPercent: { readonly server: number; readonly echo: number; readonly xdsClient: number; readonly subscribeClient: number; readonly driver: number };
+  readonly serverLoopStallMaxMs: number;
+  readonly callerLoopStallMaxMs: number;
+  readonly otherCpuPercent: number;
+  readonly maxClockOffsetMs: number;
+}
+
+const f = (n: number): string => n.toFixed(1);
+
+export function roundLine(r: XdsPushRun): string {
+  const s = r.summary;
+  return (
+    `xDS first call p50 ${f(s.xdsFirstCallMs.p50)} / p99 ${f(s.xdsFirstCallMs.p99)} / max ${f(s.xdsFirstCallMs.max)} ms, ` +
+    `Subscribe p50 ${f(s.subscribeMs.p50)} / p99 ${f(s.subscribeMs.p99)} / max ${f(s.subscribeMs.max)} ms, ` +
+    `bare ADS p50 ${f(s.edsMs.p50)} / p99 ${f(s.edsMs.p99)} / max ${f(s.edsMs.max)} ms; ` +
+    `cancel: xDS last call p50 ${f(s.xdsLastCallMs.p50)} / p99 ${f(s.xdsLastCallMs.p99)} / max ${f(s.xdsLastCallMs.max)} ms, ` +
+    `Subscribe gone p50 ${f(s.subscribeGoneMs.p50)} / p99 ${f(s.subscribeGoneMs.p99)} ms, bare ADS gone p50 ${f(s.edsGoneMs.p50)} / p99 ${f(s.edsGoneMs.p99)} ms, ` +
+    `calls after the Cancel p50 ${s.callsAfterCancel.p50} / max ${s.callsAfterCancel.max}; ` +
+    `Register ack p50 ${f(s.registerAckMs.p50)} ms, missed ${r.missed}, xDS calls ${r.caller.calls} (errors ${r.caller.errors}, skipped ${r.caller.skipped}), ` +
+    `CPU server ${r.cpuPercent.server.toFixed(0)} % echo ${r.cpuPercent.echo.toFixed(0)} % xDS client ${r.cpuPercent.xdsClient.toFixed(0)} % ` +
+    `Subscribe client ${r.cpuPercent.subscribeClient.toFixed(0)} % driver ${r.cpuPercent.driver.toFixed(0)} %, ` +
+    `loop stall max server ${r.serverLoopStallMaxMs.toFixed(0)} / xDS client ${r.callerLoopStallMaxMs.toFixed(0)} ms, other CPU ${r.otherCpuPercent.toFixed(0)} %, clock offset ${r.maxClockOffsetMs.toFixed(3)} ms`
+  );
+}
+
+export const roundColumns: readonly Column<XdsPushRun>[] = [
+  ['xDS first call p50', (r) => r.summary.xdsFirstCallMs.p50],
+  ['p99', (r) => r.summary.xdsFirstCallMs.p99],
+  ['max', (r) => r.summary.xdsFirstCallMs.max],
+  ['Subscribe p50', (r) => r.summary.subscribeMs.p50],
+  ['p99', (r) => r.summary.subscribeMs.p99],
+  ['max', (r) => r.summary.subscribeMs.max],
+  ['bare ADS p50', (r) => r.summary.edsMs.p50],
+  ['p99', (r) => r.summary.edsMs.p99],
+  ['xDS last call p50', (r) => r.summary.xdsLastCallMs.p50],
+  ['p99', (r) => r.summary.xdsLastCallMs.p99],
+  ['max', (r) => r.summary.xdsLastCallMs.max],
+  ['Subscribe gone p50', (r) => r.summary.subscribeGoneMs.p50],
+  ['p99', (r) => r.summary.subscribeGoneMs.p99],
+  ['bare ADS gone p50', (r) => r.summary.edsGoneMs.p50],
+  ['missed', (r) => r.missed],
+  ['server CPU %', (r) => r.cpuPercent.server],
+  ['xDS client CPU %', (r) => r.cpuPercent.xdsClient],
+  ['echo CPU %', (r) => r.cpuPercent.echo],
+  ['other CPU %', (r) => r.otherCpuPercent],
+];
+
+export function roundMedians(runs: readonly XdsPushRun[]) {
+  return medians(runs, {
+    xdsFirstCallP50Ms: (r) => r.summary.xdsFirstCallMs.p50,
+    xdsFirstCallP99Ms: (r) => r.summary.xdsFirstCallMs.p99,
+    xdsFirstCallMaxMs: (r) => r.summary.xdsFirstCallMs.max,
+    subscribeP50Ms: (r) => r.summary.subscribeMs.p50,
+    subscribeP99Ms: (r) => r.summary.subscribeMs.p99,
+    subscribeMaxMs: (r) => r.summary.subscribeMs.max,
+    edsP50Ms: (r) => r.summary.edsMs.p50,
+    edsP99Ms: (r) => r.summary.edsMs.p99,
+    edsMaxMs: (r) => r.summary.edsMs.max,
+    xdsLastCallP50Ms: (r) => r.summary.xdsLastCallMs.p50,
+    xdsLastCallP99Ms: (r) => r.summary.xdsLastCallMs.p99,
+    xdsLastCallMaxMs: (r) => r.summary.xdsLastCallMs.max,
+    subscribeGoneP50Ms: (r) => r.summary.subscribeGoneMs.p50,
+    subscribeGoneP99Ms: (r) => r.summary.subscribeGoneMs.p99,
+    edsGoneP50Ms: (r) => r.summary.edsGoneMs.p50,
+    edsGoneP99Ms: (r) => r.summary.edsGoneMs.p99,
+    registerAckP50Ms: (r) => r.summary.registerAckMs.p50,
+    cancelAckP50Ms: (r) => r.summary.cancelAckMs.p50,
+    serverCpuPercent: (r) => r.cpuPercent.server,
+    xdsClientCpuPercent: (r) => r.cpuPercent.xdsClient,
+    echoCpuPercent: (r) => r.cpuPercent.echo,
+    otherCpuPercent: (r) => r.otherCpuPercent,
+  });
+}

@@ -123,6 +123,23 @@ describe('ADS metrics, credentials and slow clients', () => {
   });
 });
 
+describe('ADS stream limits', () => {
+  it('refuses streams beyond --max-subscribe-streams-per-connection with RESOURCE_EXHAUSTED, counted apart from Subscribe, and takes one again once a stream ends', async () => {
+    const server = await startServer({ maxSubscribeStreamsPerConnection: 2, metricsAuth: false });
+    const open = [adsStream(server.port), adsStream(server.port)];
+    for (const s of open) {
+      s.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
+      await s.responses.until((r) => r.typeUrl === TYPE_URL.cluster, 'a CDS response');
+    }
+    // A third stream on the first one's channel (grpc-js may share one connection among all three).
+    const third = adsStream(server.port, open[0]);
+    third.send({ typeUrl: TYPE_URL.cluster, resourceNames: ['orders'] });
+    await expect(third.responses.until(() => false, 'the refusal')).rejects.toThrow(/RESOURCE_EXHAUSTED: this connection already has 2 xDS streams open/);
+    expect(await metric(server, 'herald_xds_refused_total')).toBe(1);
+    expect(await metric(server, 'herald_subscribe_refused_total')).toBe(0);
+  });
+});
+
 describe('--xds off', () => {
   it('serves no ADS: the stream is UNIMPLEMENTED', async () => {
     const server = await startServer({ xds: false });
@@ -146,7 +163,7 @@ describe('a slow ADS client', () => {
       decide: () => ({ allowed: true as const }),
       onReload: () => () => undefined,
     };
-    const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve() });
+    const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve(), maxStreams: 10, maxStreamsPerConnection: 10 });
     const written: DiscoveryResponse[] = [];
     let writable = true;
     const call = Object.assign(new EventEmitter(), {

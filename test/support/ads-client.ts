@@ -6,9 +6,9 @@ import { AggregatedDiscoveryServiceClient } from '../../src/gen/xds/envoy/servic
 import { DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
 import { onCleanup, record } from './server.js';
 
-/** Opens an ADS stream to herald's gRPC port; closed after the test. */
-export function adsStream(port: number) {
-  const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+/** Opens an ADS stream to herald's gRPC port (on the connection of `sameConnectionAs` when given); closed after the test. */
+export function adsStream(port: number, sameConnectionAs?: { client: AggregatedDiscoveryServiceClient }) {
+  const client = sameConnectionAs?.client ?? new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const call = client.streamAggregatedResources();
   onCleanup(() => {
     call.cancel();
@@ -22,6 +22,7 @@ export function adsStream(port: number) {
     responses.error(e);
   });
   return {
+    client,
     responses: record(responses),
     send: (req: Partial<DiscoveryRequest>) => {
       call.write(DiscoveryRequest.fromPartial(req));

@@ -265,7 +265,7 @@ export class NodeMetrics {
     );
     counter(
       'herald_xds_refused_total',
-      "xDS streams ended by a refusal: no or wrong credentials, or no read permission on a name's namespace.",
+      "xDS streams refused or ended: no or wrong credentials, no read permission on a name's namespace, or a stream limit.",
       [],
       xdsCount((x) => x.refused),
     );

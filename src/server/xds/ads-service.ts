@@ -38,6 +38,9 @@ export interface AdsDeps {
    * unlike herald's SDK, have no empty-push protection; they keep what they had while they wait.
    */
   readonly ready: Promise<void>;
+  /** Most ADS streams open on the node, and on one client connection (the Subscribe limits, counted apart); more are RESOURCE_EXHAUSTED. */
+  readonly maxStreams: number;
+  readonly maxStreamsPerConnection: number;
   readonly access: Pick<AccessControl, 'authenticate' | 'decide' | 'onReload'>;
   readonly logger: Logger;
 }
@@ -320,10 +323,30 @@ const SHUTTING_DOWN = grpcError(GrpcStatus.UNAVAILABLE, 'server is shutting down
 /** The ADS service over `deps`, and the owner of its open streams. */
 export function createAdsServer(deps: AdsDeps): AdsServer {
   const open = new Set<AdsStream>();
+  const perConnection = new Map<string, number>();
   const counters = new XdsCounters();
   const handlers: AggregatedDiscoveryServiceServer = {
     streamAggregatedResources: (call) => {
-      const stream: AdsStream = new AdsStream(call, deps, counters, () => open.delete(stream));
+      const connection = call.getPeer();
+      const onConnection = perConnection.get(connection) ?? 0;
+      const full =
+        open.size >= deps.maxStreams
+          ? `the server already has ${open.size} xDS streams open, its limit; try another server or later`
+          : onConnection >= deps.maxStreamsPerConnection
+            ? `this connection already has ${onConnection} xDS streams open, the limit per connection`
+            : undefined;
+      if (full !== undefined) {
+        counters.refused++;
+        call.emit('error', grpcError(GrpcStatus.RESOURCE_EXHAUSTED, full));
+        return;
+      }
+      perConnection.set(connection, onConnection + 1);
+      const stream: AdsStream = new AdsStream(call, deps, counters, () => {
+        open.delete(stream);
+        const left = (perConnection.get(connection) ?? 1) - 1;
+        if (left === 0) perConnection.delete(connection);
+        else perConnection.set(connection, left);
+      });
       open.add(stream);
     },
     deltaAggregatedResources: (call) => {

@@ -9,7 +9,7 @@ export interface XdsStats {
   readonly nacks: ReadonlyMap<string, number>;
   /** Endpoint updates replaced by a newer one before a slow client drained (latest wins). */
   readonly skipped: number;
-  /** Streams ended by a refusal (no or wrong credentials, or no read on a name's namespace). */
+  /** Streams refused or ended: no or wrong credentials, no read on a name's namespace, or a stream limit. */
   readonly refused: number;
 }
 

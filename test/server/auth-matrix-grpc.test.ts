@@ -1,11 +1,11 @@
 /**
  * The auth matrix over gRPC (issue #12): every RegistryService method (Watch and KeepAlive too, whose
- * refusals per watch or per renewal are messages, not statuses) × every caller, on a real
+ * refusals per watch or per renewal are messages, not statuses) and the xDS ADS stream × every caller, on a real
  * node with the matrix's users, with the exact status and details of each cell, and for each
  * refusal the witness's proof that nothing changed; then the issue's gRPC attacks by name, the
  * services open to everyone, and each method served as before with auth off.
  */
-import { status as GrpcStatus, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status as GrpcStatus, type ClientDuplexStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Permission } from '../../src/auth/permissions.js';
 import { InstanceStatus, InstanceView, type ServiceInfo } from '../../src/gen/herald/v1/model.js';
@@ -41,9 +41,13 @@ import {
   type Identity,
   type MatrixNode,
 } from '../support/auth-matrix.js';
+import { AggregatedDiscoveryServiceClient } from '../../src/gen/xds/envoy/service/discovery/v3/ads.js';
+import { DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
+import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
+import { edsPorts } from '../support/ads-client.js';
 import { healthCheck } from '../support/health-client.js';
 import { reflectedServices } from '../support/reflection-client.js';
-import { eventually } from '../support/server.js';
+import { eventually, onCleanup } from '../support/server.js';
 
 /** The identities, then a user name and password as Basic credentials, right and wrong. */
 const CALLERS = [...IDENTITIES, 'writer (Basic)', 'wrong password (Basic)'] as const;
@@ -308,7 +312,30 @@ const ROWS: readonly Row[] = [
       expect(n.server.registry.getInstance(ORDERS).lastRenewalMs).toBe(n.clock.nowMs());
     },
   ),
+  row(
+    'AggregatedDiscoveryService/StreamAggregatedResources (xDS, EDS of orders)',
+    'read',
+    (n, md) =>
+      firstAnswer(
+        n,
+        () => adsClientOf(n).streamAggregatedResources(md) as ClientDuplexStream<unknown, DiscoveryResponse>,
+        DiscoveryRequest.fromPartial({ typeUrl: TYPE_URL.endpoints, resourceNames: [ORDERS.service] }),
+        () => GRPC_OK,
+      ),
+    (_n, v) => {
+      expect(edsPorts(v)).toHaveLength(1);
+    },
+  ),
 ];
+
+/** An ADS client of the node (the matrix's own clients are herald's services), closed after the test. */
+function adsClientOf(n: MatrixNode): AggregatedDiscoveryServiceClient {
+  const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${n.server.port}`, credentials.createInsecure());
+  onCleanup(() => {
+    client.close();
+  });
+  return client;
+}
 
 /** Seeds the canonical registry, then moves the clock so a renewal shows. */
 function fresh(n: MatrixNode, r?: Row): void {

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, type CommanderError } from 'commander';
 import { authCommand } from './auth.js';
+import { xdsCommand } from './xds.js';
 import { clusterCommand } from './cluster.js';
 import { completionCommand } from './completion.js';
 import { deregisterCommand } from './deregister.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     .addCommand(healthCommand())
     .addCommand(clusterCommand())
     .addCommand(authCommand())
+    .addCommand(xdsCommand())
     .addCommand(completionCommand(buildProgram))
     .addHelpText('after', EXIT_CODES_HELP);
   applyExitCodes(program);

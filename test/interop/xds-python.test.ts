@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { FaultCluster } from '../support/fault-cluster.js';
-import { serve } from '../support/cli.js';
+import { heraldOnce, serve } from '../support/cli.js';
 import { connect, onCleanup } from '../support/server.js';
 import { ECHO_PATH, readmeXdsBootstrap, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
 import { PYTHON, pythonGrpcMissing } from './python.js';
@@ -25,15 +25,15 @@ import { PYTHON, pythonGrpcMissing } from './python.js';
 const missing = pythonGrpcMissing();
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Starts the Python agent with a bootstrap naming herald's port; `calls(target)` drives it. */
-function pythonAgent(port: number, nodeMetadata: Record<string, string> = {}): (target: string) => CallBatch {
+/** Starts the Python agent with `bootstrap` (default: README's, naming herald's `port`); `calls(target)` drives it. */
+function pythonAgent(port: number, bootstrap = readmeXdsBootstrap(port)): (target: string) => CallBatch {
   const dir = mkdtempSync(join(tmpdir(), 'herald-xds-py-'));
   onCleanup(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-  const bootstrap = join(dir, 'bootstrap.json');
-  writeFileSync(bootstrap, readmeXdsBootstrap(port, nodeMetadata));
-  const proc = spawn(PYTHON, [join(here, 'xds_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrap } });
+  const file = join(dir, 'bootstrap.json');
+  writeFileSync(file, bootstrap);
+  const proc = spawn(PYTHON, [join(here, 'xds_client.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GRPC_XDS_BOOTSTRAP: file } });
   onCleanup(() => {
     proc.kill('SIGKILL');
   });
@@ -60,7 +60,7 @@ describe.skipIf(missing !== undefined)(`python3-grpcio dialing xds:/// ${missing
     expect(herald.stderr.filter((l) => l.includes('NACK'))).toEqual([]);
   }, 60_000);
 
-  it('with authentication on, is served with a reader token in its node metadata and refused with none', async () => {
+  it('with authentication on, is served with the bootstrap `herald xds bootstrap --token` prints (the token in its node metadata), and refused with none', async () => {
     const auth = await authFixture([
       { name: 'writer', roles: [{ namespace: 'public', permission: 'write' }] },
       { name: 'reader', roles: [{ namespace: 'public', permission: 'read' }] },
@@ -73,10 +73,12 @@ describe.skipIf(missing !== undefined)(`python3-grpcio dialing xds:/// ${missing
     const anonymous = pythonAgent(herald.port)('xds:///orders');
     const refused = await anonymous(1);
     expect(refused[0]).toMatch(/^error UNAVAILABLE/);
+    const bootstrap = await heraldOnce(['xds', 'bootstrap', '--server', `127.0.0.1:${herald.port}`, '--node-id', 'py-agent', '--token', auth.tokens.reader ?? '']);
+    expect(bootstrap.code).toBe(0);
     const report = await weightedFleetScenario({
       transport,
       service: 'orders',
-      calls: pythonAgent(herald.port, { authorization: `Bearer ${auth.tokens.reader}` })('xds:///orders'),
+      calls: pythonAgent(herald.port, bootstrap.stdout)('xds:///orders'),
     });
     console.log(`python3-grpcio with a token, xds:///orders: ${JSON.stringify(report)}`);
   }, 60_000);

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Metadata } from '@grpc/grpc-js';
-import { DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
+import { DiscoveryRequest, DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
 import { Node } from '../../src/gen/xds/envoy/config/core/v3/base.js';
 import { Listener } from '../../src/gen/xds/envoy/config/listener/v3/listener.js';
 import { silentLogger } from '../../src/common/logger.js';
@@ -164,13 +164,14 @@ describe('a slow ADS client', () => {
       onReload: () => () => undefined,
     };
     const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve(), maxStreams: 10, maxStreamsPerConnection: 10 });
+    // What the stream writes: encoded frames (adsDefinition sends them as is), decoded here.
     const written: DiscoveryResponse[] = [];
     let writable = true;
     const call = Object.assign(new EventEmitter(), {
       metadata: new Metadata(),
       getPeer: () => 'test',
-      write: (r: DiscoveryResponse) => {
-        written.push(r);
+      write: (frame: Buffer) => {
+        written.push(DiscoveryResponse.decode(frame));
         return writable;
       },
       end: () => undefined,

@@ -11,7 +11,8 @@ import { Cluster, Cluster_DiscoveryType } from '../../src/gen/xds/envoy/config/c
 import { Listener } from '../../src/gen/xds/envoy/config/listener/v3/listener.js';
 import { HttpConnectionManager } from '../../src/gen/xds/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { serviceOfXdsName } from '../../src/core/service-name.js';
-import { clusterResource, endpointsOfView, endpointsResource, listenerResource, TYPE_URL } from '../../src/server/xds/xds-codec.js';
+import { clusterResource, endpointsBodyOfView, endpointsResource, listenerResource, responseFrame, TYPE_URL } from '../../src/server/xds/xds-codec.js';
+import { DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
 import { makeRegistry } from '../core/helpers.js';
 
 function assignment(name: string, hosts: Parameters<typeof endpointsResource>[1]) {
@@ -93,13 +94,15 @@ describe('xDS endpoints', () => {
     expect(ports()).toEqual({ 'DEFAULT/weight=1': [3000, ['1:HEALTHY', '2:UNKNOWN', '3:UNKNOWN']] });
   });
 
-  it('encodes the assignment of a view once per name, however many streams it is pushed to', () => {
+  it('encodes the response body of a view once per name, however many streams it is pushed to; a frame decodes as the whole response', () => {
     const { registry } = makeRegistry();
     registry.register({ service: 'orders', instance: { instanceId: 'a', ip: '10.0.0.1', port: 1 } });
     const view = registry.query({ service: 'orders' }, { healthyOnly: true });
     // The registry memoises views per revision and filter: every subscriber gets this same object.
     expect(registry.query({ service: 'orders' }, { healthyOnly: true })).toBe(view);
-    expect(endpointsOfView('orders', view)).toBe(endpointsOfView('orders', view));
-    expect(ClusterLoadAssignment.decode(endpointsOfView('public@@DEFAULT_GROUP@@orders', view).value).clusterName).toBe('public@@DEFAULT_GROUP@@orders');
+    expect(endpointsBodyOfView('orders', view)).toBe(endpointsBodyOfView('orders', view));
+    const response = DiscoveryResponse.decode(responseFrame('7', '42', endpointsBodyOfView('public@@DEFAULT_GROUP@@orders', view)));
+    expect(response).toMatchObject({ versionInfo: '7', nonce: '42', typeUrl: TYPE_URL.endpoints });
+    expect(response.resources.map((r) => ClusterLoadAssignment.decode(r.value).clusterName)).toEqual(['public@@DEFAULT_GROUP@@orders']);
   });
 });

@@ -23,12 +23,11 @@ import type { ServiceView } from '../../core/model.js';
 import type { PushHub } from '../../push/push-hub.js';
 import { AggregatedDiscoveryServiceService, type AggregatedDiscoveryServiceServer } from '../../gen/xds/envoy/service/discovery/v3/ads.js';
 import { DiscoveryResponse, type DiscoveryRequest } from '../../gen/xds/envoy/service/discovery/v3/discovery.js';
-import type { Any } from '../../gen/xds/google/protobuf/any.js';
 import { credentialsFromAuthorization, credentialsOf } from '../grpc-auth.js';
 import { grpcError } from '../grpc-errors.js';
 import { serviceOfXdsName } from '../../core/service-name.js';
 import type { XdsStats } from './xds-stats.js';
-import { clusterResource, endpointsOfView, endpointsResource, listenerResource, TYPE_URL } from './xds-codec.js';
+import { clusterResource, endpointsBodyOfView, endpointsResource, listenerResource, responseBody, responseFrame, TYPE_URL } from './xds-codec.js';
 
 export interface AdsDeps {
   readonly hub: Pick<PushHub, 'subscribe'>;
@@ -192,25 +191,26 @@ class AdsStream {
       bump(this.counters.nacks, typeUrl);
       this.logger.warn({ typeUrl, version: req.versionInfo, node: req.node?.id, error: req.errorDetail.message }, 'xds: client rejected a response (NACK)');
     }
+    // An ACK or NACK of the current subscription (the common case: every response is ACKed): nothing
+    // new to send, and nothing to admit (the names were admitted, and are again after each auth reload).
+    if (s.nonce !== '' && sameNames(req.resourceNames, s.names)) return;
     const names = new Set(req.resourceNames);
     if (!this.mayRead(names)) return;
-    // An ACK or NACK of the current subscription: nothing new to send.
-    if (s.nonce !== '' && sameSet(names, s.names)) return;
     s.names = names;
     switch (typeUrl) {
       case TYPE_URL.listener:
         // SotW: a listener or cluster left out of the response does not exist (the client fails its calls with that).
-        this.send(typeUrl, [...names].filter(isServiceName).map(listenerResource));
+        this.send(typeUrl, responseBody(typeUrl, [...names].filter(isServiceName).map(listenerResource)));
         break;
       case TYPE_URL.cluster:
-        this.send(typeUrl, [...names].filter(isServiceName).map(clusterResource));
+        this.send(typeUrl, responseBody(typeUrl, [...names].filter(isServiceName).map(clusterResource)));
         break;
       case TYPE_URL.endpoints:
         this.resubscribe(names);
         break;
       default:
         // Types not served (RDS: routes are inline) get an empty answer, so the client stops waiting.
-        this.send(typeUrl, []);
+        this.send(typeUrl, responseBody(typeUrl, []));
     }
   }
 
@@ -237,7 +237,7 @@ class AdsStream {
       } catch (e) {
         // A name the registry rejects: the client is told there is no such cluster (no endpoints).
         this.logger.warn({ err: e, cluster: name }, 'xds: cannot follow cluster');
-        this.send(TYPE_URL.endpoints, [endpointsResource(name, [])]);
+        this.send(TYPE_URL.endpoints, responseBody(TYPE_URL.endpoints, [endpointsResource(name, [])]));
       }
     }
   }
@@ -249,7 +249,7 @@ class AdsStream {
       this.pending.set(name, view);
       return;
     }
-    this.send(TYPE_URL.endpoints, [endpointsOfView(name, view)]);
+    this.send(TYPE_URL.endpoints, endpointsBodyOfView(name, view));
   }
 
   private onDrain(): void {
@@ -261,12 +261,14 @@ class AdsStream {
     }
   }
 
-  private send(typeUrl: string, resources: Any[]): void {
+  /** Sends a response of `typeUrl` with `body` (responseBody): this stream's next version and nonce, then the shared bytes. */
+  private send(typeUrl: string, body: Buffer): void {
     const s = this.state(typeUrl);
     s.version++;
     s.nonce = String(++this.nonces);
     bump(this.counters.responses, typeUrl);
-    this.writable = this.call.write(DiscoveryResponse.fromPartial({ versionInfo: String(s.version), resources, typeUrl, nonce: s.nonce }));
+    // adsDefinition's serializer sends an encoded frame as is.
+    this.writable = this.call.write(responseFrame(String(s.version), s.nonce, body) as unknown as DiscoveryResponse);
   }
 
   /** Ends the call with `status` (shutdown) and releases the stream. */
@@ -299,15 +301,28 @@ function isServiceName(name: string): boolean {
   return serviceOfXdsName(name) !== undefined;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
+/** Whether `names` (a request's list, possibly with repeats) is exactly the set `current`. */
+function sameNames(names: readonly string[], current: ReadonlySet<string>): boolean {
+  if (names.length < current.size) return false;
+  for (const x of names) if (!current.has(x)) return false;
+  // Every name is in `current`; with no repeats and equal sizes that is the same set.
+  return names.length === current.size || new Set(names).size === current.size;
 }
 
-/** envoy.service.discovery.v3.AggregatedDiscoveryService, as generated from Envoy's protos. */
+/**
+ * envoy.service.discovery.v3.AggregatedDiscoveryService as generated from Envoy's protos, except that
+ * a response may also be an encoded frame (responseFrame), sent as is: one encoding of an assignment
+ * per view, shared by every stream, as Subscribe's frames are (service-definition.ts).
+ */
 export function adsDefinition(): ServiceDefinition {
-  return AggregatedDiscoveryServiceService;
+  const generated = AggregatedDiscoveryServiceService.streamAggregatedResources;
+  return {
+    ...AggregatedDiscoveryServiceService,
+    streamAggregatedResources: {
+      ...generated,
+      responseSerialize: (value: Buffer | DiscoveryResponse): Buffer => (Buffer.isBuffer(value) ? value : generated.responseSerialize(value)),
+    },
+  };
 }
 
 export interface AdsServer {

@@ -21,6 +21,7 @@ import { ClusterLoadAssignment } from '../../gen/xds/envoy/config/endpoint/v3/en
 import { Listener } from '../../gen/xds/envoy/config/listener/v3/listener.js';
 import { Router } from '../../gen/xds/envoy/extensions/filters/http/router/v3/router.js';
 import { HttpConnectionManager } from '../../gen/xds/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import { DiscoveryResponse } from '../../gen/xds/envoy/service/discovery/v3/discovery.js';
 import { Any } from '../../gen/xds/google/protobuf/any.js';
 
 /** The type URLs served (type.googleapis.com/ + the message's full name). */
@@ -113,16 +114,33 @@ export function endpointsResource(name: string, hosts: readonly InstanceRecord[]
 }
 
 /**
- * The assignment of a view, encoded once per view and name however many streams follow it: the
- * registry hands every subscriber of a revision the same view object (memoised per revision and
- * filter), so a push to N xDS streams encodes it once, as Subscribe's frames are.
+ * A DiscoveryResponse's shared part: its `resources` and `type_url`, encoded once. A stream's frame
+ * prepends its own `version_info` and `nonce` (responseFrame): protobuf fields may come in any order,
+ * and a parser merges concatenated encodings, so the frame decodes as the whole response.
  */
-const encoded = new WeakMap<ServiceView, Map<string, Any>>();
+export function responseBody(typeUrl: string, resources: readonly Any[]): Buffer {
+  const bytes = DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ typeUrl, resources: [...resources] })).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
-export function endpointsOfView(name: string, view: ServiceView): Any {
+/** One stream's response: its version and nonce, then a shared body (responseBody). */
+export function responseFrame(versionInfo: string, nonce: string, body: Buffer): Buffer {
+  const head = DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ versionInfo, nonce })).finish();
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * The EDS response body of a view, encoded once per view and name however many streams follow it:
+ * the registry hands every subscriber of a revision the same view object (memoised per revision and
+ * filter), so a push to N xDS streams encodes the assignment once, as Subscribe's frames are, and
+ * each stream only adds its version and nonce.
+ */
+const encoded = new WeakMap<ServiceView, Map<string, Buffer>>();
+
+export function endpointsBodyOfView(name: string, view: ServiceView): Buffer {
   let byName = encoded.get(view);
-  if (byName === undefined) encoded.set(view, (byName = new Map<string, Any>()));
-  let any = byName.get(name);
-  if (any === undefined) byName.set(name, (any = endpointsResource(name, view.hosts)));
-  return any;
+  if (byName === undefined) encoded.set(view, (byName = new Map<string, Buffer>()));
+  let body = byName.get(name);
+  if (body === undefined) byName.set(name, (body = responseBody(TYPE_URL.endpoints, [endpointsResource(name, view.hosts)])));
+  return body;
 }

@@ -4,7 +4,8 @@
  * (xds_client.py) dials `xds:///<service>` and makes the calls the weighted fleet scenario asks
  * for: proportions by weight, cancel, registration, OUT_OF_SERVICE and back. The bootstrap is the
  * one README shows, with the test's port. In a cluster, a client of one node follows writes made on
- * another. With authentication on,
+ * another. A client whose herald is killed keeps calling the instances it knows. With
+ * authentication on,
  * its token travels in the bootstrap's node metadata, the one place a C-core xDS client can put it.
  */
 import { spawn } from 'node:child_process';
@@ -15,11 +16,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RegistryTransport } from '../../src/client/registry-transport.js';
+import { RegisterRequest } from '../../src/gen/herald/v1/registry_service.js';
 import { authFixture } from '../support/auth-fixture.js';
 import { FaultCluster } from '../support/fault-cluster.js';
 import { heraldOnce, serve } from '../support/cli.js';
-import { connect, onCleanup } from '../support/server.js';
-import { ECHO_PATH, readmeXdsBootstrap, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
+import { connect, eventually, onCleanup } from '../support/server.js';
+import { ECHO_PATH, echoServer, readmeXdsBootstrap, weightedFleetScenario, type CallBatch } from '../support/weighted-fleet.js';
 import { PYTHON, pythonGrpcMissing } from './python.js';
 
 const missing = pythonGrpcMissing();
@@ -88,5 +90,18 @@ describe.skipIf(missing !== undefined)(`python3-grpcio dialing xds:/// ${missing
     onCleanup(() => cluster.close());
     const report = await weightedFleetScenario({ transport: connect(cluster.node('B').port), service: 'orders', calls: pythonAgent(cluster.node('A').port)('xds:///orders') });
     console.log(`python3-grpcio on node A, writes on node B: ${JSON.stringify(report)}`);
+  }, 60_000);
+
+  it('keeps calling the instances it knows when herald is killed: a dead registry is no outage', async () => {
+    const herald = await serve(['--data-dir', 'none']);
+    const transport = connect(herald.port);
+    const servers = await Promise.all(['a', 'b'].map((n) => echoServer(n)));
+    for (const e of servers) await transport.register(RegisterRequest.fromPartial({ service: 'orders', instance: { instanceId: e.name, ip: '127.0.0.1', port: e.port } }));
+    const calls = pythonAgent(herald.port)('xds:///orders');
+    await eventually(async () => new Set(await calls(20)).size === 2, 'calls reaching a and b');
+    herald.proc.kill('SIGKILL');
+    await herald.exited;
+    const after = await calls(40);
+    expect(new Set(after)).toEqual(new Set(['a', 'b']));
   }, 60_000);
 });

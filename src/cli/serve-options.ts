@@ -165,7 +165,7 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     'maxSubscribeStreamsPerConnection',
     '--max-subscribe-streams-per-connection <n>',
     'HERALD_MAX_SUBSCRIBE_STREAMS_PER_CONNECTION',
-    'most Subscribe streams (and watches) open on one client connection, and apart from them xDS streams; more are refused with RESOURCE_EXHAUSTED',
+    'most Subscribe streams (and watches) open on one client connection, and apart from them xDS streams, and the resources one xDS stream follows per type; more are refused with RESOURCE_EXHAUSTED',
     integer(1, 10_000_000),
   ),
   server('keepaliveTimeMs', '--keepalive-time-ms <ms>', 'HERALD_KEEPALIVE_TIME_MS', 'interval of keepalive pings that find dead peers', integer(1_000, MAX_MS)),

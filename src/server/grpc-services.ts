@@ -112,7 +112,15 @@ export function createGrpcServices(core: NodeCore, c: ServerConfig, access: Acce
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
   });
-  const ads = createAdsServer({ hub: core.hub, access, logger, ready, maxStreams: c.maxSubscribeStreams, maxStreamsPerConnection: c.maxSubscribeStreamsPerConnection });
+  const ads = createAdsServer({
+    hub: core.hub,
+    access,
+    logger,
+    ready,
+    maxStreams: c.maxSubscribeStreams,
+    maxStreamsPerConnection: c.maxSubscribeStreamsPerConnection,
+    maxNamesPerType: c.maxSubscribeStreamsPerConnection,
+  });
   if (c.xds) server.addService(adsDefinition(), ads.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [REGISTRY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);

@@ -140,6 +140,18 @@ describe('ADS stream limits', () => {
   });
 });
 
+describe('ADS names per stream', () => {
+  it('ends a stream asking for more clusters than --max-subscribe-streams-per-connection with RESOURCE_EXHAUSTED, subscribing to none of them', async () => {
+    const server = await startServer({ maxSubscribeStreamsPerConnection: 3 });
+    const s = adsStream(server.port);
+    s.send({ typeUrl: TYPE_URL.endpoints, resourceNames: ['a', 'b', 'c', 'd'] });
+    await expect(s.responses.until(() => false, 'the refusal')).rejects.toThrow(
+      /RESOURCE_EXHAUSTED: asks for 4 resources of .*ClusterLoadAssignment, more than the limit of 3 per stream/,
+    );
+    expect(server.stats().subscribers).toBe(0);
+  });
+});
+
 describe('--xds off', () => {
   it('serves no ADS: the stream is UNIMPLEMENTED', async () => {
     const server = await startServer({ xds: false });
@@ -163,7 +175,7 @@ describe('a slow ADS client', () => {
       decide: () => ({ allowed: true as const }),
       onReload: () => () => undefined,
     };
-    const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve(), maxStreams: 10, maxStreamsPerConnection: 10 });
+    const server = createAdsServer({ hub, access, logger: silentLogger, ready: Promise.resolve(), maxStreams: 10, maxStreamsPerConnection: 10, maxNamesPerType: 10 });
     // What the stream writes: encoded frames (adsDefinition sends them as is), decoded here.
     const written: DiscoveryResponse[] = [];
     let writable = true;

@@ -34,6 +34,8 @@ export interface AdsStreamDeps {
   readonly ready: Promise<void>;
   readonly access: Pick<AccessControl, 'authenticate' | 'decide' | 'onReload'>;
   readonly logger: Logger;
+  /** Most resource names one stream may follow per type (each EDS name is a push-hub subscription); more end it with RESOURCE_EXHAUSTED. */
+  readonly maxNamesPerType: number;
 }
 
 /** The counters behind XdsStats, shared by a server's streams. */
@@ -187,6 +189,11 @@ export class AdsStream {
     // new to send, and nothing to admit (the names were admitted, and are again after each auth reload).
     if (s.nonce !== '' && sameNames(req.resourceNames, s.names)) return;
     const names = new Set(req.resourceNames);
+    if (names.size > this.deps.maxNamesPerType) {
+      // Each name followed is a push-hub subscription: bounded, as a Watch stream's watches are.
+      this.refuse(GrpcStatus.RESOURCE_EXHAUSTED, `asks for ${names.size} resources of ${typeUrl}, more than the limit of ${this.deps.maxNamesPerType} per stream`);
+      return;
+    }
     if (!this.mayRead(names)) return;
     s.names = names;
     switch (typeUrl) {

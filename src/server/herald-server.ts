@@ -203,6 +203,8 @@ export class HeraldServer {
     server.logger.info(
       {
         address: formatAddress(c.host, server.boundPort),
+        // gRPC clients put this address in their xDS bootstrap (docs/xds.md).
+        ...(c.xds ? { xds: formatAddress(c.host, server.boundPort) } : {}),
         ...(server.http === undefined ? {} : { http: formatAddress(c.host, server.http.server.port) }),
         ...(server.core.udp === undefined ? {} : { udpPush: formatAddress(c.host, server.core.udp.port) }),
         ...(store === undefined ? {} : { store: store.file, restored: server.restored }),

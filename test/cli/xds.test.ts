@@ -1,8 +1,8 @@
-/** `herald xds bootstrap`: the bootstrap gRPC xDS clients read (a Python client uses its output in test/interop/xds-python.test.ts). */
+/** `herald xds bootstrap`: the bootstrap gRPC xDS clients read (a Python client uses its output in test/interop/xds-python.test.ts); and where `herald serve` says xDS is. */
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { xdsBootstrap } from '../../src/cli/xds.js';
-import { heraldOnce } from '../support/cli.js';
+import { heraldOnce, serve } from '../support/cli.js';
 
 describe('herald xds bootstrap', () => {
   it('prints every --server, insecure credentials, the host name as node id and an empty locality, and no metadata without a token', async () => {
@@ -29,5 +29,14 @@ describe('herald xds bootstrap', () => {
     const r = await heraldOnce(['xds', 'bootstrap', '--tokn', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--tokn'");
+  });
+
+  it('herald serve says where xDS is served in its serving line, and not with --xds off', async () => {
+    const on = await serve(['--data-dir', 'none']);
+    const onLine = JSON.parse(await on.line(/herald is serving/, 'stderr')) as { address: string; xds?: string };
+    expect(onLine.xds).toBe(onLine.address);
+    const off = await serve(['--data-dir', 'none', '--xds', 'off']);
+    const offLine = JSON.parse(await off.line(/herald is serving/, 'stderr')) as { xds?: string };
+    expect(offLine.xds).toBeUndefined();
   });
 });

@@ -12,45 +12,42 @@ import { ReflectionService } from '@grpc/reflection';
 import { DESCRIPTOR_SET_BASE64 } from '../gen/descriptor-set.js';
 import { XDS_DESCRIPTOR_SET_BASE64 } from '../gen/xds/descriptor-set.js';
 
+/** The varint at `o` of `bytes`, and the offset after it. */
+function varintAt(bytes: Uint8Array, o: number): { value: number; next: number } {
+  let value = 0;
+  let shift = 1;
+  for (;;) {
+    const b = bytes[o++];
+    if (b === undefined) throw new Error('truncated descriptor');
+    value += (b & 0x7f) * shift;
+    if (b < 0x80) return { value, next: o };
+    shift *= 128;
+  }
+}
+
+/** The length-delimited field 1 starting at `o` (tag 0x0a, then its length): where its bytes start and end. */
+function field1At(bytes: Uint8Array, o: number, what: string): { start: number; end: number } {
+  const tag = varintAt(bytes, o);
+  if (tag.value !== 0x0a) throw new Error(`unexpected tag ${tag.value} in ${what}`);
+  const len = varintAt(bytes, tag.next);
+  return { start: len.next, end: len.next + len.value };
+}
+
 /** Splits a serialized FileDescriptorSet into its serialized FileDescriptorProtos (field 1). */
 export function splitDescriptorSet(set: Uint8Array): Buffer[] {
   const files: Buffer[] = [];
-  let o = 0;
-  const varint = (): number => {
-    let result = 0;
-    let shift = 1;
-    for (;;) {
-      const b = set[o++];
-      if (b === undefined) throw new Error('truncated descriptor set');
-      result += (b & 0x7f) * shift;
-      if (b < 0x80) return result;
-      shift *= 128;
-    }
-  };
-  while (o < set.length) {
-    const tag = varint();
-    if (tag !== 0x0a) throw new Error(`unexpected tag ${tag} in descriptor set`);
-    const len = varint();
-    files.push(Buffer.from(set.subarray(o, o + len)));
-    o += len;
+  for (let o = 0; o < set.length;) {
+    const { start, end } = field1At(set, o, 'descriptor set');
+    files.push(Buffer.from(set.subarray(start, end)));
+    o = end;
   }
   return files;
 }
 
 /** The `name` (field 1) of a serialized FileDescriptorProto; protoc and buf write it first. */
 export function descriptorFileName(file: Buffer): string {
-  if (file[0] !== 0x0a) throw new Error('descriptor does not start with its name');
-  let len = 0;
-  let shift = 1;
-  let o = 1;
-  for (;;) {
-    const b = file[o++];
-    if (b === undefined) throw new Error('truncated descriptor');
-    len += (b & 0x7f) * shift;
-    if (b < 0x80) break;
-    shift *= 128;
-  }
-  return file.toString('utf8', o, o + len);
+  const { start, end } = field1At(file, 0, 'a descriptor (it must start with its name)');
+  return file.toString('utf8', start, end);
 }
 
 /** Adds reflection for herald.v1, grpc.health.v1 and, when it is served, the xDS ADS service to `server`. */

@@ -10,14 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials } from '@grpc/grpc-js';
 import { register as registerXdsResolver } from '@grpc/grpc-js-xds';
-import { AggregatedDiscoveryServiceClient } from '../../src/gen/xds/envoy/service/discovery/v3/ads.js';
-import type { DiscoveryResponse } from '../../src/gen/xds/envoy/service/discovery/v3/discovery.js';
-import { TYPE_URL } from '../../src/server/xds/xds-codec.js';
-import { authFixture } from '../support/auth-fixture.js';
 import { serve } from '../support/cli.js';
-import { connect, onCleanup, startServer, within } from '../support/server.js';
+import { connect, onCleanup } from '../support/server.js';
 import { grpcJsCalls, readmeXdsBootstrap, weightedFleetScenario } from '../support/weighted-fleet.js';
 
 describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
@@ -51,38 +47,4 @@ describe('a grpc-js client with @grpc/grpc-js-xds against herald serve', () => {
     // The client accepted every listener, cluster and assignment it was sent.
     expect(herald.stderr.filter((l) => l.includes('NACK'))).toEqual([]);
   }, 60_000);
-});
-
-/** Opens an ADS stream asking for cluster `orders`; resolves with the first response or the stream's error. */
-function firstAdsAnswer(port: number, token?: string): Promise<DiscoveryResponse | ServiceError> {
-  const client = new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  onCleanup(() => {
-    client.close();
-  });
-  const md = new Metadata();
-  if (token !== undefined) md.set('authorization', `Bearer ${token}`);
-  const call = client.streamAggregatedResources(md);
-  onCleanup(() => {
-    call.cancel();
-  });
-  const answer = new Promise<DiscoveryResponse | ServiceError>((resolve) => {
-    call.on('data', resolve);
-    call.on('error', resolve);
-  });
-  call.write({ versionInfo: '', resourceNames: ['orders'], resourceLocators: [], typeUrl: TYPE_URL.cluster, responseNonce: '' });
-  return within(answer, 'the first ADS answer');
-}
-
-describe('ADS with authentication on', () => {
-  it('refuses a stream without credentials or with wrong ones, and one whose caller may not read the namespace; serves a reader', async () => {
-    const auth = await authFixture([
-      { name: 'reader', roles: [{ namespace: 'public', permission: 'read' }] },
-      { name: 'other', roles: [{ namespace: 'elsewhere', permission: 'read' }] },
-    ]);
-    const herald = await startServer({ authFile: auth.path });
-    expect(await firstAdsAnswer(herald.port)).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
-    expect(await firstAdsAnswer(herald.port, 'not-a-token')).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED });
-    expect(await firstAdsAnswer(herald.port, auth.tokens.other)).toMatchObject({ code: GrpcStatus.PERMISSION_DENIED });
-    expect(await firstAdsAnswer(herald.port, auth.tokens.reader)).toMatchObject({ typeUrl: TYPE_URL.cluster, resources: [{ typeUrl: TYPE_URL.cluster }] });
-  });
 });
